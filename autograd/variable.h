@@ -1,0 +1,89 @@
+#pragma once
+// Variable: a tensor, its gradient, and the node that produced it (define-by-run autograd).
+// A variable that does not require grad records nothing: ops on it alone build no graph, and a
+// frozen weight's gradient is never computed.
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/tensor.h"
+
+namespace iapt {
+
+struct Node;
+
+struct VariableImpl {
+  Tensor data;
+  Tensor grad;  // accumulated by backward(); undefined until then
+  bool requires_grad = false;
+  std::shared_ptr<Node> grad_fn;  // null for leaves
+};
+
+class Variable {
+ public:
+  Variable() = default;
+  explicit Variable(Tensor data, bool requires_grad = false);
+
+  bool defined() const { return impl_ != nullptr; }
+  const Tensor& data() const { return impl_->data; }
+  // The optimizer updates parameters in place through this; it never records a graph.
+  void set_data(Tensor t) { impl_->data = std::move(t); }
+  const Tensor& grad() const { return impl_->grad; }
+  void set_grad(Tensor g) { impl_->grad = std::move(g); }
+  void zero_grad() { impl_->grad = Tensor(); }
+  bool requires_grad() const { return impl_ && impl_->requires_grad; }
+  void set_requires_grad(bool on);  // leaves only: freezing or unfreezing a parameter
+  bool is_leaf() const { return impl_->grad_fn == nullptr; }
+  const std::shared_ptr<Node>& grad_fn() const { return impl_->grad_fn; }
+  VariableImpl* impl() const { return impl_.get(); }
+
+  const Shape& shape() const { return impl_->data.shape(); }
+  int64_t dim() const { return impl_->data.dim(); }
+  int64_t size(int64_t axis) const { return impl_->data.size(axis); }
+  DType dtype() const { return impl_->data.dtype(); }
+  double item() const { return impl_->data.item(); }
+
+  // Backpropagates from a one-element variable (seed 1), or with an explicit output gradient.
+  // The graph is freed afterwards unless retain_graph is set.
+  void backward(bool retain_graph = false) const;
+  void backward(const Tensor& grad_output, bool retain_graph = false) const;
+  Variable detach() const { return Variable(impl_->data, false); }
+
+ private:
+  friend Variable make_result(Tensor, std::vector<Variable>, const char*,
+                              std::function<std::vector<Tensor>(const Tensor&, const std::vector<bool>&)>);
+  std::shared_ptr<VariableImpl> impl_;
+};
+
+// Computes the gradient of each input given the output's gradient; needs[i] says which inputs
+// want one (entries not wanted may be left undefined, and their work skipped).
+using BackwardFn = std::function<std::vector<Tensor>(const Tensor& grad_out, const std::vector<bool>& needs)>;
+
+struct Node {
+  const char* name;
+  std::vector<Variable> inputs;
+  std::vector<bool> needs;  // which inputs require grad
+  BackwardFn backward;
+  Tensor pending_grad;  // the output gradient accumulated so far during a backward pass
+};
+
+// The result of an op: records a node when grad mode is on and some input requires grad,
+// otherwise returns a plain variable and drops the backward function unused.
+Variable make_result(Tensor out, std::vector<Variable> inputs, const char* name, BackwardFn backward);
+
+bool grad_enabled();
+
+// Disables graph recording in its scope (evaluation, optimizer steps, finite differences).
+class NoGradGuard {
+ public:
+  NoGradGuard();
+  ~NoGradGuard();
+  NoGradGuard(const NoGradGuard&) = delete;
+  NoGradGuard& operator=(const NoGradGuard&) = delete;
+
+ private:
+  bool previous_;
+};
+
+}  // namespace iapt

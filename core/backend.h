@@ -1,0 +1,66 @@
+#pragma once
+// The backend dispatch table. A backend is a table of kernels, one entry per op; adding an op to
+// the CUDA backend means writing one kernel and filling one entry. Kernels receive outputs
+// already allocated with their final shape; inputs of elementwise kernels arrive broadcast
+// (expanded) to the output's shape, so kernels never re-derive broadcasting.
+#include <cstdint>
+#include <vector>
+
+#include "core/tensor.h"
+
+namespace iapt {
+
+enum class UnaryOp {
+  Neg, Exp, Log, Sqrt, Rsqrt, Abs, Sign, Tanh, Sigmoid, Relu, GeluErf, GeluTanh, Silu,
+  Pow,        // x^param
+  AddScalar,  // x + param
+  MulScalar,  // x * param
+};
+enum class BinaryOp { Add, Sub, Mul, Div, Eq, Lt, Gt };
+enum class ReduceOp { Sum, Max };
+
+struct Backend {
+  const char* name;
+  // dst <- src (src expanded to dst's shape; casts between dtypes)
+  void (*copy)(const Tensor& src, const Tensor& dst);
+  void (*fill)(const Tensor& dst, double value);
+  void (*unary)(UnaryOp op, const Tensor& x, double param, const Tensor& out);
+  // grad_in = grad_out * f'(x); y = f(x) is passed for ops whose derivative reads it
+  void (*unary_backward)(UnaryOp op, const Tensor& x, const Tensor& y, const Tensor& grad_out, double param,
+                         const Tensor& grad_in);
+  void (*binary)(BinaryOp op, const Tensor& a, const Tensor& b, const Tensor& out);
+  void (*where)(const Tensor& cond, const Tensor& a, const Tensor& b, const Tensor& out);
+  // out has x's rank with the reduced axes set to 1
+  void (*reduce)(ReduceOp op, const Tensor& x, const std::vector<int64_t>& axes, const Tensor& out);
+  // out[..., M, N] = op(a)[..., M, K] @ op(b)[..., K, N]; a and b expanded to out's batch shape
+  void (*gemm)(const Tensor& a, const Tensor& b, bool trans_a, bool trans_b, const Tensor& out);
+  void (*softmax)(const Tensor& x, int64_t axis, bool log, const Tensor& out);
+  void (*softmax_backward)(const Tensor& y, const Tensor& grad_out, int64_t axis, bool log, const Tensor& grad_in);
+  // logits [N, C], targets i64 [N]; loss [] = mean over counted rows; lse [N] saved for backward
+  void (*cross_entropy)(const Tensor& logits, const Tensor& targets, int64_t ignore_index, const Tensor& loss,
+                        const Tensor& lse);
+  void (*cross_entropy_backward)(const Tensor& logits, const Tensor& targets, const Tensor& lse,
+                                 int64_t ignore_index, const Tensor& grad_loss, const Tensor& grad_logits);
+  // weight [V, D], ids i64 [...] -> out [..., D]; backward accumulates into grad_weight
+  void (*embedding)(const Tensor& weight, const Tensor& ids, const Tensor& out);
+  void (*embedding_backward)(const Tensor& ids, const Tensor& grad_out, const Tensor& grad_weight);
+  // x [..., D], weight [D] -> out [..., D], rstd [rows]; backward: grad_weight may be undefined
+  void (*rms_norm)(const Tensor& x, const Tensor& weight, double eps, const Tensor& out, const Tensor& rstd);
+  void (*rms_norm_backward)(const Tensor& x, const Tensor& weight, const Tensor& rstd, const Tensor& grad_out,
+                            const Tensor& grad_x, const Tensor& grad_weight);
+  void (*layer_norm)(const Tensor& x, const Tensor& weight, const Tensor& bias, double eps, const Tensor& out,
+                     const Tensor& mean, const Tensor& rstd);
+  void (*layer_norm_backward)(const Tensor& x, const Tensor& weight, const Tensor& mean, const Tensor& rstd,
+                              const Tensor& grad_out, const Tensor& grad_x, const Tensor& grad_weight,
+                              const Tensor& grad_bias);
+  // x [B, H, T, D], positions i64 [T] or [B, T]; inverse rotates by -angle (the backward)
+  void (*rope)(const Tensor& x, const Tensor& positions, double theta, bool inverse, const Tensor& out);
+  void (*uniform)(const Tensor& out, uint64_t seed, uint64_t offset);
+  void (*normal)(const Tensor& out, uint64_t seed, uint64_t offset);
+};
+
+// The table for a device; throws if that backend is not compiled in.
+const Backend& backend_for(Device device);
+bool device_available(Device device);
+
+}  // namespace iapt

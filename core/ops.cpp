@@ -1,0 +1,282 @@
+#include "core/ops.h"
+
+#include <algorithm>
+
+#include "core/error.h"
+
+namespace iapt::ops {
+
+namespace {
+
+const Backend& be(const Tensor& t) { return backend_for(t.device()); }
+
+void check_same_device(const Tensor& a, const Tensor& b, const char* op) {
+  IAPT_CHECK(a.device() == b.device(), "{}: tensors on {} and {}", op, device_name(a.device()),
+             device_name(b.device()));
+}
+
+Tensor binary(BinaryOp op, const Tensor& a, const Tensor& b, const char* name) {
+  IAPT_CHECK(a.defined() && b.defined(), "{}: undefined input", name);
+  check_same_device(a, b, name);
+  IAPT_CHECK(a.dtype() == b.dtype(), "{}: dtypes {} and {} differ", name, dtype_name(a.dtype()),
+             dtype_name(b.dtype()));
+  Shape s = broadcast_shapes(a.shape(), b.shape(), name);
+  Tensor out = empty(s, a.dtype(), a.device());
+  be(a).binary(op, a.expand(s), b.expand(s), out);
+  return out;
+}
+
+std::vector<int64_t> normalise_axes(std::vector<int64_t> axes, int64_t rank, const char* op) {
+  if (axes.empty()) {
+    axes.resize(rank);
+    for (int64_t i = 0; i < rank; ++i) axes[i] = i;
+  }
+  for (auto& a : axes) a = wrap_axis(a, rank, op);
+  std::sort(axes.begin(), axes.end());
+  IAPT_CHECK(std::adjacent_find(axes.begin(), axes.end()) == axes.end(), "{}: repeated axis", op);
+  return axes;
+}
+
+Tensor reduce(ReduceOp op, const Tensor& x, std::vector<int64_t> axes, bool keepdim, const char* name) {
+  IAPT_CHECK(is_floating(x.dtype()), "{}: expected a floating tensor, got {}", name, dtype_name(x.dtype()));
+  axes = normalise_axes(std::move(axes), x.dim(), name);
+  Shape kept = x.shape();
+  for (int64_t a : axes) kept[a] = 1;
+  if (op == ReduceOp::Max)
+    for (int64_t a : axes)
+      IAPT_CHECK(x.shape()[a] > 0, "{}: reducing the empty axis {} of {}", name, a, shape_str(x.shape()));
+  Tensor out = empty(kept, x.dtype(), x.device());
+  be(x).reduce(op, x, axes, out);
+  if (keepdim) return out;
+  Shape dropped;
+  for (int64_t i = 0; i < x.dim(); ++i)
+    if (!std::binary_search(axes.begin(), axes.end(), i)) dropped.push_back(x.shape()[i]);
+  return out.view(dropped);
+}
+
+}  // namespace
+
+OpCounters& op_counters() {
+  static OpCounters c;
+  return c;
+}
+
+Tensor add(const Tensor& a, const Tensor& b) { return binary(BinaryOp::Add, a, b, "add"); }
+Tensor sub(const Tensor& a, const Tensor& b) { return binary(BinaryOp::Sub, a, b, "sub"); }
+Tensor mul(const Tensor& a, const Tensor& b) { return binary(BinaryOp::Mul, a, b, "mul"); }
+Tensor div(const Tensor& a, const Tensor& b) { return binary(BinaryOp::Div, a, b, "div"); }
+Tensor eq(const Tensor& a, const Tensor& b) { return binary(BinaryOp::Eq, a, b, "eq"); }
+Tensor lt(const Tensor& a, const Tensor& b) { return binary(BinaryOp::Lt, a, b, "lt"); }
+Tensor gt(const Tensor& a, const Tensor& b) { return binary(BinaryOp::Gt, a, b, "gt"); }
+
+Tensor unary(UnaryOp op, const Tensor& x, double param) {
+  IAPT_CHECK(x.defined() && is_floating(x.dtype()), "unary op: expected a floating tensor");
+  Tensor out = empty(x.shape(), x.dtype(), x.device());
+  be(x).unary(op, x, param, out);
+  return out;
+}
+Tensor add_scalar(const Tensor& x, double s) { return unary(UnaryOp::AddScalar, x, s); }
+Tensor mul_scalar(const Tensor& x, double s) { return unary(UnaryOp::MulScalar, x, s); }
+
+Tensor unary_backward(UnaryOp op, const Tensor& x, const Tensor& y, const Tensor& grad_out, double param) {
+  IAPT_CHECK(grad_out.shape() == x.shape(), "unary backward: gradient {} for input {}", shape_str(grad_out.shape()),
+             shape_str(x.shape()));
+  Tensor gi = empty(x.shape(), x.dtype(), x.device());
+  be(x).unary_backward(op, x, y, grad_out, param, gi);
+  return gi;
+}
+
+Tensor where(const Tensor& cond, const Tensor& a, const Tensor& b) {
+  check_same_device(a, b, "where");
+  check_same_device(cond, a, "where");
+  IAPT_CHECK(a.dtype() == b.dtype(), "where: dtypes {} and {} differ", dtype_name(a.dtype()), dtype_name(b.dtype()));
+  Shape s = broadcast_shapes(broadcast_shapes(cond.shape(), a.shape(), "where"), b.shape(), "where");
+  Tensor out = empty(s, a.dtype(), a.device());
+  be(a).where(cond.expand(s), a.expand(s), b.expand(s), out);
+  return out;
+}
+
+Tensor sum(const Tensor& x, std::vector<int64_t> axes, bool keepdim) {
+  return reduce(ReduceOp::Sum, x, std::move(axes), keepdim, "sum");
+}
+Tensor amax(const Tensor& x, std::vector<int64_t> axes, bool keepdim) {
+  return reduce(ReduceOp::Max, x, std::move(axes), keepdim, "amax");
+}
+
+Tensor sum_to(const Tensor& x, const Shape& shape) {
+  if (x.shape() == shape) return x;
+  IAPT_CHECK(x.dim() >= static_cast<int64_t>(shape.size()), "sum_to: cannot reduce {} to {}", shape_str(x.shape()),
+             shape_str(shape));
+  size_t lead = x.shape().size() - shape.size();
+  std::vector<int64_t> axes;
+  for (size_t i = 0; i < x.shape().size(); ++i) {
+    if (i < lead) {
+      axes.push_back(static_cast<int64_t>(i));
+    } else if (shape[i - lead] == 1 && x.shape()[i] != 1) {
+      axes.push_back(static_cast<int64_t>(i));
+    } else {
+      IAPT_CHECK(shape[i - lead] == x.shape()[i], "sum_to: cannot reduce {} to {}", shape_str(x.shape()),
+                 shape_str(shape));
+    }
+  }
+  if (axes.empty()) return x.view(shape);
+  return reduce(ReduceOp::Sum, x, axes, true, "sum_to").view(shape);
+}
+
+Tensor matmul(const Tensor& a, const Tensor& b, bool trans_a, bool trans_b) {
+  IAPT_CHECK(a.dim() >= 2 && b.dim() >= 2, "matmul: operands need rank >= 2, got {} and {}", shape_str(a.shape()),
+             shape_str(b.shape()));
+  IAPT_CHECK(a.dtype() == b.dtype() && is_floating(a.dtype()), "matmul: dtypes {} and {}", dtype_name(a.dtype()),
+             dtype_name(b.dtype()));
+  check_same_device(a, b, "matmul");
+  int64_t m = trans_a ? a.size(-1) : a.size(-2);
+  int64_t ka = trans_a ? a.size(-2) : a.size(-1);
+  int64_t kb = trans_b ? b.size(-1) : b.size(-2);
+  int64_t n = trans_b ? b.size(-2) : b.size(-1);
+  IAPT_CHECK(ka == kb, "matmul: inner sizes differ: {}{} @ {}{}", shape_str(a.shape()), trans_a ? "^T" : "",
+             shape_str(b.shape()), trans_b ? "^T" : "");
+  Shape batch_a(a.shape().begin(), a.shape().end() - 2), batch_b(b.shape().begin(), b.shape().end() - 2);
+  Shape batch = broadcast_shapes(batch_a, batch_b, "matmul (batch axes)");
+  Shape out_shape = batch;
+  out_shape.push_back(m);
+  out_shape.push_back(n);
+  Shape ea = batch, eb = batch;
+  ea.insert(ea.end(), a.shape().end() - 2, a.shape().end());
+  eb.insert(eb.end(), b.shape().end() - 2, b.shape().end());
+  Tensor out = empty(out_shape, a.dtype(), a.device());
+  op_counters().gemm.fetch_add(1, std::memory_order_relaxed);
+  be(a).gemm(a.expand(ea), b.expand(eb), trans_a, trans_b, out);
+  return out;
+}
+
+Tensor softmax(const Tensor& x, int64_t axis, bool log) {
+  IAPT_CHECK(is_floating(x.dtype()), "softmax: expected a floating tensor");
+  axis = wrap_axis(axis, x.dim(), log ? "log_softmax" : "softmax");
+  Tensor out = empty(x.shape(), x.dtype(), x.device());
+  be(x).softmax(x, axis, log, out);
+  return out;
+}
+
+Tensor softmax_backward(const Tensor& y, const Tensor& grad_out, int64_t axis, bool log) {
+  axis = wrap_axis(axis, y.dim(), "softmax backward");
+  Tensor gi = empty(y.shape(), y.dtype(), y.device());
+  be(y).softmax_backward(y, grad_out, axis, log, gi);
+  return gi;
+}
+
+CrossEntropyResult cross_entropy(const Tensor& logits, const Tensor& targets, int64_t ignore_index) {
+  IAPT_CHECK(logits.dim() == 2, "cross_entropy: logits must be [N, C], got {}", shape_str(logits.shape()));
+  IAPT_CHECK(targets.dtype() == DType::I64 && targets.dim() == 1 && targets.size(0) == logits.size(0),
+             "cross_entropy: targets must be i64 [{}], got {} {}", logits.size(0), dtype_name(targets.dtype()),
+             shape_str(targets.shape()));
+  CrossEntropyResult r{empty({}, logits.dtype(), logits.device()),
+                       empty({logits.size(0)}, logits.dtype(), logits.device())};
+  be(logits).cross_entropy(logits, targets, ignore_index, r.loss, r.lse);
+  return r;
+}
+
+Tensor cross_entropy_backward(const Tensor& logits, const Tensor& targets, const Tensor& lse, int64_t ignore_index,
+                              const Tensor& grad_loss) {
+  Tensor g = empty(logits.shape(), logits.dtype(), logits.device());
+  be(logits).cross_entropy_backward(logits, targets, lse, ignore_index, grad_loss, g);
+  return g;
+}
+
+Tensor embedding(const Tensor& weight, const Tensor& ids) {
+  IAPT_CHECK(weight.dim() == 2, "embedding: weight must be [V, D], got {}", shape_str(weight.shape()));
+  IAPT_CHECK(ids.dtype() == DType::I64, "embedding: ids must be i64, got {}", dtype_name(ids.dtype()));
+  Shape s = ids.shape();
+  s.push_back(weight.size(1));
+  Tensor out = empty(s, weight.dtype(), weight.device());
+  be(weight).embedding(weight, ids, out);
+  return out;
+}
+
+Tensor embedding_backward(const Tensor& ids, const Tensor& grad_out, int64_t vocab_size) {
+  Tensor gw = zeros({vocab_size, grad_out.size(-1)}, grad_out.dtype(), grad_out.device());
+  be(grad_out).embedding_backward(ids, grad_out, gw);
+  return gw;
+}
+
+static Shape row_shape(const Tensor& x) { return Shape(x.shape().begin(), x.shape().end() - 1); }
+
+NormResult rms_norm(const Tensor& x, const Tensor& weight, double eps) {
+  IAPT_CHECK(x.dim() >= 1 && weight.dim() == 1 && weight.size(0) == x.size(-1),
+             "rms_norm: weight {} does not match the last axis of {}", shape_str(weight.shape()),
+             shape_str(x.shape()));
+  NormResult r;
+  r.out = empty(x.shape(), x.dtype(), x.device());
+  r.rstd = empty(row_shape(x), x.dtype(), x.device());
+  be(x).rms_norm(x, weight, eps, r.out, r.rstd);
+  return r;
+}
+
+std::pair<Tensor, Tensor> rms_norm_backward(const Tensor& x, const Tensor& weight, const Tensor& rstd,
+                                            const Tensor& grad_out, bool want_weight_grad) {
+  Tensor gx = empty(x.shape(), x.dtype(), x.device());
+  Tensor gw = want_weight_grad ? empty(weight.shape(), weight.dtype(), weight.device()) : Tensor();
+  be(x).rms_norm_backward(x, weight, rstd, grad_out, gx, gw);
+  return {gx, gw};
+}
+
+NormResult layer_norm(const Tensor& x, const Tensor& weight, const Tensor& bias, double eps) {
+  IAPT_CHECK(x.dim() >= 1 && weight.dim() == 1 && weight.size(0) == x.size(-1) && bias.shape() == weight.shape(),
+             "layer_norm: weight {} and bias {} do not match the last axis of {}", shape_str(weight.shape()),
+             shape_str(bias.shape()), shape_str(x.shape()));
+  NormResult r;
+  r.out = empty(x.shape(), x.dtype(), x.device());
+  r.mean = empty(row_shape(x), x.dtype(), x.device());
+  r.rstd = empty(row_shape(x), x.dtype(), x.device());
+  be(x).layer_norm(x, weight, bias, eps, r.out, r.mean, r.rstd);
+  return r;
+}
+
+LayerNormGrads layer_norm_backward(const Tensor& x, const Tensor& weight, const Tensor& mean, const Tensor& rstd,
+                                   const Tensor& grad_out, bool want_weight_grads) {
+  LayerNormGrads g;
+  g.x = empty(x.shape(), x.dtype(), x.device());
+  if (want_weight_grads) {
+    g.weight = empty(weight.shape(), weight.dtype(), weight.device());
+    g.bias = empty(weight.shape(), weight.dtype(), weight.device());
+  }
+  be(x).layer_norm_backward(x, weight, mean, rstd, grad_out, g.x, g.weight, g.bias);
+  return g;
+}
+
+Tensor rope(const Tensor& x, const Tensor& positions, double theta, bool inverse) {
+  IAPT_CHECK(x.dim() == 4 && x.size(3) % 2 == 0, "rope: x must be [B, H, T, D] with D even, got {}",
+             shape_str(x.shape()));
+  IAPT_CHECK(positions.dtype() == DType::I64, "rope: positions must be i64");
+  bool ok = (positions.dim() == 1 && positions.size(0) == x.size(2)) ||
+            (positions.dim() == 2 && positions.size(0) == x.size(0) && positions.size(1) == x.size(2));
+  IAPT_CHECK(ok, "rope: positions {} must be [T] or [B, T] for x {}", shape_str(positions.shape()),
+             shape_str(x.shape()));
+  Tensor out = empty(x.shape(), x.dtype(), x.device());
+  be(x).rope(x, positions, theta, inverse, out);
+  return out;
+}
+
+Tensor concat(const std::vector<Tensor>& parts, int64_t axis) {
+  IAPT_CHECK(!parts.empty(), "concat: no tensors");
+  const Tensor& first = parts[0];
+  axis = wrap_axis(axis, first.dim(), "concat");
+  Shape s = first.shape();
+  s[axis] = 0;
+  for (const Tensor& p : parts) {
+    IAPT_CHECK(p.dim() == first.dim() && p.dtype() == first.dtype(), "concat: {} {} does not match {} {}",
+               shape_str(p.shape()), dtype_name(p.dtype()), shape_str(first.shape()), dtype_name(first.dtype()));
+    for (int64_t i = 0; i < p.dim(); ++i)
+      IAPT_CHECK(i == axis || p.shape()[i] == first.shape()[i], "concat on axis {}: shapes {} and {} differ", axis,
+                 shape_str(p.shape()), shape_str(first.shape()));
+    s[axis] += p.shape()[axis];
+  }
+  Tensor out = empty(s, first.dtype(), first.device());
+  int64_t at = 0;
+  for (const Tensor& p : parts) {
+    out.narrow(axis, at, p.shape()[axis]).copy_(p);
+    at += p.shape()[axis];
+  }
+  return out;
+}
+
+}  // namespace iapt::ops

@@ -1,0 +1,75 @@
+#pragma once
+// Tensor ops without autograd: shape checks, output allocation, dispatch to the device's backend.
+// Autograd's differentiable functions and their backward passes are written with these, so a
+// backward runs on every backend without being written twice.
+#include <atomic>
+#include <vector>
+
+#include "core/backend.h"
+#include "core/tensor.h"
+
+namespace iapt::ops {
+
+// Elementwise with NumPy broadcasting.
+Tensor add(const Tensor& a, const Tensor& b);
+Tensor sub(const Tensor& a, const Tensor& b);
+Tensor mul(const Tensor& a, const Tensor& b);
+Tensor div(const Tensor& a, const Tensor& b);
+Tensor eq(const Tensor& a, const Tensor& b);  // 1 where equal, else 0, in a's dtype
+Tensor lt(const Tensor& a, const Tensor& b);
+Tensor gt(const Tensor& a, const Tensor& b);
+Tensor add_scalar(const Tensor& x, double s);
+Tensor mul_scalar(const Tensor& x, double s);
+Tensor unary(UnaryOp op, const Tensor& x, double param = 0.0);
+Tensor unary_backward(UnaryOp op, const Tensor& x, const Tensor& y, const Tensor& grad_out, double param = 0.0);
+// out = cond != 0 ? a : b, all three broadcast together
+Tensor where(const Tensor& cond, const Tensor& a, const Tensor& b);
+
+// Reductions over `axes` (empty = all axes).
+Tensor sum(const Tensor& x, std::vector<int64_t> axes = {}, bool keepdim = false);
+Tensor amax(const Tensor& x, std::vector<int64_t> axes = {}, bool keepdim = false);
+// Sums a broadcast gradient back to `shape` (the inverse of broadcasting).
+Tensor sum_to(const Tensor& x, const Shape& shape);
+
+// op(a)[..., M, K] @ op(b)[..., K, N] with broadcast batch axes; op = transpose of the last two.
+Tensor matmul(const Tensor& a, const Tensor& b, bool trans_a = false, bool trans_b = false);
+
+Tensor softmax(const Tensor& x, int64_t axis, bool log = false);
+Tensor softmax_backward(const Tensor& y, const Tensor& grad_out, int64_t axis, bool log = false);
+
+struct CrossEntropyResult {
+  Tensor loss;  // []
+  Tensor lse;   // [N] log-sum-exp of each row
+};
+CrossEntropyResult cross_entropy(const Tensor& logits, const Tensor& targets, int64_t ignore_index);
+Tensor cross_entropy_backward(const Tensor& logits, const Tensor& targets, const Tensor& lse, int64_t ignore_index,
+                              const Tensor& grad_loss);
+
+Tensor embedding(const Tensor& weight, const Tensor& ids);
+Tensor embedding_backward(const Tensor& ids, const Tensor& grad_out, int64_t vocab_size);
+
+struct NormResult {
+  Tensor out, mean, rstd;  // mean is undefined for RMSNorm
+};
+NormResult rms_norm(const Tensor& x, const Tensor& weight, double eps);
+// Returns {grad_x, grad_weight}; grad_weight is skipped (undefined) unless wanted.
+std::pair<Tensor, Tensor> rms_norm_backward(const Tensor& x, const Tensor& weight, const Tensor& rstd,
+                                            const Tensor& grad_out, bool want_weight_grad);
+NormResult layer_norm(const Tensor& x, const Tensor& weight, const Tensor& bias, double eps);
+struct LayerNormGrads {
+  Tensor x, weight, bias;
+};
+LayerNormGrads layer_norm_backward(const Tensor& x, const Tensor& weight, const Tensor& mean, const Tensor& rstd,
+                                   const Tensor& grad_out, bool want_weight_grads);
+
+Tensor rope(const Tensor& x, const Tensor& positions, double theta, bool inverse = false);
+
+Tensor concat(const std::vector<Tensor>& parts, int64_t axis);
+
+// Running totals of kernel launches, for tests that prove work was skipped.
+struct OpCounters {
+  std::atomic<int64_t> gemm{0};
+};
+OpCounters& op_counters();
+
+}  // namespace iapt::ops

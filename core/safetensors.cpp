@@ -1,0 +1,185 @@
+#include "core/safetensors.h"
+
+#include <bit>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <vector>
+
+#include "core/error.h"
+
+namespace iapt {
+
+static_assert(std::endian::native == std::endian::little, "safetensors I/O assumes a little-endian host");
+
+namespace {
+
+float half_to_float(uint16_t h) {
+  const uint32_t sign = static_cast<uint32_t>(h & 0x8000) << 16;
+  uint32_t exp = (h >> 10) & 0x1f, mant = h & 0x3ff, bits;
+  if (exp == 0) {
+    if (mant == 0) {
+      bits = sign;
+    } else {  // subnormal: renormalise
+      exp = 127 - 15 + 1;
+      while (!(mant & 0x400)) mant <<= 1, --exp;
+      bits = sign | (exp << 23) | ((mant & 0x3ff) << 13);
+    }
+  } else if (exp == 31) {
+    bits = sign | 0x7f800000u | (mant << 13);
+  } else {
+    bits = sign | ((exp + 127 - 15) << 23) | (mant << 13);
+  }
+  return std::bit_cast<float>(bits);
+}
+
+struct FileDType {
+  DType dtype;
+  size_t bytes;
+};
+
+FileDType file_dtype(const std::string& name, const std::string& path, const std::string& tensor) {
+  if (name == "F32") return {DType::F32, 4};
+  if (name == "F64") return {DType::F64, 8};
+  if (name == "I64") return {DType::I64, 8};
+  if (name == "F16" || name == "BF16") return {DType::F32, 2};
+  if (name == "I32") return {DType::I64, 4};
+  if (name == "I8" || name == "U8" || name == "BOOL") return {DType::I64, 1};
+  throw Error(fmt::format("{}: tensor '{}' has dtype {}, which is not supported (F32, F64, F16, BF16, I64, I32, I8, "
+                          "U8, BOOL are)",
+                          path, tensor, name));
+}
+
+Tensor decode(const std::string& dtype_name_in_file, const char* src, const Shape& shape) {
+  const int64_t n = shape_numel(shape);
+  const std::string& k = dtype_name_in_file;
+  if (k == "F32" || k == "F64" || k == "I64") {
+    DType dt = k == "F32" ? DType::F32 : (k == "F64" ? DType::F64 : DType::I64);
+    Tensor t = empty(shape, dt);
+    std::memcpy(t.raw_data(), src, static_cast<size_t>(n) * dtype_size(dt));
+    return t;
+  }
+  if (k == "F16" || k == "BF16") {
+    Tensor t = empty(shape, DType::F32);
+    float* d = t.data<float>();
+    for (int64_t i = 0; i < n; ++i) {
+      uint16_t h;
+      std::memcpy(&h, src + 2 * i, 2);
+      d[i] = k == "F16" ? half_to_float(h) : std::bit_cast<float>(static_cast<uint32_t>(h) << 16);
+    }
+    return t;
+  }
+  Tensor t = empty(shape, DType::I64);
+  int64_t* d = t.data<int64_t>();
+  for (int64_t i = 0; i < n; ++i) {
+    if (k == "I32") {
+      int32_t v;
+      std::memcpy(&v, src + 4 * i, 4);
+      d[i] = v;
+    } else if (k == "I8") {
+      d[i] = static_cast<int8_t>(src[i]);
+    } else {
+      d[i] = static_cast<uint8_t>(src[i]);
+    }
+  }
+  return t;
+}
+
+const char* file_dtype_name(DType t) {
+  switch (t) {
+    case DType::F32: return "F32";
+    case DType::F64: return "F64";
+    case DType::I64: return "I64";
+  }
+  return "?";
+}
+
+}  // namespace
+
+SafetensorsFile load_safetensors(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  IAPT_CHECK(in.good(), "{}: cannot open for reading", path);
+  in.seekg(0, std::ios::end);
+  const uint64_t file_size = static_cast<uint64_t>(in.tellg());
+  in.seekg(0);
+  IAPT_CHECK(file_size >= 8, "{}: truncated: {} bytes, too short for the 8-byte header length", path, file_size);
+  uint64_t header_len = 0;
+  in.read(reinterpret_cast<char*>(&header_len), 8);
+  IAPT_CHECK(header_len <= file_size - 8, "{}: truncated: header length {} exceeds the {} bytes that follow", path,
+             header_len, file_size - 8);
+  std::string header(header_len, '\0');
+  in.read(header.data(), static_cast<std::streamsize>(header_len));
+  nlohmann::json j;
+  try {
+    j = nlohmann::json::parse(header);
+  } catch (const nlohmann::json::exception& e) {
+    throw Error(fmt::format("{}: header is not valid JSON: {}", path, e.what()));
+  }
+  IAPT_CHECK(j.is_object(), "{}: header is not a JSON object", path);
+  const uint64_t data_start = 8 + header_len, data_size = file_size - data_start;
+  std::vector<char> data(data_size);
+  in.read(data.data(), static_cast<std::streamsize>(data_size));
+  IAPT_CHECK(in.good() || data_size == 0, "{}: read error in the data section", path);
+
+  SafetensorsFile out;
+  for (auto& [name, info] : j.items()) {
+    if (name == "__metadata__") {
+      for (auto& [k, v] : info.items()) out.metadata[k] = v.is_string() ? v.get<std::string>() : v.dump();
+      continue;
+    }
+    IAPT_CHECK(info.contains("dtype") && info.contains("shape") && info.contains("data_offsets"),
+               "{}: tensor '{}' lacks one of dtype, shape, data_offsets", path, name);
+    const std::string dt = info["dtype"].get<std::string>();
+    FileDType fd = file_dtype(dt, path, name);
+    Shape shape = info["shape"].get<Shape>();
+    auto offsets = info["data_offsets"].get<std::vector<uint64_t>>();
+    IAPT_CHECK(offsets.size() == 2 && offsets[0] <= offsets[1], "{}: tensor '{}' has bad data_offsets", path, name);
+    const uint64_t expected = static_cast<uint64_t>(shape_numel(shape)) * fd.bytes;
+    IAPT_CHECK(offsets[1] - offsets[0] == expected,
+               "{}: tensor '{}' of shape {} and dtype {} needs {} bytes, its offsets span {}", path, name,
+               shape_str(shape), dt, expected, offsets[1] - offsets[0]);
+    IAPT_CHECK(offsets[1] <= data_size, "{}: truncated: tensor '{}' ends at byte {} of a {}-byte data section", path,
+               name, offsets[1], data_size);
+    out.tensors[name] = decode(dt, data.data() + offsets[0], shape);
+  }
+  return out;
+}
+
+void save_safetensors(const std::string& path, const std::map<std::string, Tensor>& tensors,
+                      const std::map<std::string, std::string>& metadata) {
+  nlohmann::ordered_json header = nlohmann::ordered_json::object();
+  if (!metadata.empty()) header["__metadata__"] = metadata;
+  std::vector<Tensor> dense;
+  uint64_t at = 0;
+  for (const auto& [name, t] : tensors) {
+    IAPT_CHECK(t.defined(), "save_safetensors {}: tensor '{}' is undefined", path, name);
+    Tensor c = t.to(Device::CPU).contiguous();
+    const uint64_t bytes = static_cast<uint64_t>(c.numel()) * dtype_size(c.dtype());
+    header[name] = {{"dtype", file_dtype_name(c.dtype())}, {"shape", c.shape()}, {"data_offsets", {at, at + bytes}}};
+    at += bytes;
+    dense.push_back(c);
+  }
+  std::string text = header.dump();
+  while (text.size() % 8 != 0) text.push_back(' ');
+
+  const std::string tmp = path + ".tmp";
+  {
+    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
+    IAPT_CHECK(out.good(), "{}: cannot open for writing", tmp);
+    const uint64_t len = text.size();
+    out.write(reinterpret_cast<const char*>(&len), 8);
+    out.write(text.data(), static_cast<std::streamsize>(text.size()));
+    for (const Tensor& c : dense)
+      out.write(static_cast<const char*>(c.raw_data()),
+                static_cast<std::streamsize>(static_cast<size_t>(c.numel()) * dtype_size(c.dtype())));
+    out.flush();
+    IAPT_CHECK(out.good(), "{}: write failed", tmp);
+  }
+  std::error_code ec;
+  std::filesystem::rename(tmp, path, ec);
+  IAPT_CHECK(!ec, "{}: cannot rename the temporary file into place: {}", path, ec.message());
+}
+
+}  // namespace iapt

@@ -1,0 +1,23 @@
+#pragma once
+// Reading and writing the safetensors format: an 8-byte little-endian header length, a JSON
+// header {name: {dtype, shape, data_offsets}}, then the raw little-endian data.
+// Read: F32, F64, I64 as they are; F16 and BF16 widened to F32; I32, I8, U8 and BOOL widened to I64.
+// Write: F32, F64, I64, through a temporary file renamed into place, so a crash never leaves a
+// half-written file under the final name.
+#include <map>
+#include <string>
+
+#include "core/tensor.h"
+
+namespace iapt {
+
+struct SafetensorsFile {
+  std::map<std::string, Tensor> tensors;
+  std::map<std::string, std::string> metadata;
+};
+
+SafetensorsFile load_safetensors(const std::string& path);
+void save_safetensors(const std::string& path, const std::map<std::string, Tensor>& tensors,
+                      const std::map<std::string, std::string>& metadata = {});
+
+}  // namespace iapt

@@ -1,0 +1,30 @@
+#pragma once
+// A block of memory on one device, shared by every tensor that views it.
+#include <cstddef>
+#include <memory>
+
+#include "core/dtype.h"
+
+namespace iapt {
+
+class Storage {
+ public:
+  // CPU memory is 64-byte aligned so that BLAS and vectorised loops see aligned rows.
+  Storage(size_t bytes, Device device);
+  ~Storage();
+  Storage(const Storage&) = delete;
+  Storage& operator=(const Storage&) = delete;
+
+  void* data() const { return data_; }
+  size_t bytes() const { return bytes_; }
+  Device device() const { return device_; }
+
+ private:
+  void* data_ = nullptr;
+  size_t bytes_ = 0;
+  Device device_;
+};
+
+std::shared_ptr<Storage> allocate_storage(size_t bytes, Device device);
+
+}  // namespace iapt

@@ -1,0 +1,65 @@
+// Engine benchmark (not a test): GEMM GFLOP/s through iapt's matmul next to the same GEMM called
+// on BLAS directly in this process, and the tiny-LM demo's training step time.
+#include <cblas.h>
+
+#include <algorithm>
+#include <chrono>
+#include <fmt/format.h>
+#include <vector>
+
+#include "core/ops.h"
+#include "experiments/demo/tiny_lm_demo.h"
+
+namespace {
+
+template <class F>
+double best_seconds(F&& f, int reps) {
+  f();  // warm-up
+  double best = 1e30;
+  for (int i = 0; i < reps; ++i) {
+    auto t0 = std::chrono::steady_clock::now();
+    f();
+    best = std::min(best, std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+  }
+  return best;
+}
+
+}  // namespace
+
+int main() {
+  using namespace iapt;
+  fmt::print("GEMM, f32, C[M,N] = A[M,K] @ B[K,N] (best of 5)\n");
+  fmt::print("| {:>5} | {:>5} | {:>5} | {:>6} | {:>14} | {:>14} | {:>6} |\n", "M", "N", "K", "transB", "iapt GFLOP/s",
+             "BLAS GFLOP/s", "ratio");
+  fmt::print("|------:|------:|------:|-------:|---------------:|---------------:|-------:|\n");
+  struct Case {
+    int64_t m, n, k;
+    bool tb;
+  };
+  for (Case c : {Case{256, 256, 256, false}, Case{512, 512, 512, false}, Case{1024, 1024, 1024, false},
+                 Case{4096, 288, 288, true}, Case{4096, 768, 288, true}, Case{2048, 512, 512, true}}) {
+    Tensor a = randn({c.m, c.k});
+    Tensor b = c.tb ? randn({c.n, c.k}) : randn({c.k, c.n});
+    Tensor out = empty({c.m, c.n});
+    const double flops = 2.0 * static_cast<double>(c.m * c.n * c.k);
+    const int reps = 5;
+    double t_iapt = best_seconds([&] { out = ops::matmul(a, b, false, c.tb); }, reps);
+    double t_blas = best_seconds(
+        [&] {
+          cblas_sgemm(CblasRowMajor, CblasNoTrans, c.tb ? CblasTrans : CblasNoTrans, c.m, c.n, c.k, 1.0f,
+                      a.data<float>(), c.k, b.data<float>(), c.tb ? c.k : c.n, 0.0f, out.data<float>(), c.n);
+        },
+        reps);
+    fmt::print("| {:>5} | {:>5} | {:>5} | {:>6} | {:>14.1f} | {:>14.1f} | {:>6.3f} |\n", c.m, c.n, c.k,
+               c.tb ? "yes" : "no", flops / t_iapt * 1e-9, flops / t_blas * 1e-9, t_blas / t_iapt);
+  }
+
+  demo::TinyLmOptions o;
+  o.steps = 50;
+  auto r = demo::train_tiny_lm(o);
+  fmt::print("\ntiny-LM demo step (forward + backward + AdamW), batch {} x sequence {}: {:.2f} ms mean over {} "
+             "steps, {:.0f} tokens/s\n",
+             o.batch, 2 * o.half_length, r.mean_step_ms, o.steps,
+             static_cast<double>(o.batch * 2 * o.half_length) / (r.mean_step_ms * 1e-3));
+  return 0;
+}

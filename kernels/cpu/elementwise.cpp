@@ -1,0 +1,202 @@
+// Elementwise kernels: copy/cast, fill, unary ops and their derivatives, binary ops, where, and
+// the counter-based random fills.
+#include <cmath>
+
+#include "core/error.h"
+#include "core/rng.h"
+#include "kernels/cpu/cpu_kernels.h"
+#include "kernels/cpu/strided.h"
+
+namespace iapt::kernels::cpu {
+
+namespace {
+
+template <class D, class S>
+void copy_typed(const Tensor& src, const Tensor& dst) {
+  const S* s = static_cast<const S*>(src.raw_data());
+  D* d = static_cast<D*>(dst.raw_data());
+  for_each_offset<2>(dst.shape(), {&dst.strides(), &src.strides()},
+                     [&](int64_t od, int64_t os) { d[od] = static_cast<D>(s[os]); });
+}
+
+template <class D>
+void copy_from(const Tensor& src, const Tensor& dst) {
+  switch (src.dtype()) {
+    case DType::F32: return copy_typed<D, float>(src, dst);
+    case DType::F64: return copy_typed<D, double>(src, dst);
+    case DType::I64: return copy_typed<D, int64_t>(src, dst);
+  }
+}
+
+template <class T>
+T unary_value(UnaryOp op, T x, T p) {
+  constexpr T kInvSqrt2 = T(0.70710678118654752440);
+  constexpr T kSqrt2OverPi = T(0.79788456080286535588);
+  switch (op) {
+    case UnaryOp::Neg: return -x;
+    case UnaryOp::Exp: return std::exp(x);
+    case UnaryOp::Log: return std::log(x);
+    case UnaryOp::Sqrt: return std::sqrt(x);
+    case UnaryOp::Rsqrt: return T(1) / std::sqrt(x);
+    case UnaryOp::Abs: return std::abs(x);
+    case UnaryOp::Sign: return T((x > 0) - (x < 0));
+    case UnaryOp::Tanh: return std::tanh(x);
+    case UnaryOp::Sigmoid: return T(1) / (T(1) + std::exp(-x));
+    case UnaryOp::Relu: return x > 0 ? x : T(0);
+    case UnaryOp::GeluErf: return T(0.5) * x * (T(1) + std::erf(x * kInvSqrt2));
+    case UnaryOp::GeluTanh:
+      return T(0.5) * x * (T(1) + std::tanh(kSqrt2OverPi * (x + T(0.044715) * x * x * x)));
+    case UnaryOp::Silu: return x / (T(1) + std::exp(-x));
+    case UnaryOp::Pow: return std::pow(x, p);
+    case UnaryOp::AddScalar: return x + p;
+    case UnaryOp::MulScalar: return x * p;
+  }
+  return x;
+}
+
+// d f(x) / dx, given x and y = f(x)
+template <class T>
+T unary_derivative(UnaryOp op, T x, T y, T p) {
+  constexpr T kInvSqrt2 = T(0.70710678118654752440);
+  constexpr T kInvSqrt2Pi = T(0.39894228040143267794);
+  constexpr T kSqrt2OverPi = T(0.79788456080286535588);
+  switch (op) {
+    case UnaryOp::Neg: return T(-1);
+    case UnaryOp::Exp: return y;
+    case UnaryOp::Log: return T(1) / x;
+    case UnaryOp::Sqrt: return T(0.5) / y;
+    case UnaryOp::Rsqrt: return T(-0.5) * y * y * y;
+    case UnaryOp::Abs: return T((x > 0) - (x < 0));
+    case UnaryOp::Sign: return T(0);
+    case UnaryOp::Tanh: return T(1) - y * y;
+    case UnaryOp::Sigmoid: return y * (T(1) - y);
+    case UnaryOp::Relu: return x > 0 ? T(1) : T(0);
+    case UnaryOp::GeluErf: {
+      T cdf = T(0.5) * (T(1) + std::erf(x * kInvSqrt2));
+      return cdf + x * kInvSqrt2Pi * std::exp(T(-0.5) * x * x);
+    }
+    case UnaryOp::GeluTanh: {
+      T t = std::tanh(kSqrt2OverPi * (x + T(0.044715) * x * x * x));
+      return T(0.5) * (T(1) + t) + T(0.5) * x * (T(1) - t * t) * kSqrt2OverPi * (T(1) + T(3 * 0.044715) * x * x);
+    }
+    case UnaryOp::Silu: {
+      T s = T(1) / (T(1) + std::exp(-x));
+      return s * (T(1) + x * (T(1) - s));
+    }
+    case UnaryOp::Pow: return p * std::pow(x, p - T(1));
+    case UnaryOp::AddScalar: return T(1);
+    case UnaryOp::MulScalar: return p;
+  }
+  return T(0);
+}
+
+template <class T>
+T binary_value(BinaryOp op, T a, T b) {
+  switch (op) {
+    case BinaryOp::Add: return a + b;
+    case BinaryOp::Sub: return a - b;
+    case BinaryOp::Mul: return a * b;
+    case BinaryOp::Div: return a / b;
+    case BinaryOp::Eq: return T(a == b);
+    case BinaryOp::Lt: return T(a < b);
+    case BinaryOp::Gt: return T(a > b);
+  }
+  return T(0);
+}
+
+}  // namespace
+
+void copy(const Tensor& src, const Tensor& dst) {
+  switch (dst.dtype()) {
+    case DType::F32: return copy_from<float>(src, dst);
+    case DType::F64: return copy_from<double>(src, dst);
+    case DType::I64: return copy_from<int64_t>(src, dst);
+  }
+}
+
+void fill(const Tensor& dst, double value) {
+  auto run = [&](auto zero) {
+    using T = decltype(zero);
+    T* d = static_cast<T*>(dst.raw_data());
+    T v = static_cast<T>(value);
+    for_each_offset<1>(dst.shape(), {&dst.strides()}, [&](int64_t o) { d[o] = v; });
+  };
+  if (dst.dtype() == DType::I64) return run(int64_t{});
+  dispatch_floating(dst.dtype(), "fill", run);
+}
+
+void unary(UnaryOp op, const Tensor& x, double param, const Tensor& out) {
+  dispatch_floating(x.dtype(), "unary", [&](auto zero) {
+    using T = decltype(zero);
+    const T* xp = x.data<T>();
+    T* op_ = out.data<T>();
+    T p = static_cast<T>(param);
+    for_each_offset<2>(out.shape(), {&out.strides(), &x.strides()},
+                       [&](int64_t o, int64_t i) { op_[o] = unary_value<T>(op, xp[i], p); });
+  });
+}
+
+void unary_backward(UnaryOp op, const Tensor& x, const Tensor& y, const Tensor& grad_out, double param,
+                    const Tensor& grad_in) {
+  dispatch_floating(x.dtype(), "unary backward", [&](auto zero) {
+    using T = decltype(zero);
+    const T* xp = x.data<T>();
+    const T* yp = y.defined() ? y.data<T>() : xp;
+    const Shape& ys = y.defined() ? y.strides() : x.strides();
+    const T* gp = grad_out.data<T>();
+    T* gi = grad_in.data<T>();
+    T p = static_cast<T>(param);
+    for_each_offset<4>(grad_in.shape(), {&grad_in.strides(), &x.strides(), &ys, &grad_out.strides()},
+                       [&](int64_t o, int64_t i, int64_t j, int64_t k) {
+                         gi[o] = gp[k] * unary_derivative<T>(op, xp[i], yp[j], p);
+                       });
+  });
+}
+
+void binary(BinaryOp op, const Tensor& a, const Tensor& b, const Tensor& out) {
+  dispatch_floating(a.dtype(), "binary", [&](auto zero) {
+    using T = decltype(zero);
+    const T* ap = a.data<T>();
+    const T* bp = b.data<T>();
+    T* o = out.data<T>();
+    for_each_offset<3>(out.shape(), {&out.strides(), &a.strides(), &b.strides()},
+                       [&](int64_t io, int64_t ia, int64_t ib) { o[io] = binary_value<T>(op, ap[ia], bp[ib]); });
+  });
+}
+
+void where(const Tensor& cond, const Tensor& a, const Tensor& b, const Tensor& out) {
+  // The condition may have any dtype: nonzero is true.
+  Tensor c = cond.dtype() == DType::F64 ? cond : cond.to(DType::F64);
+  dispatch_floating(a.dtype(), "where", [&](auto zero) {
+    using T = decltype(zero);
+    const double* cp = c.data<double>();
+    const T* ap = a.data<T>();
+    const T* bp = b.data<T>();
+    T* o = out.data<T>();
+    Shape cs = c.strides();
+    for_each_offset<4>(out.shape(), {&out.strides(), &cs, &a.strides(), &b.strides()},
+                       [&](int64_t io, int64_t ic, int64_t ia, int64_t ib) { o[io] = cp[ic] != 0 ? ap[ia] : bp[ib]; });
+  });
+}
+
+void uniform(const Tensor& out, uint64_t seed, uint64_t offset) {
+  IAPT_CHECK(out.is_contiguous(), "uniform: output must be contiguous");
+  if (out.dtype() == DType::F32) {
+    float* p = out.data<float>();
+    for (int64_t i = 0; i < out.numel(); ++i) p[i] = philox_uniform_f32(seed, offset + i);
+  } else {
+    double* p = out.data<double>();
+    for (int64_t i = 0; i < out.numel(); ++i) p[i] = philox_uniform_f64(seed, offset + i);
+  }
+}
+
+void normal(const Tensor& out, uint64_t seed, uint64_t offset) {
+  IAPT_CHECK(out.is_contiguous(), "normal: output must be contiguous");
+  dispatch_floating(out.dtype(), "normal", [&](auto zero) {
+    using T = decltype(zero);
+    T* p = out.data<T>();
+    for (int64_t i = 0; i < out.numel(); ++i) p[i] = static_cast<T>(philox_normal(seed, offset + i));
+  });
+}
+
+}  // namespace iapt::kernels::cpu

@@ -1,0 +1,77 @@
+// Batched GEMM through BLAS. Each operand whose last two axes are row- or column-major is passed
+// as it is, with the transpose folded into the BLAS call; only other layouts are copied. Batch
+// axes may be broadcast (stride 0): the same matrix is then reused, never copied.
+#include <cblas.h>
+
+#include "core/error.h"
+#include "kernels/cpu/cpu_kernels.h"
+
+namespace iapt::kernels::cpu {
+
+namespace {
+
+struct MatrixOperand {
+  Tensor t;            // possibly a copy with a BLAS-compatible layout
+  bool transposed;     // as passed to BLAS (row-major convention)
+  int64_t ld;
+};
+
+// Describes op(x) for BLAS: x's last two axes [r, c] with logical transpose `trans`.
+MatrixOperand as_blas_operand(const Tensor& x, bool trans) {
+  const int64_t r = x.size(-2), c = x.size(-1);
+  const int64_t sr = x.strides()[x.dim() - 2], sc = x.strides()[x.dim() - 1];
+  if ((sc == 1 || c == 1) && (sr >= std::max<int64_t>(c, 1) || r == 1)) return {x, trans, std::max<int64_t>(sr, c)};
+  if ((sr == 1 || r == 1) && (sc >= std::max<int64_t>(r, 1) || c == 1))  // column-major: a transposed row-major
+    return {x, !trans, std::max<int64_t>(sc, r)};
+  Tensor dense = x.contiguous();
+  return {dense, trans, std::max<int64_t>(c, 1)};
+}
+
+template <class T>
+void gemm_call(bool ta, bool tb, int64_t m, int64_t n, int64_t k, const T* a, int64_t lda, const T* b, int64_t ldb,
+               T* c, int64_t ldc) {
+  auto opa = ta ? CblasTrans : CblasNoTrans;
+  auto opb = tb ? CblasTrans : CblasNoTrans;
+  if constexpr (std::is_same_v<T, float>)
+    cblas_sgemm(CblasRowMajor, opa, opb, m, n, k, 1.0f, a, lda, b, ldb, 0.0f, c, ldc);
+  else
+    cblas_dgemm(CblasRowMajor, opa, opb, m, n, k, 1.0, a, lda, b, ldb, 0.0, c, ldc);
+}
+
+}  // namespace
+
+void gemm(const Tensor& a, const Tensor& b, bool trans_a, bool trans_b, const Tensor& out) {
+  IAPT_CHECK(out.is_contiguous(), "gemm: output must be contiguous");
+  const int64_t m = out.size(-2), n = out.size(-1);
+  const int64_t k = trans_a ? a.size(-2) : a.size(-1);
+  MatrixOperand A = as_blas_operand(a, trans_a);
+  MatrixOperand B = as_blas_operand(b, trans_b);
+  const int64_t batch_rank = out.dim() - 2;
+  const int64_t batches = shape_numel(Shape(out.shape().begin(), out.shape().end() - 2));
+  dispatch_floating(out.dtype(), "gemm", [&](auto zero) {
+    using T = decltype(zero);
+    T* c = out.data<T>();
+    if (out.numel() == 0) return;
+    if (k == 0) {
+      std::fill(c, c + out.numel(), T(0));
+      return;
+    }
+    const T* ap = A.t.template data<T>();
+    const T* bp = B.t.template data<T>();
+    std::vector<int64_t> idx(batch_rank, 0);
+    for (int64_t bi = 0; bi < batches; ++bi) {
+      int64_t oa = 0, ob = 0;
+      for (int64_t d = 0; d < batch_rank; ++d) {
+        oa += idx[d] * A.t.strides()[d];
+        ob += idx[d] * B.t.strides()[d];
+      }
+      gemm_call<T>(A.transposed, B.transposed, m, n, k, ap + oa, A.ld, bp + ob, B.ld, c + bi * m * n, n);
+      for (int64_t d = batch_rank - 1; d >= 0; --d) {
+        if (++idx[d] < out.shape()[d]) break;
+        idx[d] = 0;
+      }
+    }
+  });
+}
+
+}  // namespace iapt::kernels::cpu

@@ -1,0 +1,44 @@
+// Rotary position embedding in the rotate-half convention of Hugging Face LLaMA: the pair
+// (x[i], x[i + D/2]) rotates by angle pos * theta^(-2i/D). The backward is the inverse rotation.
+#include <cmath>
+#include <vector>
+
+#include "core/error.h"
+#include "kernels/cpu/cpu_kernels.h"
+
+namespace iapt::kernels::cpu {
+
+void rope(const Tensor& x_in, const Tensor& positions_in, double theta, bool inverse, const Tensor& out) {
+  Tensor x = x_in.contiguous(), positions = positions_in.contiguous();
+  const int64_t b = x.size(0), h = x.size(1), t = x.size(2), d = x.size(3), half = d / 2;
+  const int64_t* pos = positions.data<int64_t>();
+  const bool per_row = positions.dim() == 2;
+  std::vector<double> inv_freq(half);
+  for (int64_t i = 0; i < half; ++i)
+    inv_freq[i] = 1.0 / std::pow(theta, static_cast<double>(2 * i) / static_cast<double>(d));
+  const double sign = inverse ? -1.0 : 1.0;
+  dispatch_floating(x.dtype(), "rope", [&](auto zero) {
+    using T = decltype(zero);
+    const T* xp = x.data<T>();
+    T* op = out.data<T>();
+    std::vector<T> cs(half), sn(half);
+    for (int64_t bi = 0; bi < b; ++bi)
+      for (int64_t ti = 0; ti < t; ++ti) {
+        const double p = static_cast<double>(pos[per_row ? bi * t + ti : ti]);
+        for (int64_t i = 0; i < half; ++i) {
+          cs[i] = static_cast<T>(std::cos(p * inv_freq[i]));
+          sn[i] = static_cast<T>(sign * std::sin(p * inv_freq[i]));
+        }
+        for (int64_t hi = 0; hi < h; ++hi) {
+          const int64_t base = ((bi * h + hi) * t + ti) * d;
+          for (int64_t i = 0; i < half; ++i) {
+            const T x1 = xp[base + i], x2 = xp[base + half + i];
+            op[base + i] = x1 * cs[i] - x2 * sn[i];
+            op[base + half + i] = x2 * cs[i] + x1 * sn[i];
+          }
+        }
+      }
+  });
+}
+
+}  // namespace iapt::kernels::cpu

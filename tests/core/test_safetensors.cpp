@@ -1,0 +1,88 @@
+#include <catch2/catch.hpp>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+
+#include "core/error.h"
+#include "core/safetensors.h"
+
+using namespace iapt;
+namespace fs = std::filesystem;
+
+namespace {
+fs::path temp_path(const std::string& name) {
+  fs::path dir = fs::temp_directory_path() / "iapt_tests";
+  fs::create_directories(dir);
+  return dir / name;
+}
+void write_bytes(const fs::path& p, const std::string& bytes) {
+  std::ofstream out(p, std::ios::binary);
+  out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+}
+std::string header_file(const std::string& json, const std::string& data) {
+  std::string s(8, '\0');
+  uint64_t n = json.size();
+  std::memcpy(s.data(), &n, 8);
+  return s + json + data;
+}
+}  // namespace
+
+TEST_CASE("safetensors: write then read returns the same tensors and metadata", "[core][safetensors]") {
+  fs::path p = temp_path("roundtrip.safetensors");
+  std::map<std::string, Tensor> in{{"a.weight", randn({3, 4})},
+                                   {"b", randn({2}, DType::F64)},
+                                   {"ids", from_ints({1, -2, 3}, {3})},
+                                   {"scalar", scalar_tensor(5.0)},
+                                   {"view", arange(6).reshape({2, 3}).transpose(0, 1)}};
+  save_safetensors(p.string(), in, {{"format", "pt"}});
+  CHECK_FALSE(fs::exists(p.string() + ".tmp"));
+  SafetensorsFile out = load_safetensors(p.string());
+  CHECK(out.metadata.at("format") == "pt");
+  REQUIRE(out.tensors.size() == in.size());
+  for (const auto& [name, t] : in) {
+    const Tensor& r = out.tensors.at(name);
+    CHECK(r.shape() == t.shape());
+    CHECK(r.dtype() == t.dtype());
+    CHECK(r.to_vector() == t.to_vector());
+  }
+}
+
+TEST_CASE("safetensors: F16, BF16 and I32 widen on load", "[core][safetensors]") {
+  fs::path p = temp_path("halves.safetensors");
+  // F16 1.0 = 0x3c00, -2.0 = 0xc000; BF16 1.5 = 0x3fc0; I32 -7
+  std::string data = std::string("\x00\x3c\x00\xc0", 4) + std::string("\xc0\x3f", 2) + std::string("\xf9\xff\xff\xff", 4);
+  std::string json = R"({"h":{"dtype":"F16","shape":[2],"data_offsets":[0,4]},)"
+                     R"("b":{"dtype":"BF16","shape":[1],"data_offsets":[4,6]},)"
+                     R"("i":{"dtype":"I32","shape":[1],"data_offsets":[6,10]}})";
+  write_bytes(p, header_file(json, data));
+  auto f = load_safetensors(p.string());
+  CHECK(f.tensors.at("h").to_vector() == std::vector<double>{1.0, -2.0});
+  CHECK(f.tensors.at("b").to_vector() == std::vector<double>{1.5});
+  CHECK(f.tensors.at("i").dtype() == DType::I64);
+  CHECK(f.tensors.at("i").to_vector() == std::vector<double>{-7});
+}
+
+TEST_CASE("safetensors: bad files give errors naming the file and tensor", "[core][safetensors]") {
+  fs::path p = temp_path("bad.safetensors");
+  SECTION("missing file") {
+    CHECK_THROWS_WITH(load_safetensors((p.parent_path() / "nope.safetensors").string()),
+                      Catch::Contains("nope.safetensors: cannot open"));
+  }
+  SECTION("truncated data") {
+    write_bytes(p, header_file(R"({"w":{"dtype":"F32","shape":[4],"data_offsets":[0,16]}})", std::string(8, '\0')));
+    CHECK_THROWS_WITH(load_safetensors(p.string()), Catch::Contains("truncated: tensor 'w'"));
+  }
+  SECTION("offsets disagree with the shape") {
+    write_bytes(p, header_file(R"({"w":{"dtype":"F32","shape":[3],"data_offsets":[0,16]}})", std::string(16, '\0')));
+    CHECK_THROWS_WITH(load_safetensors(p.string()), Catch::Contains("tensor 'w' of shape [3]"));
+  }
+  SECTION("unsupported dtype") {
+    write_bytes(p, header_file(R"({"w":{"dtype":"C64","shape":[1],"data_offsets":[0,8]}})", std::string(8, '\0')));
+    CHECK_THROWS_WITH(load_safetensors(p.string()), Catch::Contains("tensor 'w' has dtype C64"));
+  }
+  SECTION("header length past the end") {
+    write_bytes(p, std::string("\xff\x00\x00\x00\x00\x00\x00\x00{}", 10));
+    CHECK_THROWS_WITH(load_safetensors(p.string()), Catch::Contains("truncated: header length 255"));
+  }
+}
