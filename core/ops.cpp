@@ -135,6 +135,12 @@ Tensor matmul(const Tensor& a, const Tensor& b, bool trans_a, bool trans_b) {
   int64_t n = trans_b ? b.size(-2) : b.size(-1);
   IAPT_CHECK(ka == kb, "matmul: inner sizes differ: {}{} @ {}{}", shape_str(a.shape()), trans_a ? "^T" : "",
              shape_str(b.shape()), trans_b ? "^T" : "");
+  // x[..., M, K] @ W with a 2-D W: fold the batch axes into M and run one large GEMM.
+  if (b.dim() == 2 && a.dim() > 2 && !trans_a && a.is_contiguous()) {
+    Shape out_shape(a.shape().begin(), a.shape().end() - 1);
+    out_shape.push_back(n);
+    return matmul(a.view({-1, ka}), b, false, trans_b).view(out_shape);
+  }
   Shape batch_a(a.shape().begin(), a.shape().end() - 2), batch_b(b.shape().begin(), b.shape().end() - 2);
   Shape batch = broadcast_shapes(batch_a, batch_b, "matmul (batch axes)");
   Shape out_shape = batch;

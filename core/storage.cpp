@@ -3,19 +3,17 @@
 #include <cstdlib>
 #include <new>
 
+#include "core/cpu_allocator.h"
 #include "core/error.h"
 
 namespace iapt {
 
 Storage::Storage(size_t bytes, Device device) : bytes_(bytes), device_(device) {
   IAPT_CHECK(device == Device::CPU, "Storage: device {} is not available in this build", device_name(device));
-  size_t rounded = (bytes + 63) / 64 * 64;
-  if (rounded == 0) rounded = 64;
-  data_ = std::aligned_alloc(64, rounded);
-  if (!data_) throw std::bad_alloc();
+  data_ = cpu_allocate(bytes, &capacity_);
 }
 
-Storage::~Storage() { std::free(data_); }
+Storage::~Storage() { cpu_release(data_, capacity_); }
 
 std::shared_ptr<Storage> allocate_storage(size_t bytes, Device device) {
   return std::make_shared<Storage>(bytes, device);

@@ -9,7 +9,8 @@ namespace iapt {
 
 class Storage {
  public:
-  // CPU memory is 64-byte aligned so that BLAS and vectorised loops see aligned rows.
+  // CPU memory is 64-byte aligned (BLAS and vectorised loops see aligned rows) and comes from
+  // the caching allocator (core/cpu_allocator.h).
   Storage(size_t bytes, Device device);
   ~Storage();
   Storage(const Storage&) = delete;
@@ -22,6 +23,7 @@ class Storage {
  private:
   void* data_ = nullptr;
   size_t bytes_ = 0;
+  size_t capacity_ = 0;  // the allocator's rounded size
   Device device_;
 };
 

@@ -54,6 +54,27 @@ int main() {
                c.tb ? "yes" : "no", flops / t_iapt * 1e-9, flops / t_blas * 1e-9, t_blas / t_iapt);
   }
 
+  fmt::print("\nbatched GEMM, f32, C[b] = A[b] @ B[b]^T (attention scores; BLAS baseline loops over b)\n");
+  fmt::print("| {:>5} | {:>5} | {:>5} | {:>5} | {:>14} | {:>14} | {:>6} |\n", "batch", "M", "N", "K", "iapt GFLOP/s",
+             "BLAS GFLOP/s", "ratio");
+  fmt::print("|------:|------:|------:|------:|---------------:|---------------:|-------:|\n");
+  for (Case c : {Case{256, 256, 64, true}, Case{256, 256, 32, true}}) {
+    const int64_t batch = 64;
+    Tensor a = randn({batch, c.m, c.k}), b = randn({batch, c.n, c.k});
+    Tensor out = empty({batch, c.m, c.n});
+    const double flops = 2.0 * static_cast<double>(batch * c.m * c.n * c.k);
+    double t_iapt = best_seconds([&] { out = ops::matmul(a, b, false, true); }, 5);
+    double t_blas = best_seconds(
+        [&] {
+          for (int64_t i = 0; i < batch; ++i)
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, c.m, c.n, c.k, 1.0f, a.data<float>() + i * c.m * c.k,
+                        c.k, b.data<float>() + i * c.n * c.k, c.k, 0.0f, out.data<float>() + i * c.m * c.n, c.n);
+        },
+        5);
+    fmt::print("| {:>5} | {:>5} | {:>5} | {:>5} | {:>14.1f} | {:>14.1f} | {:>6.3f} |\n", batch, c.m, c.n, c.k,
+               flops / t_iapt * 1e-9, flops / t_blas * 1e-9, t_blas / t_iapt);
+  }
+
   demo::TinyLmOptions o;
   o.steps = 50;
   auto r = demo::train_tiny_lm(o);

@@ -35,6 +35,7 @@ TEST_CASE("gradcheck: matmul", "[gradcheck]") {
   expect_ok("matmul 2-D", [](const V& v) { return matmul(v[0], v[1]); }, {rn({3, 4}), rn({4, 5})});
   expect_ok("matmul batched x weight", [](const V& v) { return matmul(v[0], v[1], false, true); },
             {rn({2, 3, 4}).transpose(1, 2).contiguous().transpose(1, 2), rn({5, 4})});
+  expect_ok("matmul 3-D x 2-D (rows folded)", [](const V& v) { return matmul(v[0], v[1]); }, {rn({2, 3, 4}), rn({4, 5})});
   expect_ok("matmul broadcast batch", [](const V& v) { return matmul(v[0], v[1]); }, {rn({2, 1, 3, 4}), rn({3, 4, 2})});
   expect_ok("matmul A^T B^T", [](const V& v) { return matmul(v[0], v[1], true, true); }, {rn({2, 4, 3}), rn({2, 5, 4})});
   expect_ok("matmul A^T with 2-D B", [](const V& v) { return matmul(v[0], v[1], true, false); },

@@ -6,7 +6,7 @@
 
 using namespace iapt;
 
-TEST_CASE("rng: one seed gives one stream; element i depends only on (seed, counter)", "[core][rng]") {
+TEST_CASE("rng: one seed gives one stream, element i depends only on seed and counter", "[core][rng]") {
   manual_seed(42);
   Tensor a = randn({1000}, DType::F64);
   Tensor b = rand({10}, DType::F32);

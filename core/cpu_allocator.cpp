@@ -1,0 +1,107 @@
+#include "core/cpu_allocator.h"
+
+#include <cstdlib>
+#include <map>
+#include <mutex>
+#include <new>
+#include <vector>
+
+namespace iapt {
+
+namespace {
+
+constexpr size_t kAlign = 64;
+
+size_t bucket_size(size_t bytes) {
+  if (bytes <= 4096) return (bytes + kAlign - 1) / kAlign * kAlign + (bytes == 0 ? kAlign : 0);
+  size_t p = 4096;
+  while (p < bytes) {
+    if (p + p / 2 >= bytes) return p + p / 2;
+    p *= 2;
+  }
+  return p;
+}
+
+struct Cache {
+  std::mutex mu;
+  std::map<size_t, std::vector<void*>> free_blocks;
+  CpuAllocatorStats stats;
+  size_t limit = 0;
+  bool limit_set = false;
+
+  void ensure_limit() {
+    if (limit_set) return;
+    limit = size_t{1} << 30;
+    if (const char* env = std::getenv("IAPT_CPU_CACHE_MB")) limit = static_cast<size_t>(std::atoll(env)) << 20;
+    limit_set = true;
+  }
+};
+
+Cache& cache() {
+  static Cache* c = new Cache();  // never destroyed: tensors may be freed during static destruction
+  return *c;
+}
+
+}  // namespace
+
+void* cpu_allocate(size_t bytes, size_t* rounded_bytes) {
+  const size_t size = bucket_size(bytes);
+  *rounded_bytes = size;
+  Cache& c = cache();
+  {
+    std::lock_guard<std::mutex> lock(c.mu);
+    c.ensure_limit();
+    auto it = c.free_blocks.find(size);
+    if (it != c.free_blocks.end() && !it->second.empty()) {
+      void* p = it->second.back();
+      it->second.pop_back();
+      c.stats.cached_bytes -= size;
+      c.stats.live_bytes += size;
+      ++c.stats.hits;
+      return p;
+    }
+    ++c.stats.misses;
+    c.stats.live_bytes += size;
+  }
+  void* p = std::aligned_alloc(kAlign, size);
+  if (!p) throw std::bad_alloc();
+  return p;
+}
+
+void cpu_release(void* p, size_t rounded_bytes) {
+  Cache& c = cache();
+  {
+    std::lock_guard<std::mutex> lock(c.mu);
+    c.stats.live_bytes -= rounded_bytes;
+    if (c.stats.cached_bytes + rounded_bytes <= c.limit) {
+      c.free_blocks[rounded_bytes].push_back(p);
+      c.stats.cached_bytes += rounded_bytes;
+      return;
+    }
+  }
+  std::free(p);
+}
+
+CpuAllocatorStats cpu_allocator_stats() {
+  Cache& c = cache();
+  std::lock_guard<std::mutex> lock(c.mu);
+  return c.stats;
+}
+
+void cpu_allocator_empty_cache() {
+  Cache& c = cache();
+  std::lock_guard<std::mutex> lock(c.mu);
+  for (auto& [size, blocks] : c.free_blocks)
+    for (void* p : blocks) std::free(p);
+  c.free_blocks.clear();
+  c.stats.cached_bytes = 0;
+}
+
+void set_cpu_cache_limit(size_t bytes) {
+  Cache& c = cache();
+  std::lock_guard<std::mutex> lock(c.mu);
+  c.limit = bytes;
+  c.limit_set = true;
+}
+
+}  // namespace iapt

@@ -1,0 +1,23 @@
+#pragma once
+// A caching allocator for CPU tensor memory. A training step allocates the same sizes every
+// step; keeping freed blocks for reuse avoids returning them to the OS and faulting fresh pages
+// back in on the next step. Sizes are rounded up to one of two sizes per power of two (at most
+// a third wasted), and at most `cache_limit_bytes` of free blocks are kept.
+#include <cstddef>
+
+namespace iapt {
+
+struct CpuAllocatorStats {
+  size_t cached_bytes = 0;     // free blocks held for reuse
+  size_t live_bytes = 0;       // blocks handed out and not yet released
+  size_t hits = 0, misses = 0;  // allocations served from the cache, and from the system
+};
+
+void* cpu_allocate(size_t bytes, size_t* rounded_bytes);
+void cpu_release(void* p, size_t rounded_bytes);
+CpuAllocatorStats cpu_allocator_stats();
+void cpu_allocator_empty_cache();
+// Default 1 GiB; IAPT_CPU_CACHE_MB in the environment overrides it at the first allocation.
+void set_cpu_cache_limit(size_t bytes);
+
+}  // namespace iapt
