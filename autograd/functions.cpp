@@ -183,8 +183,9 @@ Variable matmul(const Variable& a, const Variable& b, bool ta, bool tb) {
 }
 
 // ---------------------------------------------------------------- losses and lookups
-Variable cross_entropy(const Variable& logits, const Tensor& targets, int64_t ignore_index) {
+Variable cross_entropy(const Variable& logits, const Tensor& targets_any, int64_t ignore_index) {
   Tensor lt = logits.data();
+  Tensor targets = targets_any.to(lt.device());
   auto r = ops::cross_entropy(lt, targets, ignore_index);
   Tensor lse = r.lse;
   return make_result(r.loss, {logits}, "cross_entropy", [lt, targets, lse, ignore_index](const Tensor& g, const Needs&) -> Grads {
@@ -192,8 +193,9 @@ Variable cross_entropy(const Variable& logits, const Tensor& targets, int64_t ig
   });
 }
 
-Variable embedding(const Variable& weight, const Tensor& ids) {
+Variable embedding(const Variable& weight, const Tensor& ids_any) {
   const int64_t vocab = weight.size(0);
+  Tensor ids = ids_any.to(weight.data().device());
   return make_result(ops::embedding(weight.data(), ids), {weight}, "embedding",
                      [ids, vocab](const Tensor& g, const Needs&) -> Grads {
                        return {ops::embedding_backward(ids, g, vocab)};
@@ -293,8 +295,9 @@ Variable stack(const std::vector<Variable>& parts, int64_t axis) {
   return concat(expanded, axis);
 }
 
-Variable where(const Tensor& cond, const Variable& a, const Variable& b) {
+Variable where(const Tensor& cond_any, const Variable& a, const Variable& b) {
   Shape sa = a.shape(), sb = b.shape();
+  Tensor cond = cond_any.to(a.data().device());
   return make_result(ops::where(cond, a.data(), b.data()), {a, b}, "where",
                      [cond, sa, sb](const Tensor& g, const Needs& n) -> Grads {
                        Tensor zero = zeros({}, g.dtype(), g.device());
@@ -303,8 +306,9 @@ Variable where(const Tensor& cond, const Variable& a, const Variable& b) {
                      });
 }
 
-Variable masked_fill(const Variable& x, const Tensor& mask, double value) {
+Variable masked_fill(const Variable& x, const Tensor& mask_any, double value) {
   Tensor xt = x.data();
+  Tensor mask = mask_any.to(xt.device());
   IAPT_CHECK(broadcast_shapes(mask.shape(), xt.shape(), "masked_fill") == xt.shape(),
              "masked_fill: mask {} does not broadcast to {}", shape_str(mask.shape()), shape_str(xt.shape()));
   Tensor fill = full({}, value, xt.dtype(), xt.device());
@@ -335,7 +339,8 @@ Variable layer_norm(const Variable& x, const Variable& weight, const Variable& b
                      });
 }
 
-Variable rope(const Variable& x, const Tensor& positions, double theta) {
+Variable rope(const Variable& x, const Tensor& positions_any, double theta) {
+  Tensor positions = positions_any.to(x.data().device());
   return make_result(ops::rope(x.data(), positions, theta, false), {x}, "rope",
                      [positions, theta](const Tensor& g, const Needs&) -> Grads {
                        return {ops::rope(g, positions, theta, true)};
@@ -351,18 +356,19 @@ Variable scaled_dot_product_attention(const Variable& q, const Variable& k, cons
   Variable scores = mul_scalar(matmul(q, k, false, true), scale);  // [B, H, T, S]
   if (causal || key_padding_mask) {
     // blocked[b, 0, i, j] = 1 where query i may not see key j
-    Tensor blocked = zeros({b, 1, t, s}, q.dtype(), q.data().device());
+    const Device device = q.data().device();
+    Tensor blocked = zeros({b, 1, t, s}, q.dtype(), device);
     if (causal) {
       // Queries are the last t of the s positions (s > t when keys include a cache or prefix).
-      Tensor qi = arange(static_cast<double>(s - t), static_cast<double>(s), 1.0, q.dtype()).reshape({t, 1});
-      Tensor kj = arange(static_cast<double>(s), q.dtype()).reshape({1, s});
+      Tensor qi = arange(static_cast<double>(s - t), static_cast<double>(s), 1.0, q.dtype()).reshape({t, 1}).to(device);
+      Tensor kj = arange(static_cast<double>(s), q.dtype()).reshape({1, s}).to(device);
       blocked = ops::add(blocked, ops::gt(kj, qi));
     }
     if (key_padding_mask) {
       const Tensor& m = *key_padding_mask;
       IAPT_CHECK(m.dim() == 2 && m.size(0) == b && m.size(1) == s, "attention: key padding mask {} must be [{}, {}]",
                  shape_str(m.shape()), b, s);
-      Tensor pad = ops::eq(m.to(q.dtype()), zeros({}, q.dtype())).reshape({b, 1, 1, s});
+      Tensor pad = ops::eq(m.to(device).to(q.dtype()), zeros({}, q.dtype(), device)).reshape({b, 1, 1, s});
       blocked = ops::add(blocked, pad);
     }
     scores = masked_fill(scores, blocked, static_cast<double>(std::numeric_limits<float>::lowest()));
@@ -377,7 +383,7 @@ Variable dropout(const Variable& x, double p, bool training, Generator& gen) {
   uint64_t first = gen.take(static_cast<uint64_t>(u.numel()));
   backend_for(u.device()).uniform(u, gen.seed(), first);
   // keep where u >= p, scaled so the expectation is unchanged
-  Tensor keep = ops::mul_scalar(ops::unary(UnaryOp::AddScalar, ops::lt(u, full({}, p, x.dtype())), -1.0), -1.0);
+  Tensor keep = ops::mul_scalar(ops::add_scalar(ops::lt(u, full({}, p, x.dtype(), u.device())), -1.0), -1.0);
   Tensor scaled_mask = ops::mul_scalar(keep, 1.0 / (1.0 - p));
   return make_result(ops::mul(x.data(), scaled_mask), {x}, "dropout",
                      [scaled_mask](const Tensor& g, const Needs&) -> Grads { return {ops::mul(g, scaled_mask)}; });

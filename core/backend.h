@@ -21,6 +21,14 @@ enum class ReduceOp { Sum, Max };
 
 struct Backend {
   const char* name;
+  // Device memory. `rounded` receives the size actually reserved (the allocator's bucket).
+  void* (*allocate)(size_t bytes, size_t* rounded);
+  void (*release)(void* ptr, size_t rounded);
+  // Copies between the host and this backend's device (either direction, as the tensors' devices
+  // say); both contiguous, of one dtype and shape. Returns when dst may be read.
+  void (*transfer)(const Tensor& src, const Tensor& dst);
+  // Waits for every queued kernel (a no-op on the CPU); benchmarks time with it.
+  void (*synchronize)();
   // dst <- src (src expanded to dst's shape; casts between dtypes)
   void (*copy)(const Tensor& src, const Tensor& dst);
   void (*fill)(const Tensor& dst, double value);
@@ -61,6 +69,8 @@ struct Backend {
 
 // The table for a device; throws if that backend is not compiled in.
 const Backend& backend_for(Device device);
+// Compiled in and, for CUDA, at least one GPU visible.
 bool device_available(Device device);
+bool cuda_compiled();
 
 }  // namespace iapt

@@ -9,8 +9,8 @@ namespace iapt {
 
 class Storage {
  public:
-  // CPU memory is 64-byte aligned (BLAS and vectorised loops see aligned rows) and comes from
-  // the caching allocator (core/cpu_allocator.h).
+  // Memory comes from the device's backend: on the CPU the caching allocator of
+  // core/cpu_allocator.h (64-byte aligned), on CUDA the caching device allocator.
   Storage(size_t bytes, Device device);
   ~Storage();
   Storage(const Storage&) = delete;

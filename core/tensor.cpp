@@ -195,12 +195,17 @@ Tensor Tensor::to(DType dtype) const {
 
 Tensor Tensor::to(Device device) const {
   if (device == this->device()) return *this;
-  throw Error(fmt::format("to({}): host/device copies arrive with the CUDA backend", device_name(device)));
+  Tensor src = contiguous();
+  Tensor out = empty(shape_, dtype_, device);
+  // The accelerator's backend owns copies between it and the host.
+  backend_for(device == Device::CPU ? this->device() : device).transfer(src, out);
+  return out;
 }
 
 void Tensor::copy_(const Tensor& src) {
   IAPT_CHECK(src.defined() && defined(), "copy_: undefined tensor");
-  backend_for(device()).copy(src.expand(shape_), *this);
+  const Tensor& local = src.device() == device() ? src : src.to(device());
+  backend_for(device()).copy(local.expand(shape_), *this);
 }
 
 void Tensor::fill_(double value) { backend_for(device()).fill(*this, value); }
@@ -208,7 +213,7 @@ void Tensor::fill_(double value) { backend_for(device()).fill(*this, value); }
 double Tensor::at(const std::vector<int64_t>& index) const {
   IAPT_CHECK(static_cast<int64_t>(index.size()) == dim(), "at: index of rank {} for a tensor of rank {}",
              index.size(), dim());
-  IAPT_CHECK(device() == Device::CPU, "at: tensor is on {}", device_name(device()));
+  if (device() != Device::CPU) return to(Device::CPU).at(index);
   int64_t off = offset_;
   for (size_t i = 0; i < index.size(); ++i) {
     IAPT_CHECK(index[i] >= 0 && index[i] < shape_[i], "at: index {} out of range for {}", shape_str(index),
@@ -229,7 +234,7 @@ double Tensor::item() const {
 }
 
 std::vector<double> Tensor::to_vector() const {
-  Tensor c = to(DType::F64).contiguous();
+  Tensor c = to(Device::CPU).to(DType::F64).contiguous();
   const double* p = c.data<double>();
   return std::vector<double>(p, p + c.numel());
 }

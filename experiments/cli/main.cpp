@@ -7,12 +7,6 @@
 #include "core/error.h"
 #include "experiments/demo/tiny_lm_demo.h"
 
-#ifdef IAPT_HAS_CUDA
-namespace iapt::kernels::cuda {
-int visible_device_count();
-}
-#endif
-
 int main(int argc, char** argv) {
   CLI::App app{"iapt: instruction-aware prompt tuning of transformer language models"};
   app.require_subcommand(1);
@@ -43,13 +37,9 @@ int main(int argc, char** argv) {
       return r.losses.back() < r.losses.front() ? 0 : 1;
     }
     if (*info) {
-      fmt::print("cpu backend: {}\n", iapt::backend_for(iapt::Device::CPU).name);
-#ifdef IAPT_HAS_CUDA
-      fmt::print("cuda toolkit: compiled in; visible GPUs: {}; CUDA kernels: not yet in this build\n",
-                 iapt::kernels::cuda::visible_device_count());
-#else
-      fmt::print("cuda toolkit: not compiled in (IAPT_CUDA=OFF or no nvcc found)\n");
-#endif
+      fmt::print("backends: cpu{}\n", iapt::cuda_compiled() ? ", cuda" : "");
+      if (iapt::cuda_compiled())
+        fmt::print("cuda: {}\n", iapt::device_available(iapt::Device::CUDA) ? "a GPU is visible" : "no GPU visible");
     }
   } catch (const iapt::Error& e) {
     fmt::print(stderr, "error: {}\n", e.what());

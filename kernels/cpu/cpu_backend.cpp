@@ -1,10 +1,30 @@
+#include <cstring>
+
+#include "core/cpu_allocator.h"
+#include "core/error.h"
 #include "kernels/cpu/cpu_kernels.h"
 
 namespace iapt::kernels::cpu {
 
+namespace {
+
+void transfer(const Tensor& src, const Tensor& dst) {
+  IAPT_CHECK(src.device() == Device::CPU && dst.device() == Device::CPU, "cpu transfer: {} -> {}",
+             device_name(src.device()), device_name(dst.device()));
+  std::memcpy(dst.raw_data(), src.raw_data(), static_cast<size_t>(src.numel()) * dtype_size(src.dtype()));
+}
+
+void synchronize() {}
+
+}  // namespace
+
 const Backend& backend() {
   static const Backend table{
       .name = "cpu",
+      .allocate = cpu_allocate,
+      .release = cpu_release,
+      .transfer = transfer,
+      .synchronize = synchronize,
       .copy = copy,
       .fill = fill,
       .unary = unary,

@@ -6,8 +6,13 @@
 #include "core/rng.h"
 #include "kernels/cpu/cpu_kernels.h"
 #include "kernels/cpu/strided.h"
+#include "kernels/unary_math.h"
 
 namespace iapt::kernels::cpu {
+
+using kernels::binary_value;
+using kernels::unary_derivative;
+using kernels::unary_value;
 
 namespace {
 
@@ -26,82 +31,6 @@ void copy_from(const Tensor& src, const Tensor& dst) {
     case DType::F64: return copy_typed<D, double>(src, dst);
     case DType::I64: return copy_typed<D, int64_t>(src, dst);
   }
-}
-
-template <class T>
-T unary_value(UnaryOp op, T x, T p) {
-  constexpr T kInvSqrt2 = T(0.70710678118654752440);
-  constexpr T kSqrt2OverPi = T(0.79788456080286535588);
-  switch (op) {
-    case UnaryOp::Neg: return -x;
-    case UnaryOp::Exp: return std::exp(x);
-    case UnaryOp::Log: return std::log(x);
-    case UnaryOp::Sqrt: return std::sqrt(x);
-    case UnaryOp::Rsqrt: return T(1) / std::sqrt(x);
-    case UnaryOp::Abs: return std::abs(x);
-    case UnaryOp::Sign: return T((x > 0) - (x < 0));
-    case UnaryOp::Tanh: return std::tanh(x);
-    case UnaryOp::Sigmoid: return T(1) / (T(1) + std::exp(-x));
-    case UnaryOp::Relu: return x > 0 ? x : T(0);
-    case UnaryOp::GeluErf: return T(0.5) * x * (T(1) + std::erf(x * kInvSqrt2));
-    case UnaryOp::GeluTanh:
-      return T(0.5) * x * (T(1) + std::tanh(kSqrt2OverPi * (x + T(0.044715) * x * x * x)));
-    case UnaryOp::Silu: return x / (T(1) + std::exp(-x));
-    case UnaryOp::Pow: return std::pow(x, p);
-    case UnaryOp::AddScalar: return x + p;
-    case UnaryOp::MulScalar: return x * p;
-  }
-  return x;
-}
-
-// d f(x) / dx, given x and y = f(x)
-template <class T>
-T unary_derivative(UnaryOp op, T x, T y, T p) {
-  constexpr T kInvSqrt2 = T(0.70710678118654752440);
-  constexpr T kInvSqrt2Pi = T(0.39894228040143267794);
-  constexpr T kSqrt2OverPi = T(0.79788456080286535588);
-  switch (op) {
-    case UnaryOp::Neg: return T(-1);
-    case UnaryOp::Exp: return y;
-    case UnaryOp::Log: return T(1) / x;
-    case UnaryOp::Sqrt: return T(0.5) / y;
-    case UnaryOp::Rsqrt: return T(-0.5) * y * y * y;
-    case UnaryOp::Abs: return T((x > 0) - (x < 0));
-    case UnaryOp::Sign: return T(0);
-    case UnaryOp::Tanh: return T(1) - y * y;
-    case UnaryOp::Sigmoid: return y * (T(1) - y);
-    case UnaryOp::Relu: return x > 0 ? T(1) : T(0);
-    case UnaryOp::GeluErf: {
-      T cdf = T(0.5) * (T(1) + std::erf(x * kInvSqrt2));
-      return cdf + x * kInvSqrt2Pi * std::exp(T(-0.5) * x * x);
-    }
-    case UnaryOp::GeluTanh: {
-      T t = std::tanh(kSqrt2OverPi * (x + T(0.044715) * x * x * x));
-      return T(0.5) * (T(1) + t) + T(0.5) * x * (T(1) - t * t) * kSqrt2OverPi * (T(1) + T(3 * 0.044715) * x * x);
-    }
-    case UnaryOp::Silu: {
-      T s = T(1) / (T(1) + std::exp(-x));
-      return s * (T(1) + x * (T(1) - s));
-    }
-    case UnaryOp::Pow: return p * std::pow(x, p - T(1));
-    case UnaryOp::AddScalar: return T(1);
-    case UnaryOp::MulScalar: return p;
-  }
-  return T(0);
-}
-
-template <class T>
-T binary_value(BinaryOp op, T a, T b) {
-  switch (op) {
-    case BinaryOp::Add: return a + b;
-    case BinaryOp::Sub: return a - b;
-    case BinaryOp::Mul: return a * b;
-    case BinaryOp::Div: return a / b;
-    case BinaryOp::Eq: return T(a == b);
-    case BinaryOp::Lt: return T(a < b);
-    case BinaryOp::Gt: return T(a > b);
-  }
-  return T(0);
 }
 
 }  // namespace

@@ -1,0 +1,54 @@
+#pragma once
+// Block-wide sum and max by warp shuffles, for kernels that give one block to one row.
+// Every thread of the block must call them; all receive the result.
+
+namespace iapt::kernels::cuda {
+
+template <class T>
+__device__ __forceinline__ T warp_sum(T v) {
+#pragma unroll
+  for (int off = 16; off > 0; off >>= 1) v += __shfl_down_sync(0xffffffffu, v, off);
+  return v;
+}
+
+template <class T>
+__device__ __forceinline__ T warp_max(T v) {
+#pragma unroll
+  for (int off = 16; off > 0; off >>= 1) v = max(v, __shfl_down_sync(0xffffffffu, v, off));
+  return v;
+}
+
+// `shared` holds at least 33 values.
+template <class T>
+__device__ T block_sum(T v, T* shared) {
+  const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, warps = (blockDim.x + 31) >> 5;
+  v = warp_sum(v);
+  __syncthreads();  // `shared` may still be read from a previous call
+  if (lane == 0) shared[warp] = v;
+  __syncthreads();
+  if (warp == 0) {
+    T w = lane < warps ? shared[lane] : T(0);
+    w = warp_sum(w);
+    if (lane == 0) shared[32] = w;
+  }
+  __syncthreads();
+  return shared[32];
+}
+
+template <class T>
+__device__ T block_max(T v, T* shared, T lowest) {
+  const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, warps = (blockDim.x + 31) >> 5;
+  v = warp_max(v);
+  __syncthreads();
+  if (lane == 0) shared[warp] = v;
+  __syncthreads();
+  if (warp == 0) {
+    T w = lane < warps ? shared[lane] : lowest;
+    w = warp_max(w);
+    if (lane == 0) shared[32] = w;
+  }
+  __syncthreads();
+  return shared[32];
+}
+
+}  // namespace iapt::kernels::cuda

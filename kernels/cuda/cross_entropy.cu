@@ -1,0 +1,133 @@
+// Cross-entropy over a vocabulary: one block per row computes the row's log-sum-exp and its loss
+// term; a single block then adds the terms in a fixed order (deterministic) and divides by the
+// count of rows whose target is not ignore_index. Backward: (softmax - onehot) * grad / count.
+#include <algorithm>
+#include <cfloat>
+
+#include "kernels/cuda/block_reduce.cuh"
+#include "kernels/cuda/cuda_kernels.h"
+#include "kernels/cuda/indexing.cuh"
+#include "kernels/unary_math.h"
+
+namespace iapt::kernels::cuda {
+
+namespace {
+
+// Flags a target outside [0, C) in *bad (the host reads it after the kernel).
+template <class T>
+__global__ void ce_rows_kernel(const T* x, const int64_t* t, T* lse, double* terms, int64_t rows, int64_t c,
+                               int64_t ignore_index, int* bad) {
+  __shared__ double shared[33];
+  for (int64_t r = blockIdx.x; r < rows; r += gridDim.x) {
+    const T* row = x + r * c;
+    double m = -HUGE_VAL;
+    for (int64_t j = threadIdx.x; j < c; j += blockDim.x) m = fmax(m, static_cast<double>(row[j]));
+    m = block_max(m, shared, -HUGE_VAL);
+    double s = 0;
+    for (int64_t j = threadIdx.x; j < c; j += blockDim.x) s += exp(static_cast<double>(row[j]) - m);
+    s = block_sum(s, shared);
+    if (threadIdx.x == 0) {
+      const T l = static_cast<T>(m) + static_cast<T>(::log(s));
+      lse[r] = l;
+      const int64_t target = t[r];
+      if (target == ignore_index) {
+        terms[r] = 0;
+      } else if (target < 0 || target >= c) {
+        terms[r] = 0;
+        atomicExch(bad, 1);
+      } else {
+        terms[r] = static_cast<double>(l - row[target]);
+      }
+    }
+  }
+}
+
+// One block: loss = sum(terms) / count, and scale = grad / count when a gradient is given.
+template <class T>
+__global__ void ce_total_kernel(const double* terms, const int64_t* t, int64_t rows, int64_t ignore_index, T* loss) {
+  __shared__ double shared[33];
+  double s = 0, n = 0;
+  for (int64_t r = threadIdx.x; r < rows; r += blockDim.x) {
+    s += terms[r];
+    n += t[r] != ignore_index ? 1.0 : 0.0;
+  }
+  s = block_sum(s, shared);
+  n = block_sum(n, shared);
+  if (threadIdx.x == 0) *loss = n > 0 ? static_cast<T>(s / n) : T(0);
+}
+
+template <class T>
+__global__ void ce_scale_kernel(const int64_t* t, int64_t rows, int64_t ignore_index, const T* grad_loss, T* scale) {
+  __shared__ double shared[33];
+  double n = 0;
+  for (int64_t r = threadIdx.x; r < rows; r += blockDim.x) n += t[r] != ignore_index ? 1.0 : 0.0;
+  n = block_sum(n, shared);
+  if (threadIdx.x == 0) *scale = n > 0 ? static_cast<T>(static_cast<double>(*grad_loss) / n) : T(0);
+}
+
+template <class T>
+__global__ void ce_backward_kernel(const T* x, const int64_t* t, const T* lse, const T* scale, T* g, int64_t rows,
+                                   int64_t c, int64_t ignore_index) {
+  const int64_t n = rows * c;
+  for (int64_t i = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; i < n;
+       i += static_cast<int64_t>(gridDim.x) * blockDim.x) {
+    const int64_t r = i / c, j = i % c;
+    const int64_t target = t[r];
+    if (target == ignore_index) {
+      g[i] = T(0);
+      continue;
+    }
+    const T s = *scale;
+    g[i] = m_exp(x[i] - lse[r]) * s - (j == target ? s : T(0));
+  }
+}
+
+unsigned row_grid(int64_t rows) { return static_cast<unsigned>(std::min<int64_t>(std::max<int64_t>(rows, 1), 65535)); }
+
+}  // namespace
+
+void cross_entropy(const Tensor& logits_in, const Tensor& targets_in, int64_t ignore_index, const Tensor& loss,
+                   const Tensor& lse) {
+  Tensor logits = logits_in.contiguous(), targets = targets_in.contiguous();
+  const int64_t rows = logits.size(0), c = logits.size(1);
+  Tensor terms = empty({std::max<int64_t>(rows, 1)}, DType::F64, Device::CUDA);
+  Tensor bad = zeros({1}, DType::I64, Device::CUDA);  // int flag in the first 4 bytes
+  auto run = [&](auto zero) {
+    using T = decltype(zero);
+    if (rows > 0)
+      ce_rows_kernel<T><<<row_grid(rows), 256, 0, stream()>>>(logits.data<T>(), targets.data<int64_t>(),
+                                                              lse.data<T>(), terms.data<double>(), rows, c,
+                                                              ignore_index, static_cast<int*>(bad.raw_data()));
+    IAPT_LAUNCH_CHECK("ce_rows_kernel");
+    ce_total_kernel<T><<<1, 256, 0, stream()>>>(terms.data<double>(), targets.data<int64_t>(), rows, ignore_index,
+                                                loss.data<T>());
+    IAPT_LAUNCH_CHECK("ce_total_kernel");
+  };
+  if (logits.dtype() == DType::F32) run(float{});
+  else run(double{});
+  IAPT_CHECK(bad.item() == 0, "cross_entropy: a target is outside [0, {}) (and is not ignore_index {})", c,
+             ignore_index);
+}
+
+void cross_entropy_backward(const Tensor& logits_in, const Tensor& targets_in, const Tensor& lse,
+                            int64_t ignore_index, const Tensor& grad_loss, const Tensor& grad_logits) {
+  Tensor logits = logits_in.contiguous(), targets = targets_in.contiguous();
+  Tensor gl = grad_loss.device() == Device::CUDA ? grad_loss : grad_loss.to(Device::CUDA);
+  const int64_t rows = logits.size(0), c = logits.size(1);
+  auto run = [&](auto zero) {
+    using T = decltype(zero);
+    Tensor scale = empty({1}, logits.dtype(), Device::CUDA);
+    ce_scale_kernel<T><<<1, 256, 0, stream()>>>(targets.data<int64_t>(), rows, ignore_index, gl.data<T>(),
+                                                scale.data<T>());
+    IAPT_LAUNCH_CHECK("ce_scale_kernel");
+    if (rows * c == 0) return;
+    ce_backward_kernel<T><<<blocks_for(rows * c), 256, 0, stream()>>>(logits.data<T>(), targets.data<int64_t>(),
+                                                                      lse.data<T>(), scale.data<T>(),
+                                                                      grad_logits.data<T>(), rows, c, ignore_index);
+    IAPT_LAUNCH_CHECK("ce_backward_kernel");
+  };
+  if (logits.dtype() == DType::F32) run(float{});
+  else run(double{});
+}
+
+}  // namespace iapt::kernels::cuda

@@ -1,0 +1,55 @@
+#include <cstdlib>
+#include <mutex>
+
+#include "kernels/cuda/cuda_check.h"
+#include "kernels/cuda/cuda_context.h"
+
+namespace iapt::kernels::cuda {
+
+namespace {
+
+struct Context {
+  cudaStream_t stream = nullptr;
+  cublasHandle_t handle = nullptr;
+  bool tf32 = false;
+};
+
+Context& context() {
+  static Context* ctx = [] {
+    auto* c = new Context();  // never destroyed: the driver may be torn down before static destructors run
+    IAPT_CUDA_CHECK(cudaSetDevice(0));
+    IAPT_CUDA_CHECK(cudaStreamCreateWithFlags(&c->stream, cudaStreamNonBlocking));
+    IAPT_CUBLAS_CHECK(cublasCreate(&c->handle));
+    IAPT_CUBLAS_CHECK(cublasSetStream(c->handle, c->stream));
+    const char* env = std::getenv("IAPT_TF32");
+    c->tf32 = env && env[0] == '1';
+    IAPT_CUBLAS_CHECK(cublasSetMathMode(c->handle, c->tf32 ? CUBLAS_TF32_TENSOR_OP_MATH : CUBLAS_DEFAULT_MATH));
+    return c;
+  }();
+  return *ctx;
+}
+
+}  // namespace
+
+int visible_device_count() {
+  static const int count = [] {
+    int n = 0;
+    return cudaGetDeviceCount(&n) == cudaSuccess ? n : 0;
+  }();
+  return count;
+}
+
+cudaStream_t stream() { return context().stream; }
+cublasHandle_t cublas() { return context().handle; }
+
+void set_allow_tf32(bool on) {
+  Context& c = context();
+  c.tf32 = on;
+  IAPT_CUBLAS_CHECK(cublasSetMathMode(c.handle, on ? CUBLAS_TF32_TENSOR_OP_MATH : CUBLAS_DEFAULT_MATH));
+}
+
+bool allow_tf32() { return context().tf32; }
+
+void synchronize() { IAPT_CUDA_CHECK(cudaStreamSynchronize(stream())); }
+
+}  // namespace iapt::kernels::cuda

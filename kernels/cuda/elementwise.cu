@@ -1,0 +1,233 @@
+// Elementwise CUDA kernels: host/device transfer, copy/cast, fill, unary ops and their
+// derivatives, binary ops, where, and the counter-based random fills (the same Philox numbers as
+// the CPU backend for the same seed and counters).
+#include "core/rng.h"
+#include "kernels/cuda/cuda_kernels.h"
+#include "kernels/cuda/indexing.cuh"
+#include "kernels/unary_math.h"
+
+namespace iapt::kernels::cuda {
+
+namespace {
+
+template <class D, class S>
+struct CopyFn {
+  D* dst;
+  const S* src;
+  __device__ void operator()(const int64_t* o) const { dst[o[0]] = static_cast<D>(src[o[1]]); }
+};
+
+template <class D, class S>
+void copy_typed(const Tensor& src, const Tensor& dst) {
+  launch_elementwise<2>(dst.shape(), {&dst.strides(), &src.strides()},
+                        CopyFn<D, S>{static_cast<D*>(dst.raw_data()), static_cast<const S*>(src.raw_data())}, "copy");
+}
+
+template <class D>
+void copy_from(const Tensor& src, const Tensor& dst) {
+  switch (src.dtype()) {
+    case DType::F32: return copy_typed<D, float>(src, dst);
+    case DType::F64: return copy_typed<D, double>(src, dst);
+    case DType::I64: return copy_typed<D, int64_t>(src, dst);
+  }
+}
+
+template <class T>
+struct FillFn {
+  T* dst;
+  T value;
+  __device__ void operator()(const int64_t* o) const { dst[o[0]] = value; }
+};
+
+template <class T>
+struct UnaryFn {
+  UnaryOp op;
+  T param;
+  T* out;
+  const T* x;
+  __device__ void operator()(const int64_t* o) const { out[o[0]] = unary_value<T>(op, x[o[1]], param); }
+};
+
+template <class T>
+struct UnaryBackwardFn {
+  UnaryOp op;
+  T param;
+  T* grad_in;
+  const T* x;
+  const T* y;
+  const T* grad_out;
+  __device__ void operator()(const int64_t* o) const {
+    grad_in[o[0]] = grad_out[o[3]] * unary_derivative<T>(op, x[o[1]], y[o[2]], param);
+  }
+};
+
+template <class T>
+struct BinaryFn {
+  BinaryOp op;
+  T* out;
+  const T* a;
+  const T* b;
+  __device__ void operator()(const int64_t* o) const { out[o[0]] = binary_value<T>(op, a[o[1]], b[o[2]]); }
+};
+
+template <class T, class C>
+struct WhereFn {
+  T* out;
+  const C* cond;
+  const T* a;
+  const T* b;
+  __device__ void operator()(const int64_t* o) const { out[o[0]] = cond[o[1]] != C(0) ? a[o[2]] : b[o[3]]; }
+};
+
+template <class T>
+__global__ void uniform_kernel(T* out, int64_t n, uint64_t seed, uint64_t offset) {
+  for (int64_t i = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; i < n;
+       i += static_cast<int64_t>(gridDim.x) * blockDim.x) {
+    if constexpr (sizeof(T) == 4)
+      out[i] = philox_uniform_f32(seed, offset + i);
+    else
+      out[i] = philox_uniform_f64(seed, offset + i);
+  }
+}
+
+template <class T>
+__global__ void normal_kernel(T* out, int64_t n, uint64_t seed, uint64_t offset) {
+  for (int64_t i = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; i < n;
+       i += static_cast<int64_t>(gridDim.x) * blockDim.x)
+    out[i] = static_cast<T>(philox_normal(seed, offset + i));
+}
+
+void require_cuda(const Tensor& t, const char* op) {
+  IAPT_CHECK(t.device() == Device::CUDA, "cuda {}: a tensor is on {}", op, device_name(t.device()));
+}
+
+}  // namespace
+
+void transfer(const Tensor& src, const Tensor& dst) {
+  IAPT_CHECK(src.is_contiguous() && dst.is_contiguous() && src.dtype() == dst.dtype() && src.numel() == dst.numel(),
+             "cuda transfer: needs contiguous tensors of one dtype and size");
+  const size_t bytes = static_cast<size_t>(src.numel()) * dtype_size(src.dtype());
+  if (bytes == 0) return;
+  cudaMemcpyKind kind = src.device() == Device::CPU
+                            ? (dst.device() == Device::CPU ? cudaMemcpyHostToHost : cudaMemcpyHostToDevice)
+                            : (dst.device() == Device::CPU ? cudaMemcpyDeviceToHost : cudaMemcpyDeviceToDevice);
+  IAPT_CUDA_CHECK(cudaMemcpyAsync(dst.raw_data(), src.raw_data(), bytes, kind, stream()));
+  // The host side may be freed or read as soon as this returns.
+  if (kind != cudaMemcpyDeviceToDevice) IAPT_CUDA_CHECK(cudaStreamSynchronize(stream()));
+}
+
+void copy(const Tensor& src, const Tensor& dst) {
+  require_cuda(dst, "copy");
+  require_cuda(src, "copy");
+  switch (dst.dtype()) {
+    case DType::F32: return copy_from<float>(src, dst);
+    case DType::F64: return copy_from<double>(src, dst);
+    case DType::I64: return copy_from<int64_t>(src, dst);
+  }
+}
+
+void fill(const Tensor& dst, double value) {
+  require_cuda(dst, "fill");
+  switch (dst.dtype()) {
+    case DType::F32:
+      return launch_elementwise<1>(dst.shape(), {&dst.strides()},
+                                   FillFn<float>{dst.data<float>(), static_cast<float>(value)}, "fill");
+    case DType::F64:
+      return launch_elementwise<1>(dst.shape(), {&dst.strides()}, FillFn<double>{dst.data<double>(), value}, "fill");
+    case DType::I64:
+      return launch_elementwise<1>(dst.shape(), {&dst.strides()},
+                                   FillFn<int64_t>{dst.data<int64_t>(), static_cast<int64_t>(value)}, "fill");
+  }
+}
+
+template <class T>
+static void unary_t(UnaryOp op, const Tensor& x, double param, const Tensor& out) {
+  launch_elementwise<2>(out.shape(), {&out.strides(), &x.strides()},
+                        UnaryFn<T>{op, static_cast<T>(param), out.data<T>(), x.data<T>()}, "unary");
+}
+
+void unary(UnaryOp op, const Tensor& x, double param, const Tensor& out) {
+  require_cuda(x, "unary");
+  if (x.dtype() == DType::F32) return unary_t<float>(op, x, param, out);
+  IAPT_CHECK(x.dtype() == DType::F64, "cuda unary: expected f32 or f64, got {}", dtype_name(x.dtype()));
+  unary_t<double>(op, x, param, out);
+}
+
+template <class T>
+static void unary_backward_t(UnaryOp op, const Tensor& x, const Tensor& y, const Tensor& g, double param,
+                             const Tensor& gi) {
+  const Tensor& yy = y.defined() ? y : x;
+  launch_elementwise<4>(gi.shape(), {&gi.strides(), &x.strides(), &yy.strides(), &g.strides()},
+                        UnaryBackwardFn<T>{op, static_cast<T>(param), gi.data<T>(), x.data<T>(), yy.data<T>(),
+                                           g.data<T>()},
+                        "unary backward");
+}
+
+void unary_backward(UnaryOp op, const Tensor& x, const Tensor& y, const Tensor& grad_out, double param,
+                    const Tensor& grad_in) {
+  require_cuda(x, "unary backward");
+  if (x.dtype() == DType::F32) return unary_backward_t<float>(op, x, y, grad_out, param, grad_in);
+  unary_backward_t<double>(op, x, y, grad_out, param, grad_in);
+}
+
+template <class T>
+static void binary_t(BinaryOp op, const Tensor& a, const Tensor& b, const Tensor& out) {
+  launch_elementwise<3>(out.shape(), {&out.strides(), &a.strides(), &b.strides()},
+                        BinaryFn<T>{op, out.data<T>(), a.data<T>(), b.data<T>()}, "binary");
+}
+
+void binary(BinaryOp op, const Tensor& a, const Tensor& b, const Tensor& out) {
+  require_cuda(a, "binary");
+  require_cuda(b, "binary");
+  if (a.dtype() == DType::F32) return binary_t<float>(op, a, b, out);
+  IAPT_CHECK(a.dtype() == DType::F64, "cuda binary: expected f32 or f64, got {}", dtype_name(a.dtype()));
+  binary_t<double>(op, a, b, out);
+}
+
+template <class T, class C>
+static void where_t(const Tensor& cond, const Tensor& a, const Tensor& b, const Tensor& out) {
+  launch_elementwise<4>(out.shape(), {&out.strides(), &cond.strides(), &a.strides(), &b.strides()},
+                        WhereFn<T, C>{out.data<T>(), cond.data<C>(), a.data<T>(), b.data<T>()}, "where");
+}
+
+template <class T>
+static void where_cond(const Tensor& cond, const Tensor& a, const Tensor& b, const Tensor& out) {
+  switch (cond.dtype()) {
+    case DType::F32: return where_t<T, float>(cond, a, b, out);
+    case DType::F64: return where_t<T, double>(cond, a, b, out);
+    case DType::I64: return where_t<T, int64_t>(cond, a, b, out);
+  }
+}
+
+void where(const Tensor& cond, const Tensor& a, const Tensor& b, const Tensor& out) {
+  require_cuda(cond, "where");
+  require_cuda(a, "where");
+  if (a.dtype() == DType::F32) return where_cond<float>(cond, a, b, out);
+  where_cond<double>(cond, a, b, out);
+}
+
+void uniform(const Tensor& out, uint64_t seed, uint64_t offset) {
+  require_cuda(out, "uniform");
+  IAPT_CHECK(out.is_contiguous(), "cuda uniform: output must be contiguous");
+  const int64_t n = out.numel();
+  if (n == 0) return;
+  if (out.dtype() == DType::F32)
+    uniform_kernel<float><<<blocks_for(n), 256, 0, stream()>>>(out.data<float>(), n, seed, offset);
+  else
+    uniform_kernel<double><<<blocks_for(n), 256, 0, stream()>>>(out.data<double>(), n, seed, offset);
+  IAPT_LAUNCH_CHECK("uniform_kernel");
+}
+
+void normal(const Tensor& out, uint64_t seed, uint64_t offset) {
+  require_cuda(out, "normal");
+  IAPT_CHECK(out.is_contiguous(), "cuda normal: output must be contiguous");
+  const int64_t n = out.numel();
+  if (n == 0) return;
+  if (out.dtype() == DType::F32)
+    normal_kernel<float><<<blocks_for(n), 256, 0, stream()>>>(out.data<float>(), n, seed, offset);
+  else
+    normal_kernel<double><<<blocks_for(n), 256, 0, stream()>>>(out.data<double>(), n, seed, offset);
+  IAPT_LAUNCH_CHECK("normal_kernel");
+}
+
+}  // namespace iapt::kernels::cuda

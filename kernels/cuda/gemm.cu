@@ -1,0 +1,99 @@
+// Batched GEMM through cuBLAS. Row-major C = op(A) op(B) is computed as the column-major
+// C^T = op(B)^T op(A)^T, so each operand's row-major layout is passed unchanged with its transpose
+// flag. Batch axes whose strides fold into one stride (broadcast ones included) run as one strided
+// batched call; other batch layouts fall back to one call per matrix.
+#include "kernels/cuda/cuda_kernels.h"
+#include "kernels/cuda/indexing.cuh"
+
+namespace iapt::kernels::cuda {
+
+namespace {
+
+struct Operand {
+  Tensor t;
+  bool transposed;  // row-major convention, as on the CPU backend
+  int64_t ld;
+};
+
+Operand as_operand(const Tensor& x, bool trans) {
+  const int64_t r = x.size(-2), c = x.size(-1);
+  const int64_t sr = x.strides()[x.dim() - 2], sc = x.strides()[x.dim() - 1];
+  if ((sc == 1 || c == 1) && (sr >= std::max<int64_t>(c, 1) || r == 1)) return {x, trans, std::max<int64_t>(sr, c)};
+  if ((sr == 1 || r == 1) && (sc >= std::max<int64_t>(r, 1) || c == 1)) return {x, !trans, std::max<int64_t>(sc, r)};
+  return {x.contiguous(), trans, std::max<int64_t>(c, 1)};
+}
+
+// The single stride that walks the flattened batch axes, if there is one.
+bool folded_batch_stride(const Tensor& t, int64_t batch_rank, int64_t* stride) {
+  int64_t expect = -1;
+  *stride = 0;
+  for (int64_t d = batch_rank - 1; d >= 0; --d) {
+    const int64_t size = t.shape()[d], st = t.strides()[d];
+    if (size == 1) continue;
+    if (expect < 0) {
+      *stride = st;
+      expect = st * size;
+      continue;
+    }
+    if (st != expect) return false;
+    expect = st * size;
+  }
+  // all broadcast (stride 0) folds as stride 0 only when every batch stride is 0
+  if (*stride == 0)
+    for (int64_t d = 0; d < batch_rank; ++d)
+      if (t.shape()[d] != 1 && t.strides()[d] != 0) return false;
+  return true;
+}
+
+cublasOperation_t op_of(bool t) { return t ? CUBLAS_OP_T : CUBLAS_OP_N; }
+
+}  // namespace
+
+void gemm(const Tensor& a, const Tensor& b, bool trans_a, bool trans_b, const Tensor& out) {
+  IAPT_CHECK(out.is_contiguous(), "cuda gemm: output must be contiguous");
+  const int64_t m = out.size(-2), n = out.size(-1);
+  const int64_t k = trans_a ? a.size(-2) : a.size(-1);
+  if (out.numel() == 0) return;
+  if (k == 0) return fill(out, 0.0);
+  Operand A = as_operand(a, trans_a), B = as_operand(b, trans_b);
+  const int64_t batch_rank = out.dim() - 2;
+  const int64_t batches = out.numel() / (m * n);
+  int64_t sa = 0, sb = 0;
+  const bool strided = folded_batch_stride(A.t, batch_rank, &sa) && folded_batch_stride(B.t, batch_rank, &sb);
+  cublasHandle_t h = cublas();
+  const bool f32 = out.dtype() == DType::F32;
+  const float one_f = 1.0f, zero_f = 0.0f;
+  const double one_d = 1.0, zero_d = 0.0;
+  // column-major view: C^T[n, m] = op(B)^T[n, k] op(A)^T[k, m]
+  auto call = [&](int64_t off_a, int64_t off_b, int64_t off_c, int64_t count) {
+    if (f32) {
+      const float* ap = A.t.data<float>() + off_a;
+      const float* bp = B.t.data<float>() + off_b;
+      float* cp = out.data<float>() + off_c;
+      IAPT_CUBLAS_CHECK(cublasSgemmStridedBatched(h, op_of(B.transposed), op_of(A.transposed), n, m, k, &one_f, bp,
+                                                  B.ld, sb, ap, A.ld, sa, &zero_f, cp, n, m * n, count));
+    } else {
+      const double* ap = A.t.data<double>() + off_a;
+      const double* bp = B.t.data<double>() + off_b;
+      double* cp = out.data<double>() + off_c;
+      IAPT_CUBLAS_CHECK(cublasDgemmStridedBatched(h, op_of(B.transposed), op_of(A.transposed), n, m, k, &one_d, bp,
+                                                  B.ld, sb, ap, A.ld, sa, &zero_d, cp, n, m * n, count));
+    }
+  };
+  if (strided) return call(0, 0, 0, batches);
+  std::vector<int64_t> idx(batch_rank, 0);
+  for (int64_t bi = 0; bi < batches; ++bi) {
+    int64_t oa = 0, ob = 0;
+    for (int64_t d = 0; d < batch_rank; ++d) {
+      oa += idx[d] * A.t.strides()[d];
+      ob += idx[d] * B.t.strides()[d];
+    }
+    call(oa, ob, bi * m * n, 1);
+    for (int64_t d = batch_rank - 1; d >= 0; --d) {
+      if (++idx[d] < out.shape()[d]) break;
+      idx[d] = 0;
+    }
+  }
+}
+
+}  // namespace iapt::kernels::cuda

@@ -1,0 +1,60 @@
+// Sum and max over a set of axes: the input is permuted so that reduced axes come last and made
+// dense (the copy kernel), then one block reduces each row, accumulating in double.
+#include <algorithm>
+#include <cfloat>
+
+#include "kernels/cuda/block_reduce.cuh"
+#include "kernels/cuda/cuda_kernels.h"
+#include "kernels/cuda/indexing.cuh"
+
+namespace iapt::kernels::cuda {
+
+namespace {
+
+template <class T, bool kMax>
+__global__ void reduce_rows_kernel(const T* src, T* dst, int64_t rows, int64_t inner) {
+  __shared__ double shared[33];
+  for (int64_t r = blockIdx.x; r < rows; r += gridDim.x) {
+    const T* row = src + r * inner;
+    double acc = kMax ? -HUGE_VAL : 0.0;
+    for (int64_t i = threadIdx.x; i < inner; i += blockDim.x) {
+      const double v = static_cast<double>(row[i]);
+      acc = kMax ? fmax(acc, v) : acc + v;
+    }
+    acc = kMax ? block_max(acc, shared, -HUGE_VAL) : block_sum(acc, shared);
+    if (threadIdx.x == 0) dst[r] = static_cast<T>(acc);
+  }
+}
+
+template <class T>
+void reduce_t(ReduceOp op, const T* src, T* dst, int64_t rows, int64_t inner) {
+  const unsigned grid = static_cast<unsigned>(std::min<int64_t>(std::max<int64_t>(rows, 1), 65535));
+  if (op == ReduceOp::Sum)
+    reduce_rows_kernel<T, false><<<grid, 256, 0, stream()>>>(src, dst, rows, inner);
+  else
+    reduce_rows_kernel<T, true><<<grid, 256, 0, stream()>>>(src, dst, rows, inner);
+  IAPT_LAUNCH_CHECK("reduce_rows_kernel");
+}
+
+}  // namespace
+
+void reduce(ReduceOp op, const Tensor& x, const std::vector<int64_t>& axes, const Tensor& out) {
+  std::vector<int64_t> order;
+  for (int64_t d = 0; d < x.dim(); ++d)
+    if (!std::binary_search(axes.begin(), axes.end(), d)) order.push_back(d);
+  int64_t inner = 1;
+  for (int64_t a : axes) {
+    order.push_back(a);
+    inner *= x.shape()[a];
+  }
+  Tensor rows = x.permute(order).contiguous();
+  IAPT_CHECK(out.is_contiguous(), "cuda reduce: output must be contiguous");
+  const int64_t outer = out.numel();
+  if (outer == 0) return;
+  if (x.dtype() == DType::F32)
+    reduce_t<float>(op, rows.data<float>(), out.data<float>(), outer, inner);
+  else
+    reduce_t<double>(op, rows.data<double>(), out.data<double>(), outer, inner);
+}
+
+}  // namespace iapt::kernels::cuda

@@ -1,0 +1,363 @@
+// The parity cases: every op of the engine, forward and backward, on several shapes (small,
+// broadcast, non-contiguous, and large enough to span many blocks), plus random numbers, dropout
+// masks, a whole attention + SwiGLU block, and the allocator's steady state.
+#include <cmath>
+
+#include "autograd/functions.h"
+#include "core/backend.h"
+#include "core/ops.h"
+#include "tests/backend/parity.h"
+
+#ifdef IAPT_HAS_CUDA
+#include "kernels/cuda/cuda_allocator.h"
+#endif
+
+namespace iapt::parity {
+
+std::vector<Case>& registry() {
+  static std::vector<Case> r;
+  return r;
+}
+std::vector<Check>& checks() {
+  static std::vector<Check> c;
+  return c;
+}
+
+namespace {
+
+enum class Kind { Normal, Positive, AwayFromZero };
+
+struct Spec {
+  Shape shape;
+  Kind kind = Kind::Normal;
+  bool transposed = false;  // stored transposed in its last two axes (non-contiguous)
+};
+
+Spec S(Shape s, Kind k = Kind::Normal) { return {std::move(s), k, false}; }
+Spec T(Shape s, Kind k = Kind::Normal) { return {std::move(s), k, true}; }
+
+// The same numbers on every device: drawn on the CPU in f64 from (seed, index), then cast and moved.
+Tensor make_input(const Spec& spec, uint64_t seed, Device dev, DType dt) {
+  Shape storage_shape = spec.shape;
+  if (spec.transposed) std::swap(storage_shape[storage_shape.size() - 1], storage_shape[storage_shape.size() - 2]);
+  Tensor t = empty(storage_shape, DType::F64);
+  backend_for(Device::CPU).normal(t, seed, 0);
+  if (spec.kind == Kind::Positive) t = ops::add_scalar(ops::unary(UnaryOp::Abs, t), 0.2);
+  if (spec.kind == Kind::AwayFromZero) t = ops::add(t, ops::mul_scalar(ops::unary(UnaryOp::Sign, t), 0.2));
+  t = t.to(dt).to(dev);
+  return spec.transposed ? t.transpose(-1, -2) : t;
+}
+
+uint64_t seed_of(const std::string& name) {
+  uint64_t h = 1469598103934665603ull;  // FNV-1a
+  for (char c : name) h = (h ^ static_cast<unsigned char>(c)) * 1099511628211ull;
+  return h;
+}
+
+using Fn = std::function<std::vector<Variable>(const std::vector<Variable>&)>;
+
+constexpr Tolerance kF64{1e-10, 1e-12};
+constexpr Tolerance kF32{1e-5, 1e-6};
+
+void add_op(const std::string& group, const std::string& name, std::vector<Spec> specs, Fn fn,
+            Tolerance f32 = kF32, Tolerance f64 = kF64) {
+  Case c;
+  c.group = group;
+  c.name = name;
+  c.f32 = f32;
+  c.f64 = f64;
+  c.run = [name, specs, fn](Device dev, DType dt) {
+    const uint64_t seed = seed_of(name);
+    std::vector<Variable> vars;
+    for (size_t i = 0; i < specs.size(); ++i) vars.emplace_back(make_input(specs[i], seed + 17 * i, dev, dt), true);
+    std::vector<Variable> outs = fn(vars);
+    Results r;
+    Variable loss;
+    for (size_t k = 0; k < outs.size(); ++k) {
+      r["out" + std::to_string(k)] = outs[k].data().to(Device::CPU);
+      Tensor gout = make_input(S(outs[k].shape()), seed + 1000 + k, dev, dt);
+      Variable term = sum(mul(outs[k], Variable(gout)));
+      loss = k == 0 ? term : add(loss, term);
+    }
+    loss.backward();
+    for (size_t i = 0; i < vars.size(); ++i)
+      if (vars[i].grad().defined()) r["grad" + std::to_string(i)] = vars[i].grad().to(Device::CPU);
+    return r;
+  };
+  registry().push_back(std::move(c));
+}
+
+std::vector<Variable> one(Variable v) { return {std::move(v)}; }
+
+void gemm_cases() {
+  const Tolerance f32{1e-4, 1e-5};
+  const Tolerance f64{1e-10, 1e-10};
+  add_op("gemm", "matmul 2-D", {S({33, 70}), S({70, 45})}, [](auto& v) { return one(matmul(v[0], v[1])); }, f32, f64);
+  add_op("gemm", "matmul x W^T, 3-D x (folded)", {S({4, 50, 96}), S({80, 96})},
+         [](auto& v) { return one(matmul(v[0], v[1], false, true)); }, f32, f64);
+  add_op("gemm", "matmul batched A^T B^T", {S({3, 40, 30}), S({3, 20, 40})},
+         [](auto& v) { return one(matmul(v[0], v[1], true, true)); }, f32, f64);
+  add_op("gemm", "matmul broadcast batch (strided)", {S({2, 1, 16, 24}), S({3, 24, 8})},
+         [](auto& v) { return one(matmul(v[0], v[1])); }, f32, f64);
+  add_op("gemm", "matmul non-contiguous operands", {T({5, 31, 17}), T({17, 9})},
+         [](auto& v) { return one(matmul(v[0], v[1])); }, f32, f64);
+  add_op("gemm", "matmul large", {S({512, 384}), S({384, 640})}, [](auto& v) { return one(matmul(v[0], v[1])); },
+         {2e-4, 2e-5}, f64);
+}
+
+void elementwise_cases() {
+  for (auto [name, shapes] : std::vector<std::pair<std::string, std::vector<Spec>>>{
+           {"broadcast [3,1,5] x [4,5]", {S({3, 1, 5}), S({4, 5})}},
+           {"large [300,1000] x [1000]", {S({300, 1000}), S({1000})}},
+           {"non-contiguous [40,60]", {T({40, 60}), S({40, 1})}}}) {
+    add_op("elementwise", "add " + name, shapes, [](auto& v) { return one(add(v[0], v[1])); });
+    add_op("elementwise", "sub " + name, shapes, [](auto& v) { return one(sub(v[0], v[1])); });
+    add_op("elementwise", "mul " + name, shapes, [](auto& v) { return one(mul(v[0], v[1])); });
+    std::vector<Spec> pos = shapes;
+    pos[1].kind = Kind::Positive;
+    add_op("elementwise", "div " + name, pos, [](auto& v) { return one(div(v[0], v[1])); });
+  }
+  add_op("elementwise", "scalar ops", {S({1000})}, [](auto& v) { return one(mul_scalar(add_scalar(v[0], 0.5), -2.0)); });
+}
+
+void unary_cases() {
+  struct U {
+    const char* name;
+    Kind kind;
+    std::function<Variable(const Variable&)> f;
+  };
+  std::vector<U> ops_list{
+      {"neg", Kind::Normal, [](auto& x) { return neg(x); }},
+      {"exp", Kind::Normal, [](auto& x) { return exp(x); }},
+      {"log", Kind::Positive, [](auto& x) { return log(x); }},
+      {"sqrt", Kind::Positive, [](auto& x) { return sqrt(x); }},
+      {"rsqrt", Kind::Positive, [](auto& x) { return rsqrt(x); }},
+      {"pow 2.5", Kind::Positive, [](auto& x) { return pow(x, 2.5); }},
+      {"abs", Kind::AwayFromZero, [](auto& x) { return abs(x); }},
+      {"sign", Kind::AwayFromZero, [](auto& x) { return sign(x); }},
+      {"tanh", Kind::Normal, [](auto& x) { return tanh(x); }},
+      {"sigmoid", Kind::Normal, [](auto& x) { return sigmoid(x); }},
+      {"relu", Kind::AwayFromZero, [](auto& x) { return relu(x); }},
+      {"gelu erf", Kind::Normal, [](auto& x) { return gelu(x, GeluApprox::Erf); }},
+      {"gelu tanh", Kind::Normal, [](auto& x) { return gelu(x, GeluApprox::Tanh); }},
+      {"silu", Kind::Normal, [](auto& x) { return silu(x); }},
+  };
+  for (const auto& u : ops_list) {
+    auto f = u.f;
+    add_op("unary", std::string(u.name) + " [64,513]", {S({64, 513}, u.kind)}, [f](auto& v) { return one(f(v[0])); });
+    add_op("unary", std::string(u.name) + " transposed [7,9]", {T({7, 9}, u.kind)},
+           [f](auto& v) { return one(f(v[0])); });
+  }
+}
+
+void reduce_cases() {
+  const Tolerance f32{1e-5, 1e-5};
+  add_op("reduce", "sum all [300,700]", {S({300, 700})}, [](auto& v) { return one(sum(v[0])); }, f32);
+  add_op("reduce", "sum axes 0,2 keepdim", {S({6, 7, 300})}, [](auto& v) { return one(sum(v[0], {0, 2}, true)); }, f32);
+  add_op("reduce", "sum leading axis (bias grad shape)", {S({512, 96})}, [](auto& v) { return one(sum(v[0], {0})); }, f32);
+  add_op("reduce", "mean axis 1 non-contiguous", {T({5, 40, 30})}, [](auto& v) { return one(mean(v[0], {1})); }, f32);
+  add_op("reduce", "max last axis", {S({40, 1000})}, [](auto& v) { return one(amax(v[0], {-1})); }, f32);
+  add_op("reduce", "max axes keepdim", {S({4, 5, 6})}, [](auto& v) { return one(amax(v[0], {0, 2}, true)); }, f32);
+}
+
+void softmax_cases() {
+  add_op("softmax", "softmax last axis [64,32000]", {S({64, 32000})}, [](auto& v) { return one(softmax(v[0], -1)); });
+  add_op("softmax", "softmax inner axis [8,50,30]", {S({8, 50, 30})}, [](auto& v) { return one(softmax(v[0], 1)); });
+  add_op("softmax", "log_softmax last axis [100,777]", {S({100, 777})},
+         [](auto& v) { return one(log_softmax(v[0], -1)); });
+  add_op("softmax", "log_softmax first axis, transposed", {T({30, 20})}, [](auto& v) { return one(log_softmax(v[0], 0)); });
+}
+
+void loss_and_lookup_cases() {
+  Tensor targets = [] {
+    std::vector<int64_t> t(300);
+    for (int64_t i = 0; i < 300; ++i) t[i] = i % 7 == 3 ? -100 : (i * 37) % 1000;
+    return from_ints(t, {300});
+  }();
+  add_op("cross_entropy", "cross_entropy [300,1000] with ignored rows", {S({300, 1000})},
+         [targets](auto& v) { return one(cross_entropy(v[0], targets, -100)); }, {1e-5, 1e-6});
+  Tensor few = from_ints({2, -100, 0, 4, -100, 1}, {6});
+  add_op("cross_entropy", "cross_entropy small, transposed logits", {T({6, 5})},
+         [few](auto& v) { return one(cross_entropy(v[0], few, -100)); });
+  Tensor ids = [] {
+    std::vector<int64_t> t(4 * 64);
+    for (int64_t i = 0; i < 256; ++i) t[i] = (i * 13) % 50;  // many repeats
+    return from_ints(t, {4, 64});
+  }();
+  add_op("embedding", "embedding with repeated ids", {S({50, 96})},
+         [ids](auto& v) { return one(embedding(v[0], ids)); }, {1e-5, 1e-5});
+}
+
+void assembly_cases() {
+  add_op("assembly", "concat axis 1", {S({20, 30}), T({20, 17})}, [](auto& v) { return one(concat({v[0], v[1], v[0]}, 1)); });
+  add_op("assembly", "split and narrow", {S({9, 40})}, [](auto& v) { return split(v[0], {10, 25, 5}, 1); });
+  add_op("assembly", "stack axis 1", {S({6, 8}), S({6, 8})}, [](auto& v) { return one(stack({v[0], v[1]}, 1)); });
+  add_op("assembly", "permute, reshape, expand", {S({4, 6, 8}), S({6, 1})},
+         [](auto& v) { return one(mul(reshape(permute(v[0], {2, 0, 1}), {8, 24}), reshape(expand(v[1], {6, 4}), {1, 24}))); });
+  Tensor cond = from_ints({1, 0, 1, 1, 0}, {5, 1});
+  add_op("assembly", "where broadcast", {S({5, 40}), S({1, 40})}, [cond](auto& v) { return one(where(cond, v[0], v[1])); });
+  Tensor mask = [] {
+    std::vector<int64_t> m(12 * 40);
+    for (size_t i = 0; i < m.size(); ++i) m[i] = (i * 7) % 3 == 0;
+    return from_ints(m, {12, 40});
+  }();
+  add_op("assembly", "masked_fill", {S({3, 12, 40})}, [mask](auto& v) { return one(masked_fill(v[0], mask, -7.5)); });
+}
+
+void norm_cases() {
+  add_op("norms", "rms_norm [512,768]", {S({512, 768}), S({768})}, [](auto& v) { return one(rms_norm(v[0], v[1], 1e-5)); },
+         {1e-5, 1e-5});
+  add_op("norms", "rms_norm non-contiguous [3,20,16]", {T({3, 20, 16}), S({16})},
+         [](auto& v) { return one(rms_norm(v[0], v[1], 1e-6)); });
+  add_op("norms", "layer_norm [256,1000]", {S({256, 1000}), S({1000}), S({1000})},
+         [](auto& v) { return one(layer_norm(v[0], v[1], v[2], 1e-5)); }, {1e-5, 1e-5});
+}
+
+void rope_cases() {
+  Tensor shared = [] {
+    std::vector<int64_t> p(37);
+    for (int64_t i = 0; i < 37; ++i) p[i] = 3 * i + 1;
+    return from_ints(p, {37});
+  }();
+  add_op("rope", "rope shared positions [2,4,37,64]", {S({2, 4, 37, 64})},
+         [shared](auto& v) { return one(rope(v[0], shared, 10000.0)); });
+  Tensor per_row = from_ints({5, 6, 7, 8, 9, 0, 0, 1, 2, 3}, {2, 5});
+  add_op("rope", "rope per-row positions, non-contiguous", {T({2, 3, 8, 5})},
+         [per_row](auto& v) { return one(rope(transpose(v[0], 2, 3), per_row, 500000.0)); });
+}
+
+void attention_cases() {
+  Tensor pad = from_ints({1, 1, 1, 1, 1, 1, 0, 0, 0, 1, 1, 1}, {2, 6});
+  add_op("attention", "causal + padding [2,4,6,16]", {S({2, 4, 6, 16}), S({2, 4, 6, 16}), S({2, 4, 6, 16})},
+         [pad](auto& v) { return one(scaled_dot_product_attention(v[0], v[1], v[2], true, pad)); }, {1e-4, 1e-5});
+  add_op("attention", "causal, queries after a prefix [1,2,3,8] x 7 keys", {S({1, 2, 3, 8}), S({1, 2, 7, 8}), S({1, 2, 7, 8})},
+         [](auto& v) { return one(scaled_dot_product_attention(v[0], v[1], v[2], true)); }, {1e-4, 1e-5});
+  add_op("attention", "causal [2,8,128,64]", {S({2, 8, 128, 64}), S({2, 8, 128, 64}), S({2, 8, 128, 64})},
+         [](auto& v) { return one(scaled_dot_product_attention(v[0], v[1], v[2], true)); }, {1e-4, 1e-5});
+}
+
+void random_cases() {
+  for (DType unused : {DType::F32}) {
+    (void)unused;
+    Case u;
+    u.group = "random";
+    u.name = "uniform: same counters, same numbers";
+    u.exact = true;
+    u.f32 = u.f64 = {0, 0};
+    u.run = [](Device dev, DType dt) {
+      Tensor t = empty({1000003}, dt, dev);
+      backend_for(dev).uniform(t, 1234, 99);
+      return Results{{"uniform", t.to(Device::CPU)}};
+    };
+    registry().push_back(u);
+    Case n = u;
+    n.name = "normal: same counters, same numbers";
+    n.exact = false;
+    n.f32 = {1e-6, 1e-6};
+    n.f64 = {1e-12, 1e-12};
+    n.run = [](Device dev, DType dt) {
+      Tensor t = empty({1000003}, dt, dev);
+      backend_for(dev).normal(t, 77, 5);
+      return Results{{"normal", t.to(Device::CPU)}};
+    };
+    registry().push_back(n);
+    Case d = u;
+    d.name = "dropout: one seed, one mask";
+    d.run = [](Device dev, DType dt) {
+      Generator g(2024);
+      Variable x(ones({500, 300}, dt, dev), true);
+      Variable y = dropout(x, 0.1, true, g);
+      sum(y).backward();
+      return Results{{"out", y.data().to(Device::CPU)}, {"grad", x.grad().to(Device::CPU)}};
+    };
+    registry().push_back(d);
+  }
+  Case c;
+  c.group = "random";
+  c.name = "host/device round trip and strided copy";
+  c.exact = true;
+  c.f32 = c.f64 = {0, 0};
+  c.run = [](Device dev, DType dt) {
+    Tensor base = make_input(S({30, 40}), 5, Device::CPU, dt).to(dev);
+    Tensor strided = base.transpose(0, 1).narrow(0, 3, 20).contiguous();  // copy kernel with strides
+    Tensor cast = strided.to(DType::I64 == dt ? DType::F32 : (dt == DType::F32 ? DType::F64 : DType::F32));
+    return Results{{"strided", strided.to(Device::CPU)}, {"cast", cast.to(Device::CPU)}};
+  };
+  registry().push_back(c);
+}
+
+// A pre-norm attention + SwiGLU block with a loss: whole-model parity in one case.
+std::vector<Variable> block(const std::vector<Variable>& w, const Tensor& ids, const Tensor& mask, const Tensor& labels) {
+  const int64_t b = ids.size(0), t = ids.size(1), d = w[0].size(1), heads = 4, hd = d / heads;
+  const Tensor pos = arange(t, DType::I64);
+  Variable x = embedding(w[0], ids);
+  Variable a = rms_norm(x, w[1], 1e-5);
+  auto split_heads = [&](const Variable& wt) {
+    return transpose(reshape(matmul(a, wt, false, true), {b, t, heads, hd}), 1, 2);
+  };
+  Variable att = scaled_dot_product_attention(rope(split_heads(w[2]), pos, 10000.0), rope(split_heads(w[3]), pos, 10000.0),
+                                              split_heads(w[4]), true, mask);
+  Variable h = x + matmul(reshape(transpose(att, 1, 2), {b, t, d}), w[5], false, true);
+  Variable m = rms_norm(h, w[6], 1e-5);
+  Variable f = matmul(silu(matmul(m, w[7], false, true)) * matmul(m, w[8], false, true), w[9], false, true);
+  Variable logits = matmul(rms_norm(h + f, w[10], 1e-5), w[0], false, true);
+  Variable loss = cross_entropy(reshape(logits, {b * t, -1}), labels.reshape({b * t}), -100);
+  return {loss, logits};
+}
+
+void model_cases() {
+  const int64_t v = 500, d = 64, ffn = 172, b = 4, t = 32;
+  std::vector<int64_t> id(b * t), mk(b * t), lb(b * t);
+  for (int64_t i = 0; i < b * t; ++i) {
+    id[i] = (i * 31 + 7) % v;
+    mk[i] = (i / t == 1 && i % t < 5) ? 0 : 1;
+    lb[i] = mk[i] ? (i * 17) % v : -100;
+  }
+  Tensor ids = from_ints(id, {b, t}), mask = from_ints(mk, {b, t}), labels = from_ints(lb, {b, t});
+  std::vector<Spec> specs{S({v, d}), S({d}), S({d, d}), S({d, d}), S({d, d}), S({d, d}),
+                          S({d}),    S({ffn, d}), S({ffn, d}), S({d, ffn}), S({d})};
+  add_op("model", "attention + SwiGLU block with loss", specs,
+         [ids, mask, labels](auto& w) { return block(w, ids, mask, labels); }, {2e-4, 2e-5}, {1e-9, 1e-11});
+
+  checks().push_back({"model", "allocator: the second training step allocates nothing from the driver", [=]() -> std::string {
+#ifdef IAPT_HAS_CUDA
+    std::vector<Variable> w;
+    for (size_t i = 0; i < specs.size(); ++i)
+      w.emplace_back(make_input(specs[i], 40 + i, Device::CUDA, DType::F32), true);
+    auto step = [&] {
+      for (auto& p : w) p.zero_grad();
+      block(w, ids, mask, labels)[0].backward();
+      backend_for(Device::CUDA).synchronize();
+    };
+    step();
+    const size_t after_first = kernels::cuda::device_allocator_stats().driver_allocations;
+    step();
+    step();
+    const size_t after_third = kernels::cuda::device_allocator_stats().driver_allocations;
+    if (after_third != after_first)
+      return fmt::format("cudaMalloc calls: {} after the first step, {} after the third", after_first, after_third);
+    return "";
+#else
+    return "no CUDA backend";
+#endif
+  }});
+}
+
+}  // namespace
+
+void register_cases() {
+  gemm_cases();
+  elementwise_cases();
+  unary_cases();
+  reduce_cases();
+  softmax_cases();
+  loss_and_lookup_cases();
+  assembly_cases();
+  norm_cases();
+  rope_cases();
+  attention_cases();
+  random_cases();
+  model_cases();
+}
+
+}  // namespace iapt::parity
