@@ -11,17 +11,19 @@ namespace iapt {
 
 namespace {
 
-std::vector<Node*> topological_order(Node* root) {
-  std::vector<Node*> order;  // post-order: inputs before the nodes that use them
-  std::unordered_set<Node*> seen{root};
-  std::vector<std::pair<Node*, size_t>> stack{{root, 0}};
+// Post-order (inputs before the nodes that use them). Holding the nodes here keeps them alive
+// while the graph is freed, so freeing can clear them in any order.
+std::vector<std::shared_ptr<Node>> topological_order(const std::shared_ptr<Node>& root) {
+  std::vector<std::shared_ptr<Node>> order;
+  std::unordered_set<Node*> seen{root.get()};
+  std::vector<std::pair<std::shared_ptr<Node>, size_t>> stack{{root, 0}};
   while (!stack.empty()) {
     auto& [node, next] = stack.back();
     if (next < node->inputs.size()) {
-      Node* child = node->inputs[next++].grad_fn().get();
-      if (child && seen.insert(child).second) stack.push_back({child, 0});
+      const std::shared_ptr<Node>& child = node->inputs[next++].fn;
+      if (child && seen.insert(child.get()).second) stack.push_back({child, 0});
     } else {
-      order.push_back(node);
+      order.push_back(std::move(node));
       stack.pop_back();
     }
   }
@@ -49,10 +51,21 @@ void Variable::backward(const Tensor& grad_output, bool retain_graph) const {
     return;
   }
   Node* root = grad_fn().get();
-  std::vector<Node*> order = topological_order(root);
+  std::vector<std::shared_ptr<Node>> order = topological_order(grad_fn());
+  // Whatever happens below, no partial gradient stays behind in the graph: a retry after an
+  // exception must not add to sums from the failed pass.
+  struct ClearPending {
+    std::vector<std::shared_ptr<Node>>& nodes;
+    ~ClearPending() {
+      for (auto& n : nodes) n->pending_grad = Tensor();
+    }
+  } clear_pending{order};
+  for (auto& n : order) n->pending_grad = Tensor();
+  IAPT_CHECK(grad_output.dtype() == dtype(), "backward(): output gradient of dtype {} for an output of dtype {}",
+             dtype_name(grad_output.dtype()), dtype_name(dtype()));
   root->pending_grad = grad_output;
   for (auto it = order.rbegin(); it != order.rend(); ++it) {
-    Node* node = *it;
+    Node* node = it->get();
     IAPT_CHECK(node->backward, "backward(): the graph through '{}' was already freed; pass retain_graph=true to the "
                                "first backward() to run it twice", node->name);
     if (!node->pending_grad.defined()) continue;
@@ -60,21 +73,21 @@ void Variable::backward(const Tensor& grad_output, bool retain_graph) const {
     node->pending_grad = Tensor();
     for (size_t i = 0; i < node->inputs.size(); ++i) {
       if (!node->needs[i] || i >= grads.size() || !grads[i].defined()) continue;
-      Variable& in = node->inputs[i];
-      IAPT_CHECK(grads[i].shape() == in.shape(), "backward of '{}': gradient {} for input {} of shape {}", node->name,
-                 shape_str(grads[i].shape()), i, shape_str(in.shape()));
-      if (in.grad_fn()) {
-        accumulate(in.grad_fn()->pending_grad, grads[i]);
-      } else {
+      Edge& in = node->inputs[i];
+      IAPT_CHECK(grads[i].shape() == in.shape, "backward of '{}': gradient {} for input {} of shape {}", node->name,
+                 shape_str(grads[i].shape()), i, shape_str(in.shape));
+      if (in.fn) {
+        accumulate(in.fn->pending_grad, grads[i]);
+      } else if (in.leaf && in.leaf->requires_grad) {
         // A leaf's grad never aliases a tensor that a backward function returned, so callers
         // may modify it in place (clipping, scaling).
-        VariableImpl* leaf = in.impl();
+        VariableImpl* leaf = in.leaf.get();
         leaf->grad = leaf->grad.defined() ? ops::add(leaf->grad, grads[i]) : grads[i].clone();
       }
     }
   }
   if (!retain_graph) {
-    for (Node* node : order) {
+    for (auto& node : order) {
       node->backward = nullptr;
       node->inputs.clear();
     }

@@ -14,11 +14,27 @@ namespace {
 using Grads = std::vector<Tensor>;
 using Needs = std::vector<bool>;
 
+// Which of x and y = f(x) the derivative reads; a graph saves only those.
+bool derivative_reads_x(UnaryOp op) {
+  switch (op) {
+    case UnaryOp::Log: case UnaryOp::Abs: case UnaryOp::Relu: case UnaryOp::GeluErf: case UnaryOp::GeluTanh:
+    case UnaryOp::Silu: case UnaryOp::Pow: return true;
+    default: return false;
+  }
+}
+bool derivative_reads_y(UnaryOp op) {
+  switch (op) {
+    case UnaryOp::Exp: case UnaryOp::Sqrt: case UnaryOp::Rsqrt: case UnaryOp::Tanh: case UnaryOp::Sigmoid: return true;
+    default: return false;
+  }
+}
+
 Variable unary_fn(const Variable& x, UnaryOp op, double param, const char* name) {
-  Tensor xt = x.data();
-  Tensor y = ops::unary(op, xt, param);
-  return make_result(y, {x}, name, [xt, y, op, param](const Tensor& g, const Needs&) -> Grads {
-    return {ops::unary_backward(op, xt, y, g, param)};
+  Tensor y = ops::unary(op, x.data(), param);
+  Tensor saved_x = derivative_reads_x(op) ? x.data() : Tensor();
+  Tensor saved_y = derivative_reads_y(op) ? y : Tensor();
+  return make_result(y, {x}, name, [saved_x, saved_y, op, param](const Tensor& g, const Needs&) -> Grads {
+    return {ops::unary_backward(op, saved_x, saved_y, g, param)};
   });
 }
 
@@ -164,7 +180,7 @@ Variable matmul(const Variable& a, const Variable& b, bool ta, bool tb) {
     }
     if (n[1]) {
       // d op(B) = op(A)^T G. A 2-D weight under a batched input takes one GEMM over all rows.
-      if (bt.dim() == 2 && at.dim() > 2) {
+      if (bt.dim() == 2 && at.dim() > 2 && at.size(-1) > 0) {
         Tensor a2 = at.reshape({-1, at.size(-1)});
         Tensor g2 = g.reshape({-1, g.size(-1)});
         if (ta) {  // op(A) = A^T per batch: rows do not fold, keep the batched form
@@ -215,9 +231,10 @@ Variable transpose(const Variable& x, int64_t a, int64_t b) {
 }
 
 Variable permute(const Variable& x, const std::vector<int64_t>& order) {
+  Tensor view = x.data().permute(order);  // validates the order first
   std::vector<int64_t> inverse(order.size());
   for (size_t i = 0; i < order.size(); ++i) inverse[wrap_axis(order[i], x.dim(), "permute")] = static_cast<int64_t>(i);
-  return make_result(x.data().permute(order), {x}, "permute",
+  return make_result(view, {x}, "permute",
                      [inverse](const Tensor& g, const Needs&) -> Grads { return {g.permute(inverse)}; });
 }
 

@@ -41,6 +41,7 @@ inline Variable operator+(const Variable& x, double s) { return add_scalar(x, s)
 
 // --- reductions over axes (empty = all) ---
 Variable sum(const Variable& x, std::vector<int64_t> axes = {}, bool keepdim = false);
+// The mean over no elements is 0 (PyTorch: NaN).
 Variable mean(const Variable& x, std::vector<int64_t> axes = {}, bool keepdim = false);
 // The gradient is shared equally among tied maxima.
 Variable amax(const Variable& x, std::vector<int64_t> axes = {}, bool keepdim = false);
@@ -51,7 +52,9 @@ Variable log_softmax(const Variable& x, int64_t axis);
 // op(a)[..., M, K] @ op(b)[..., K, N], batch axes broadcast; op transposes the last two axes.
 Variable matmul(const Variable& a, const Variable& b, bool trans_a = false, bool trans_b = false);
 
-// logits [N, C], targets i64 [N]; the mean over rows whose target is not ignore_index.
+// logits [N, C], targets i64 [N]; the mean over rows whose target is not ignore_index. Where every
+// target is ignored the loss is 0 with a zero gradient (PyTorch gives NaN), so a batch of pure
+// padding does not poison a run.
 Variable cross_entropy(const Variable& logits, const Tensor& targets, int64_t ignore_index = -100);
 // weight [V, D], ids i64 [...] -> [..., D]
 Variable embedding(const Variable& weight, const Tensor& ids);

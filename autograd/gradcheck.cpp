@@ -1,6 +1,7 @@
 #include "autograd/gradcheck.h"
 
 #include <cmath>
+#include <limits>
 
 #include "core/backend.h"
 #include "core/error.h"
@@ -38,6 +39,10 @@ GradcheckReport gradcheck(const GradcheckFn& f, const std::vector<Tensor>& input
   std::vector<Variable> vars;
   for (const Tensor& t : inputs) {
     IAPT_CHECK(t.dtype() == DType::F64, "gradcheck: inputs must be f64, got {}", dtype_name(t.dtype()));
+    for (size_t d = 0; d < t.shape().size(); ++d)
+      IAPT_CHECK(t.shape()[d] <= 1 || t.strides()[d] != 0,
+                 "gradcheck: input {} is broadcast (stride 0 on axis {}); one perturbation would move several "
+                 "elements: pass a materialised tensor", vars.size(), d);
     vars.emplace_back(t, true);
   }
   Variable out = f(vars);
@@ -63,7 +68,10 @@ GradcheckReport gradcheck(const GradcheckFn& f, const std::vector<Tensor>& input
       const double numeric = (plus - minus) / (2 * opt.eps);
       const double a = analytic.at(idx);
       const double err = std::abs(a - numeric);
-      const double score = err / (opt.atol + opt.rtol * std::abs(numeric));
+      // A NaN or infinity anywhere is a failure, never a quiet pass of a comparison.
+      const double score = std::isfinite(a) && std::isfinite(numeric)
+                               ? err / (opt.atol + opt.rtol * std::abs(numeric))
+                               : std::numeric_limits<double>::infinity();
       ++rep.elements_checked;
       if (score >= rep.worst_score) {
         rep.worst_score = score;

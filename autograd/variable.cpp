@@ -20,6 +20,26 @@ Variable::Variable(Tensor data, bool requires_grad) : impl_(std::make_shared<Var
   impl_->requires_grad = requires_grad;
 }
 
+VariableImpl* Variable::checked() const {
+  IAPT_CHECK(impl_ != nullptr, "Variable: used before it was given a tensor (default-constructed)");
+  return impl_.get();
+}
+
+Node::~Node() {
+  std::vector<std::shared_ptr<Node>> stack;
+  for (Edge& e : inputs)
+    if (e.fn) stack.push_back(std::move(e.fn));
+  while (!stack.empty()) {
+    std::shared_ptr<Node> n = std::move(stack.back());
+    stack.pop_back();
+    if (n.use_count() == 1) {  // the last owner: take its producers before it dies
+      for (Edge& e : n->inputs)
+        if (e.fn) stack.push_back(std::move(e.fn));
+      n->inputs.clear();
+    }
+  }
+}
+
 void Variable::set_requires_grad(bool on) {
   IAPT_CHECK(is_leaf(), "set_requires_grad: only leaf variables (parameters, inputs) can change it");
   IAPT_CHECK(!on || is_floating(dtype()), "set_requires_grad: a {} tensor cannot require grad", dtype_name(dtype()));
@@ -31,11 +51,23 @@ Variable make_result(Tensor out, std::vector<Variable> inputs, const char* name,
   if (!g_grad_enabled) return v;
   std::vector<bool> needs(inputs.size());
   bool any = false;
-  for (size_t i = 0; i < inputs.size(); ++i) any |= (needs[i] = inputs[i].requires_grad());
+  for (size_t i = 0; i < inputs.size(); ++i) {
+    IAPT_CHECK(inputs[i].defined(), "{}: input {} is an undefined Variable", name, i);
+    any |= (needs[i] = inputs[i].requires_grad());
+  }
   if (!any) return v;
   auto node = std::make_shared<Node>();
   node->name = name;
-  node->inputs = std::move(inputs);
+  node->inputs.reserve(inputs.size());
+  for (const Variable& in : inputs) {
+    Edge e;
+    if (in.requires_grad()) {
+      if (in.grad_fn()) e.fn = in.grad_fn();
+      else e.leaf = in.shared_impl();
+    }
+    e.shape = in.shape();
+    node->inputs.push_back(std::move(e));
+  }
   node->needs = std::move(needs);
   node->backward = std::move(backward);
   v.impl_->requires_grad = true;

@@ -26,33 +26,35 @@ class Variable {
   explicit Variable(Tensor data, bool requires_grad = false);
 
   bool defined() const { return impl_ != nullptr; }
-  const Tensor& data() const { return impl_->data; }
+  const Tensor& data() const { return checked()->data; }
   // The optimizer updates parameters in place through this; it never records a graph.
-  void set_data(Tensor t) { impl_->data = std::move(t); }
-  const Tensor& grad() const { return impl_->grad; }
-  void set_grad(Tensor g) { impl_->grad = std::move(g); }
-  void zero_grad() { impl_->grad = Tensor(); }
+  void set_data(Tensor t) { checked()->data = std::move(t); }
+  const Tensor& grad() const { return checked()->grad; }
+  void set_grad(Tensor g) { checked()->grad = std::move(g); }
+  void zero_grad() { checked()->grad = Tensor(); }
   bool requires_grad() const { return impl_ && impl_->requires_grad; }
   void set_requires_grad(bool on);  // leaves only: freezing or unfreezing a parameter
-  bool is_leaf() const { return impl_->grad_fn == nullptr; }
-  const std::shared_ptr<Node>& grad_fn() const { return impl_->grad_fn; }
+  bool is_leaf() const { return checked()->grad_fn == nullptr; }
+  const std::shared_ptr<Node>& grad_fn() const { return checked()->grad_fn; }
   VariableImpl* impl() const { return impl_.get(); }
+  const std::shared_ptr<VariableImpl>& shared_impl() const { return impl_; }
 
-  const Shape& shape() const { return impl_->data.shape(); }
-  int64_t dim() const { return impl_->data.dim(); }
-  int64_t size(int64_t axis) const { return impl_->data.size(axis); }
-  DType dtype() const { return impl_->data.dtype(); }
-  double item() const { return impl_->data.item(); }
+  const Shape& shape() const { return data().shape(); }
+  int64_t dim() const { return data().dim(); }
+  int64_t size(int64_t axis) const { return data().size(axis); }
+  DType dtype() const { return data().dtype(); }
+  double item() const { return data().item(); }
 
   // Backpropagates from a one-element variable (seed 1), or with an explicit output gradient.
   // The graph is freed afterwards unless retain_graph is set.
   void backward(bool retain_graph = false) const;
   void backward(const Tensor& grad_output, bool retain_graph = false) const;
-  Variable detach() const { return Variable(impl_->data, false); }
+  Variable detach() const { return Variable(data(), false); }
 
  private:
   friend Variable make_result(Tensor, std::vector<Variable>, const char*,
                               std::function<std::vector<Tensor>(const Tensor&, const std::vector<bool>&)>);
+  VariableImpl* checked() const;
   std::shared_ptr<VariableImpl> impl_;
 };
 
@@ -60,12 +62,26 @@ class Variable {
 // want one (entries not wanted may be left undefined, and their work skipped).
 using BackwardFn = std::function<std::vector<Tensor>(const Tensor& grad_out, const std::vector<bool>& needs)>;
 
+// Where an input's gradient goes: the node that produced it, or the leaf that receives it in
+// .grad. An edge holds no activation: a graph keeps alive only what backward functions saved.
+struct Edge {
+  std::shared_ptr<Node> fn;
+  std::shared_ptr<VariableImpl> leaf;  // set for a leaf that required grad when recorded
+  Shape shape;
+};
+
 struct Node {
   const char* name;
-  std::vector<Variable> inputs;
+  std::vector<Edge> inputs;
   std::vector<bool> needs;  // which inputs require grad
   BackwardFn backward;
   Tensor pending_grad;  // the output gradient accumulated so far during a backward pass
+  Node() = default;
+  Node(const Node&) = delete;
+  Node& operator=(const Node&) = delete;
+  // Tears down the chain of producers iteratively: a graph of a million nodes must not recurse
+  // a million deep.
+  ~Node();
 };
 
 // The result of an op: records a node when grad mode is on and some input requires grad,

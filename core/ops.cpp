@@ -20,6 +20,8 @@ Tensor binary(BinaryOp op, const Tensor& a, const Tensor& b, const char* name) {
   check_same_device(a, b, name);
   IAPT_CHECK(a.dtype() == b.dtype(), "{}: dtypes {} and {} differ", name, dtype_name(a.dtype()),
              dtype_name(b.dtype()));
+  IAPT_CHECK(is_floating(a.dtype()), "{}: expected floating tensors, got {} of shapes {} and {}", name,
+             dtype_name(a.dtype()), shape_str(a.shape()), shape_str(b.shape()));
   Shape s = broadcast_shapes(a.shape(), b.shape(), name);
   Tensor out = empty(s, a.dtype(), a.device());
   be(a).binary(op, a.expand(s), b.expand(s), out);
@@ -69,8 +71,32 @@ Tensor eq(const Tensor& a, const Tensor& b) { return binary(BinaryOp::Eq, a, b, 
 Tensor lt(const Tensor& a, const Tensor& b) { return binary(BinaryOp::Lt, a, b, "lt"); }
 Tensor gt(const Tensor& a, const Tensor& b) { return binary(BinaryOp::Gt, a, b, "gt"); }
 
+static const char* unary_name(UnaryOp op) {
+  switch (op) {
+    case UnaryOp::Neg: return "neg";
+    case UnaryOp::Exp: return "exp";
+    case UnaryOp::Log: return "log";
+    case UnaryOp::Sqrt: return "sqrt";
+    case UnaryOp::Rsqrt: return "rsqrt";
+    case UnaryOp::Abs: return "abs";
+    case UnaryOp::Sign: return "sign";
+    case UnaryOp::Tanh: return "tanh";
+    case UnaryOp::Sigmoid: return "sigmoid";
+    case UnaryOp::Relu: return "relu";
+    case UnaryOp::GeluErf: return "gelu";
+    case UnaryOp::GeluTanh: return "gelu(tanh)";
+    case UnaryOp::Silu: return "silu";
+    case UnaryOp::Pow: return "pow";
+    case UnaryOp::AddScalar: return "add_scalar";
+    case UnaryOp::MulScalar: return "mul_scalar";
+  }
+  return "unary";
+}
+
 Tensor unary(UnaryOp op, const Tensor& x, double param) {
-  IAPT_CHECK(x.defined() && is_floating(x.dtype()), "unary op: expected a floating tensor");
+  IAPT_CHECK(x.defined(), "{}: undefined input", unary_name(op));
+  IAPT_CHECK(is_floating(x.dtype()), "{}: expected a floating tensor, got {} of shape {}", unary_name(op),
+             dtype_name(x.dtype()), shape_str(x.shape()));
   Tensor out = empty(x.shape(), x.dtype(), x.device());
   be(x).unary(op, x, param, out);
   return out;
@@ -79,10 +105,14 @@ Tensor add_scalar(const Tensor& x, double s) { return unary(UnaryOp::AddScalar, 
 Tensor mul_scalar(const Tensor& x, double s) { return unary(UnaryOp::MulScalar, x, s); }
 
 Tensor unary_backward(UnaryOp op, const Tensor& x, const Tensor& y, const Tensor& grad_out, double param) {
-  IAPT_CHECK(grad_out.shape() == x.shape(), "unary backward: gradient {} for input {}", shape_str(grad_out.shape()),
-             shape_str(x.shape()));
-  Tensor gi = empty(x.shape(), x.dtype(), x.device());
-  be(x).unary_backward(op, x, y, grad_out, param, gi);
+  // x or y may be undefined when the derivative does not read it; the kernel then gets a
+  // stand-in of the right shape whose values it ignores.
+  const Tensor& xx = x.defined() ? x : grad_out;
+  const Tensor& yy = y.defined() ? y : xx;
+  IAPT_CHECK(grad_out.shape() == xx.shape() && yy.shape() == xx.shape(), "{} backward: gradient {} for input {}",
+             unary_name(op), shape_str(grad_out.shape()), shape_str(xx.shape()));
+  Tensor gi = empty(grad_out.shape(), grad_out.dtype(), grad_out.device());
+  be(grad_out).unary_backward(op, xx, yy, grad_out, param, gi);
   return gi;
 }
 
@@ -136,7 +166,7 @@ Tensor matmul(const Tensor& a, const Tensor& b, bool trans_a, bool trans_b) {
   IAPT_CHECK(ka == kb, "matmul: inner sizes differ: {}{} @ {}{}", shape_str(a.shape()), trans_a ? "^T" : "",
              shape_str(b.shape()), trans_b ? "^T" : "");
   // x[..., M, K] @ W with a 2-D W: fold the batch axes into M and run one large GEMM.
-  if (b.dim() == 2 && a.dim() > 2 && !trans_a && a.is_contiguous()) {
+  if (b.dim() == 2 && a.dim() > 2 && !trans_a && a.is_contiguous() && ka > 0) {
     Shape out_shape(a.shape().begin(), a.shape().end() - 1);
     out_shape.push_back(n);
     return matmul(a.view({-1, ka}), b, false, trans_b).view(out_shape);
@@ -156,7 +186,8 @@ Tensor matmul(const Tensor& a, const Tensor& b, bool trans_a, bool trans_b) {
 }
 
 Tensor softmax(const Tensor& x, int64_t axis, bool log) {
-  IAPT_CHECK(is_floating(x.dtype()), "softmax: expected a floating tensor");
+  IAPT_CHECK(is_floating(x.dtype()), "{}: expected a floating tensor, got {} of shape {}", log ? "log_softmax" : "softmax",
+             dtype_name(x.dtype()), shape_str(x.shape()));
   axis = wrap_axis(axis, x.dim(), log ? "log_softmax" : "softmax");
   Tensor out = empty(x.shape(), x.dtype(), x.device());
   be(x).softmax(x, axis, log, out);
@@ -165,6 +196,9 @@ Tensor softmax(const Tensor& x, int64_t axis, bool log) {
 
 Tensor softmax_backward(const Tensor& y, const Tensor& grad_out, int64_t axis, bool log) {
   axis = wrap_axis(axis, y.dim(), "softmax backward");
+  IAPT_CHECK(grad_out.shape() == y.shape() && grad_out.dtype() == y.dtype(),
+             "softmax backward: gradient {} {} for output {} {}", shape_str(grad_out.shape()),
+             dtype_name(grad_out.dtype()), shape_str(y.shape()), dtype_name(y.dtype()));
   Tensor gi = empty(y.shape(), y.dtype(), y.device());
   be(y).softmax_backward(y, grad_out, axis, log, gi);
   return gi;
@@ -183,6 +217,11 @@ CrossEntropyResult cross_entropy(const Tensor& logits, const Tensor& targets, in
 
 Tensor cross_entropy_backward(const Tensor& logits, const Tensor& targets, const Tensor& lse, int64_t ignore_index,
                               const Tensor& grad_loss) {
+  IAPT_CHECK(targets.dim() == 1 && targets.size(0) == logits.size(0) && lse.shape() == targets.shape() &&
+                 grad_loss.numel() == 1,
+             "cross_entropy backward: logits {}, targets {}, lse {}, gradient {} do not fit",
+             shape_str(logits.shape()), shape_str(targets.shape()), shape_str(lse.shape()),
+             shape_str(grad_loss.shape()));
   Tensor g = empty(logits.shape(), logits.dtype(), logits.device());
   be(logits).cross_entropy_backward(logits, targets, lse, ignore_index, grad_loss, g);
   return g;
@@ -199,6 +238,10 @@ Tensor embedding(const Tensor& weight, const Tensor& ids) {
 }
 
 Tensor embedding_backward(const Tensor& ids, const Tensor& grad_out, int64_t vocab_size) {
+  Shape expect = ids.shape();
+  expect.push_back(grad_out.size(-1));
+  IAPT_CHECK(grad_out.shape() == expect, "embedding backward: gradient {} for ids {}", shape_str(grad_out.shape()),
+             shape_str(ids.shape()));
   Tensor gw = zeros({vocab_size, grad_out.size(-1)}, grad_out.dtype(), grad_out.device());
   be(grad_out).embedding_backward(ids, grad_out, gw);
   return gw;
@@ -210,6 +253,8 @@ NormResult rms_norm(const Tensor& x, const Tensor& weight, double eps) {
   IAPT_CHECK(x.dim() >= 1 && weight.dim() == 1 && weight.size(0) == x.size(-1),
              "rms_norm: weight {} does not match the last axis of {}", shape_str(weight.shape()),
              shape_str(x.shape()));
+  IAPT_CHECK(x.dtype() == weight.dtype() && is_floating(x.dtype()), "rms_norm: x is {}, weight is {}",
+             dtype_name(x.dtype()), dtype_name(weight.dtype()));
   NormResult r;
   r.out = empty(x.shape(), x.dtype(), x.device());
   r.rstd = empty(row_shape(x), x.dtype(), x.device());
@@ -229,6 +274,9 @@ NormResult layer_norm(const Tensor& x, const Tensor& weight, const Tensor& bias,
   IAPT_CHECK(x.dim() >= 1 && weight.dim() == 1 && weight.size(0) == x.size(-1) && bias.shape() == weight.shape(),
              "layer_norm: weight {} and bias {} do not match the last axis of {}", shape_str(weight.shape()),
              shape_str(bias.shape()), shape_str(x.shape()));
+  IAPT_CHECK(x.dtype() == weight.dtype() && x.dtype() == bias.dtype() && is_floating(x.dtype()),
+             "layer_norm: x is {}, weight {}, bias {}", dtype_name(x.dtype()), dtype_name(weight.dtype()),
+             dtype_name(bias.dtype()));
   NormResult r;
   r.out = empty(x.shape(), x.dtype(), x.device());
   r.mean = empty(row_shape(x), x.dtype(), x.device());

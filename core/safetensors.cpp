@@ -134,9 +134,16 @@ SafetensorsFile load_safetensors(const std::string& path) {
     const std::string dt = info["dtype"].get<std::string>();
     FileDType fd = file_dtype(dt, path, name);
     Shape shape = info["shape"].get<Shape>();
+    uint64_t elements = 1;
+    for (int64_t d : shape) {
+      IAPT_CHECK(d >= 0, "{}: tensor '{}' has a negative size in shape {}", path, name, shape_str(shape));
+      IAPT_CHECK(d == 0 || elements <= file_size / static_cast<uint64_t>(d),
+                 "{}: tensor '{}' of shape {} is larger than the file", path, name, shape_str(shape));
+      elements *= static_cast<uint64_t>(d);
+    }
     auto offsets = info["data_offsets"].get<std::vector<uint64_t>>();
     IAPT_CHECK(offsets.size() == 2 && offsets[0] <= offsets[1], "{}: tensor '{}' has bad data_offsets", path, name);
-    const uint64_t expected = static_cast<uint64_t>(shape_numel(shape)) * fd.bytes;
+    const uint64_t expected = elements * fd.bytes;
     IAPT_CHECK(offsets[1] - offsets[0] == expected,
                "{}: tensor '{}' of shape {} and dtype {} needs {} bytes, its offsets span {}", path, name,
                shape_str(shape), dt, expected, offsets[1] - offsets[0]);

@@ -204,7 +204,12 @@ Tensor Tensor::to(Device device) const {
 
 void Tensor::copy_(const Tensor& src) {
   IAPT_CHECK(src.defined() && defined(), "copy_: undefined tensor");
-  const Tensor& local = src.device() == device() ? src : src.to(device());
+  for (size_t d = 0; d < shape_.size(); ++d)
+    IAPT_CHECK(shape_[d] <= 1 || strides_[d] != 0, "copy_: the destination {} is broadcast (stride 0 on axis {}); "
+               "writing through it would be ambiguous", shape_str(shape_), d);
+  Tensor local = src.device() == device() ? src : src.to(device());
+  // A source sharing this storage may overlap the destination: read it from a copy.
+  if (local.storage() == storage_) local = local.clone();
   backend_for(device()).copy(local.expand(shape_), *this);
 }
 

@@ -3,6 +3,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh
-cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release
+# Ninja for a new build folder; an existing one keeps the generator it was configured with.
+generator=()
+[[ -f build/CMakeCache.txt ]] || generator=(-G Ninja)
+cmake -S . -B build "${generator[@]}" -DCMAKE_BUILD_TYPE=Release
 cmake --build build --target iapt
 ./build/iapt demo "$@"

@@ -32,7 +32,7 @@ void reduce(ReduceOp op, const Tensor& x, const std::vector<int64_t>& axes, cons
         dst[r] = static_cast<T>(acc);
       } else {
         T m = -std::numeric_limits<T>::infinity();
-        for (int64_t i = 0; i < inner; ++i) m = std::max(m, row[i]);
+        for (int64_t i = 0; i < inner; ++i) m = (row[i] > m || row[i] != row[i]) ? row[i] : m;  // NaN wins
         dst[r] = m;
       }
     }

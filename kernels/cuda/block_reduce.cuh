@@ -11,10 +11,16 @@ __device__ __forceinline__ T warp_sum(T v) {
   return v;
 }
 
+// max that propagates NaN, as the CPU backend does
+template <class T>
+__device__ __forceinline__ T nan_max(T a, T b) {
+  return (b > a || b != b) ? b : a;
+}
+
 template <class T>
 __device__ __forceinline__ T warp_max(T v) {
 #pragma unroll
-  for (int off = 16; off > 0; off >>= 1) v = max(v, __shfl_down_sync(0xffffffffu, v, off));
+  for (int off = 16; off > 0; off >>= 1) v = nan_max(v, __shfl_down_sync(0xffffffffu, v, off));
   return v;
 }
 

@@ -19,7 +19,7 @@ __global__ void reduce_rows_kernel(const T* src, T* dst, int64_t rows, int64_t i
     double acc = kMax ? -HUGE_VAL : 0.0;
     for (int64_t i = threadIdx.x; i < inner; i += blockDim.x) {
       const double v = static_cast<double>(row[i]);
-      acc = kMax ? fmax(acc, v) : acc + v;
+      acc = kMax ? nan_max(acc, v) : acc + v;
     }
     acc = kMax ? block_max(acc, shared, -HUGE_VAL) : block_sum(acc, shared);
     if (threadIdx.x == 0) dst[r] = static_cast<T>(acc);

@@ -1,6 +1,9 @@
 #include <catch2/catch.hpp>
 
+#include <cmath>
+
 #include "autograd/functions.h"
+#include "autograd/gradcheck.h"
 #include "core/error.h"
 #include "core/ops.h"
 
@@ -105,4 +108,91 @@ TEST_CASE("autograd: dropout is seeded, unbiased, and its gradient uses the same
   CHECK(x.grad().to_vector() == v);  // d(x * mask)/dx = mask, and x = 1
   Variable same = dropout(x, 0.25, false, g1);
   CHECK(same.impl() == x.impl());  // evaluation: identity
+}
+
+TEST_CASE("autograd: a failed backward leaves no partial gradient behind", "[autograd]") {
+  Variable x(from_vector({2}, {1}, DType::F64), true);
+  Variable y = mul_scalar(x, 3.0);
+  bool fail = true;
+  Variable z = make_result(y.data().clone(), {y}, "flaky", [&fail](const Tensor& g, const std::vector<bool>&) {
+    if (fail) throw Error("flaky backward");
+    return std::vector<Tensor>{g};
+  });
+  Variable w = add(z, y);  // y receives a gradient before 'flaky' runs
+  CHECK_THROWS_WITH(w.backward(ones({1}, DType::F64), true), Catch::Contains("flaky backward"));
+  fail = false;
+  w.backward(ones({1}, DType::F64));
+  CHECK(x.grad().item() == Approx(6.0));  // 3 through y directly, 3 through 'flaky'
+}
+
+TEST_CASE("autograd: a graph does not keep activations its backward does not need", "[autograd]") {
+  Variable x(randn({1000}), true);
+  std::weak_ptr<Storage> middle;
+  Variable out;
+  {
+    Variable a = add_scalar(x, 1.0);  // add_scalar saves nothing
+    middle = a.data().storage();
+    out = sum(add_scalar(a, 2.0));
+  }
+  CHECK(middle.expired());
+  out.backward();
+  CHECK(x.grad().to_vector() == std::vector<double>(1000, 1.0));
+}
+
+TEST_CASE("autograd: a very deep graph is destroyed without recursion", "[autograd]") {
+  Variable x(randn({1}), true);
+  Variable y = x;
+  for (int i = 0; i < 300000; ++i) y = add_scalar(y, 1.0);
+  y = Variable();  // must not overflow the stack
+  CHECK(x.requires_grad());
+}
+
+TEST_CASE("autograd: misuse gives errors, not crashes", "[autograd]") {
+  Variable undefined;
+  Variable x(randn({2, 3}), true);
+  CHECK_THROWS_WITH(add(undefined, x), Catch::Contains("default-constructed"));
+  CHECK_THROWS_WITH(permute(x, {1}), Catch::Contains("permute: order [1] for a tensor of rank 2"));
+  Variable y = sum(x);
+  CHECK_THROWS_WITH(y.backward(ones({}, DType::F64)), Catch::Contains("dtype f64 for an output of dtype f32"));
+  CHECK_THROWS_WITH(embedding(Variable(randn({4, 2}), true), from_ints({0, 4}, {2})),
+                    Catch::Contains("embedding: id 4 at flat position 1 is outside the vocabulary [0, 4)"));
+  CHECK_THROWS_WITH(cross_entropy(Variable(randn({2, 3}), true), from_ints({1, 3}, {2})),
+                    Catch::Contains("cross_entropy: target 3 at row 1 is outside [0, 3)"));
+  CHECK_THROWS_WITH(rms_norm(x, Variable(ones({3}, DType::F64)), 1e-5), Catch::Contains("rms_norm: x is f32, weight is f64"));
+}
+
+TEST_CASE("autograd: cross-entropy with every target ignored is zero with a zero gradient", "[autograd]") {
+  Variable logits(randn({3, 4}, DType::F64), true);
+  Variable loss = cross_entropy(logits, from_ints({-100, -100, -100}, {3}));
+  CHECK(loss.item() == 0.0);
+  loss.backward();
+  CHECK(logits.grad().to_vector() == std::vector<double>(12, 0.0));
+}
+
+TEST_CASE("autograd: amax shares the gradient among tied maxima", "[autograd]") {
+  Variable x(from_vector({1, 3, 3, 2}, {4}, DType::F64), true);
+  Variable m = amax(x);
+  CHECK(m.item() == 3.0);
+  m.backward();
+  CHECK(x.grad().to_vector() == std::vector<double>{0, 0.5, 0.5, 0});
+  CHECK(std::isnan(ops::amax(from_vector({1, std::nan(""), 2}, {3})).item()));  // NaN propagates
+}
+
+TEST_CASE("autograd: zero-dimensional and empty tensors", "[autograd]") {
+  Variable s(scalar_tensor(3.0, DType::F64), true);
+  Variable y = mul(exp(s), s);
+  y.backward();
+  CHECK(s.grad().item() == Approx(std::exp(3.0) * 4.0));
+  Tensor e = ops::matmul(zeros({2, 3, 0}), zeros({0, 4}));
+  CHECK(e.shape() == Shape{2, 3, 4});
+  CHECK(e.to_vector() == std::vector<double>(24, 0.0));
+}
+
+TEST_CASE("autograd: gradcheck fails on NaN instead of passing quietly", "[autograd]") {
+  GradcheckReport r = gradcheck([](const std::vector<Variable>& v) { return log(v[0]); },
+                                {from_vector({-1.0, 2.0}, {2}, DType::F64)});
+  CHECK_FALSE(r.ok);
+  CHECK_THROWS_WITH(gradcheck([](const std::vector<Variable>& v) { return exp(v[0]); },
+                              {from_vector({1.0}, {1, 1}, DType::F64).expand({3, 1})}),
+                    Catch::Contains("broadcast"));
 }

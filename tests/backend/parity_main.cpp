@@ -31,9 +31,9 @@ Comparison compare(const Tensor& cpu, const Tensor& gpu, parity::Tolerance tol, 
   double worst_score = 0;
   for (size_t i = 0; i < a.size(); ++i) {
     const double err = std::abs(a[i] - b[i]);
-    if (std::isnan(a[i]) != std::isnan(b[i])) {
+    if (!std::isfinite(a[i]) || !std::isfinite(b[i])) {
       c.ok = false;
-      c.detail = fmt::format("NaN mismatch at {}: cpu {} gpu {}", i, a[i], b[i]);
+      c.detail = fmt::format("non-finite value at {}: cpu {} gpu {}", i, a[i], b[i]);
       return c;
     }
     const double score = exact ? (a[i] == b[i] ? 0.0 : 2.0) : err / (tol.atol + tol.rtol * std::abs(a[i]));

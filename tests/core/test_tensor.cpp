@@ -1,5 +1,6 @@
 #include <catch2/catch.hpp>
 
+#include "core/backend.h"
 #include "core/error.h"
 #include "core/ops.h"
 #include "core/tensor.h"
@@ -110,4 +111,22 @@ TEST_CASE("ops: matmul folds transposes and broadcast batches into BLAS without 
   double s = 0;
   for (int64_t k = 0; k < 5; ++k) s += a.at({2, 3, k}) * b.at({k, 4});
   CHECK(ref.at({2, 3, 4}) == Approx(s).epsilon(1e-12));
+}
+
+TEST_CASE("tensor: copy_ between overlapping views reads the source before writing", "[core]") {
+  Tensor t = arange(6);
+  t.narrow(0, 1, 5).copy_(t.narrow(0, 0, 5));
+  CHECK(t.to_vector() == std::vector<double>{0, 0, 1, 2, 3, 4});
+  Tensor b = zeros({1, 3}).expand({2, 3});
+  CHECK_THROWS_WITH(b.copy_(ones({2, 3})), Catch::Contains("broadcast"));
+}
+
+TEST_CASE("tensor: moving to a device this machine lacks is a clear error", "[core]") {
+  if (device_available(Device::CUDA)) {
+    Tensor t = arange(5).to(Device::CUDA);
+    CHECK(t.device() == Device::CUDA);
+    CHECK(t.to(Device::CPU).to_vector() == std::vector<double>{0, 1, 2, 3, 4});
+  } else {
+    CHECK_THROWS_WITH(arange(5).to(Device::CUDA), Catch::Contains("cuda"));
+  }
 }

@@ -4,6 +4,7 @@
 #include <catch2/catch.hpp>
 #include <cstdlib>
 #include <functional>
+#include <limits>
 
 #include "autograd/functions.h"
 #include "core/ops.h"
@@ -42,7 +43,8 @@ void expect_close(const std::string& what, const Tensor& got, const Tensor& want
   size_t at = 0;
   for (size_t i = 0; i < g.size(); ++i) {
     const double err = std::abs(g[i] - w[i]);
-    const double score = err / (kAtol + kRtol * std::abs(w[i]));
+    const double score = std::isfinite(g[i]) && std::isfinite(w[i]) ? err / (kAtol + kRtol * std::abs(w[i]))
+                                                                     : std::numeric_limits<double>::infinity();
     if (std::abs(w[i]) > 1e-3) worst_rel = std::max(worst_rel, err / std::abs(w[i]));
     if (score > worst_score) worst_score = score, at = i;
   }
