@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# The GPU checks, run on a lent GPU machine (it has nvcc, CMake and Ninja but no Debian packages):
+# builds with the carried Debian libraries, runs every test (the CUDA parity groups included),
+# the GPU benchmark and the CPU benchmark, and writes the logs and tables under $OUT.
+# Prepare here:  ../shared/device/make-deps-bundle.sh   (writes .deps.tar.xz; git ignores it)
+# Then run there with .deps.tar.xz carried:  bash scripts/device-check.sh
+set -uo pipefail
+cd "$(dirname "$0")/.."
+OUT=${OUT:-/tmp/iapt-device-out}
+mkdir -p "$OUT"
+tar xf .deps.tar.xz
+D=$PWD/.deps/usr
+export LD_LIBRARY_PATH=$D/lib/x86_64-linux-gnu:$D/lib/x86_64-linux-gnu/openblas-pthread:${LD_LIBRARY_PATH:-}
+nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv >"$OUT/gpu.txt" 2>&1
+arch=$(nvidia-smi --query-gpu=compute_cap --format=csv,noheader 2>/dev/null | head -1 | tr -d '.')
+{
+  cmake -S . -B build-gpu -G Ninja -DCMAKE_BUILD_TYPE=Release -DIAPT_CUDA=ON \
+    -DCMAKE_CUDA_ARCHITECTURES="${arch:-90}" -DCMAKE_PREFIX_PATH="$D" -DCMAKE_LIBRARY_PATH="$D/lib/x86_64-linux-gnu" &&
+    cmake --build build-gpu -j "$(nproc)"
+} >"$OUT/build.log" 2>&1 || { tail -40 "$OUT/build.log"; exit 1; }
+ctest --test-dir build-gpu --output-on-failure -j 8 >"$OUT/ctest.log" 2>&1
+ctest_rc=$?
+for g in $(build-gpu/tests/iapt_parity --list); do build-gpu/tests/iapt_parity "$g"; done >"$OUT/parity.txt" 2>&1
+timeout 300 build-gpu/iapt_bench_cuda >"$OUT/bench_cuda.md" 2>&1
+timeout 120 build-gpu/iapt_bench >"$OUT/bench_cpu.md" 2>&1
+cat "$OUT/gpu.txt"
+grep -E "tests passed|tests failed" "$OUT/ctest.log"
+grep -E "^FAIL|passed, .* failed" "$OUT/parity.txt"
+cat "$OUT/bench_cuda.md"
+exit $ctest_rc
