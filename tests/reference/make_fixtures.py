@@ -120,6 +120,10 @@ Unless said otherwise an input is randn of the given shape.
                 mean of v over keys; no gradient flows to q or k from that row.
                 grads 0, 1, 2.
 
+  dropout       in0 [6,7], p = 0.3, generator seed 99, offset 0 (see case_dropout); the mask
+                comes from an independent Python Philox4x32-10, checked against the Random123
+                known-answer vector when the script runs.
+
 block.safetensors
 -----------------
 Pre-norm LLaMA-style decoder block with cross-entropy loss.
@@ -531,11 +535,44 @@ def make_block():
     return entries
 
 
+# ----------------------------------------------------------------------------
+# dropout: an independent Philox4x32-10 (Salmon et al., SC'11) in Python integers
+# ----------------------------------------------------------------------------
+def philox4x32_10(key, counter):
+    """The four 32-bit words of Philox4x32-10 for a 64-bit key and the counter (counter, 0, 0, 0)."""
+    m = 0xFFFFFFFF
+    c = [counter & m, (counter >> 32) & m, 0, 0]
+    k = [key & m, (key >> 32) & m]
+    for _ in range(10):
+        p0 = 0xD2511F53 * c[0]
+        p1 = 0xCD9E8D57 * c[2]
+        c = [((p1 >> 32) ^ c[1] ^ k[0]) & m, p1 & m, ((p0 >> 32) ^ c[3] ^ k[1]) & m, p0 & m]
+        k = [(k[0] + 0x9E3779B9) & m, (k[1] + 0xBB67AE85) & m]
+    return c
+
+
+def case_dropout():
+    """dropout(x, p=0.3) with a generator seeded 99 at offset 0, f32: element i is kept when
+    u_i = (philox(99, i)[0] >> 8) * 2^-24 >= p, and scaled by 1/(1-p).  Inputs are drawn from a
+    generator of their own so that the other fixtures do not change."""
+    g = torch.Generator().manual_seed(1)
+    x = torch.randn(6, 7, generator=g, dtype=torch.float32).to(F64)
+    gout = torch.randn(6, 7, generator=g, dtype=torch.float32).to(F64)
+    p, seed = 0.3, 99
+    u = torch.tensor([(philox4x32_10(seed, i)[0] >> 8) * 2.0 ** -24 for i in range(x.numel())], dtype=F64)
+    mask = (u >= p).to(F64).reshape(x.shape) / (1 - p)
+    leaf = x.clone().requires_grad_(True)
+    out = leaf * mask
+    (grad,) = torch.autograd.grad((out * gout).sum(), [leaf])
+    return [("dropout.in0", x), ("dropout.out", out), ("dropout.gout", gout), ("dropout.grad0", grad)]
+
+
 def main():
     torch.manual_seed(0)
     os.makedirs(OUT_DIR, exist_ok=True)
     ops = make_ops()
     block = make_block()
+    ops += case_dropout()
     for fname, entries in (("ops.safetensors", ops), ("block.safetensors", block)):
         path = os.path.join(OUT_DIR, fname)
         write_safetensors(path, entries)
@@ -544,4 +581,6 @@ def main():
 
 
 if __name__ == "__main__":
+    # Random123 known-answer vector for philox4x32-10, key 0, counter 0
+    assert philox4x32_10(0, 0) == [0x6627E8D5, 0xE169C58D, 0xBC57AC4C, 0x9B00DBD8]
     main()

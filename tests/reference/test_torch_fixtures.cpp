@@ -154,6 +154,13 @@ TEST_CASE("torch fixtures: norms, RoPE, attention", "[reference]") {
   check_case("sdpa", [](auto& v, auto& i) { return one(scaled_dot_product_attention(v[0], v[1], v[2], true, i[0])); });
 }
 
+TEST_CASE("torch fixtures: dropout mask from an independent Philox", "[reference]") {
+  check_case("dropout", [](auto& v, auto&) {
+    Generator g(99);
+    return one(dropout(v[0], 0.3, true, g));
+  });
+}
+
 TEST_CASE("torch fixtures: pre-norm attention + SwiGLU block with cross-entropy", "[reference]") {
   const auto& f = fixture("block.safetensors").tensors;
   auto w = [&](const char* name) { return Variable(f.at(name).clone(), true); };
