@@ -6,7 +6,7 @@ set -euo pipefail
 packages=(
   g++ cmake ninja-build pkg-config
   libeigen3-dev libopenblas-dev
-  libyaml-cpp-dev libfmt-dev catch2 libcli11-dev nlohmann-json3-dev
+  libyaml-cpp-dev libfmt-dev catch2 libcli11-dev nlohmann-json3-dev libsentencepiece-dev
 )
 # Only for regenerating the committed PyTorch fixtures (tests/reference); never needed by the tests.
 if [[ "${IAPT_WITH_REFERENCE:-0}" == "1" ]]; then

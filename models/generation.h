@@ -1,0 +1,31 @@
+#pragma once
+// Text generation with the KV cache: greedy decoding and beam search over a batch of prompts of
+// different lengths, left-padded into one batch (pads are masked and take no RoPE position).
+#include <cstdint>
+#include <vector>
+
+#include "models/llama.h"
+
+namespace iapt::models {
+
+struct GenerationOptions {
+  int64_t max_new_tokens = 32;
+  int64_t beams = 1;       // 1: greedy
+  int64_t eos_id = 2;      // generation of a row stops after it emits this id
+  int64_t pad_id = 0;      // fills the left padding (masked, so its value does not matter)
+};
+
+struct Generation {
+  std::vector<int64_t> tokens;  // the new tokens, the final EOS included when one was produced
+  double logprob = 0;           // their summed log-probability
+};
+
+// One result per prompt. Beam search ranks finished hypotheses by logprob / length (Hugging
+// Face's length_penalty = 1) and stops a prompt once `beams` hypotheses have finished.
+std::vector<Generation> generate(const LlamaForCausalLM& model, const std::vector<std::vector<int64_t>>& prompts,
+                                 const GenerationOptions& options);
+
+// The rows `rows` of t along axis 0, in that order (beam reordering of caches).
+Tensor gather_rows(const Tensor& t, const std::vector<int64_t>& rows);
+
+}  // namespace iapt::models

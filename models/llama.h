@@ -1,0 +1,68 @@
+#pragma once
+// The LLaMA decoder (LLaMA-2, TinyLlama, SmolLM and our small models): pre-norm layers of RoPE
+// attention with grouped key/value heads and a SwiGLU MLP, under Hugging Face's parameter names.
+#include <optional>
+#include <vector>
+
+#include "models/llama_config.h"
+#include "nn/attention.h"
+
+namespace iapt::models {
+
+class LlamaMLP : public nn::Module {
+ public:
+  LlamaMLP(int64_t hidden, int64_t intermediate, DType dtype);
+  // down(silu(gate(x)) * up(x)), x [..., hidden]
+  Variable forward(const Variable& x) const;
+  std::shared_ptr<nn::Linear> gate_proj, up_proj, down_proj;
+};
+
+class LlamaDecoderLayer : public nn::Module {
+ public:
+  LlamaDecoderLayer(const LlamaConfig& c, DType dtype);
+  // h + attn(norm(h)), then + mlp(norm(.)); h [B, T, hidden]
+  Variable forward(const Variable& h, const nn::AttentionInputs& in) const;
+  std::shared_ptr<nn::RMSNorm> input_layernorm, post_attention_layernorm;
+  std::shared_ptr<nn::LlamaAttention> self_attn;
+  std::shared_ptr<LlamaMLP> mlp;
+};
+
+struct KVCache {
+  std::vector<nn::LayerKV> layers;
+  // Text tokens cached so far (every layer caches the same text; prefixes differ per layer).
+  int64_t text_length() const { return layers.empty() ? 0 : layers[0].text_length(); }
+};
+
+// What a forward pass may take besides the tokens. Defaults: positions 0..T-1, no padding.
+struct ForwardInputs {
+  std::optional<Tensor> attention_mask;        // [B, T_total] over cached + current text tokens, 1 = real
+  std::optional<Tensor> positions;             // i64 [B, T] or [T] (default: after the cached text)
+  KVCache* cache = nullptr;
+  const std::vector<nn::KVPrefix>* prefixes = nullptr;  // one per layer (undefined entries: none)
+};
+
+class LlamaModel : public nn::Module {
+ public:
+  LlamaModel(const LlamaConfig& c, DType dtype);
+  std::shared_ptr<nn::Embedding> embed_tokens;
+  std::vector<std::shared_ptr<LlamaDecoderLayer>> layers;
+  std::shared_ptr<nn::RMSNorm> norm;
+};
+
+class LlamaForCausalLM : public nn::Module {
+ public:
+  explicit LlamaForCausalLM(const LlamaConfig& c, DType dtype = DType::F32);
+
+  // ids i64 [B, T] -> logits [B, T, vocab]
+  Variable forward(const Tensor& ids, const ForwardInputs& in = {}) const;
+  // The same from input embeddings [B, T, hidden] (what a prompt-tuning method edits).
+  Variable forward_embeds(const Variable& embeds, const ForwardInputs& in = {}) const;
+  // The output projection [vocab, hidden]: lm_head, or the input embeddings when tied.
+  Variable lm_head_weight() const;
+
+  LlamaConfig config;
+  std::shared_ptr<LlamaModel> model;
+  std::shared_ptr<nn::Linear> lm_head;  // null when tied to the input embeddings
+};
+
+}  // namespace iapt::models

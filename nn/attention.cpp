@@ -1,0 +1,70 @@
+#include "nn/attention.h"
+
+#include "core/error.h"
+
+namespace iapt::nn {
+
+LlamaAttention::LlamaAttention(int64_t hidden, int64_t heads_, int64_t kv_heads_, double theta, DType dtype)
+    : heads(heads_), kv_heads(kv_heads_), head_dim(hidden / heads_), rope_theta(theta) {
+  IAPT_CHECK(hidden % heads == 0 && heads % kv_heads == 0,
+             "attention: hidden {} must divide into {} heads, and heads into {} key/value heads", hidden, heads,
+             kv_heads);
+  q_proj = register_module("q_proj", std::make_shared<Linear>(hidden, heads * head_dim, false, dtype));
+  k_proj = register_module("k_proj", std::make_shared<Linear>(hidden, kv_heads * head_dim, false, dtype));
+  v_proj = register_module("v_proj", std::make_shared<Linear>(hidden, kv_heads * head_dim, false, dtype));
+  o_proj = register_module("o_proj", std::make_shared<Linear>(heads * head_dim, hidden, false, dtype));
+}
+
+namespace {
+// [B, T, n * hd] -> [B, n, T, hd]
+Variable split_heads(const Variable& x, int64_t n, int64_t hd) {
+  return transpose(reshape(x, {x.size(0), x.size(1), n, hd}), 1, 2);
+}
+// [B, Hkv, S, hd] -> [B, Hkv * g, S, hd], query head h reading key/value head h / g
+Variable repeat_kv(const Variable& x, int64_t g) {
+  if (g == 1) return x;
+  const int64_t b = x.size(0), h = x.size(1), s = x.size(2), d = x.size(3);
+  return reshape(expand(unsqueeze(x, 2), {b, h, g, s, d}), {b, h * g, s, d});
+}
+}  // namespace
+
+std::pair<Variable, Variable> LlamaAttention::keys_values(const Variable& h, const Tensor& positions) const {
+  Variable k = rope(split_heads(k_proj->forward(h), kv_heads, head_dim), positions, rope_theta);
+  Variable v = split_heads(v_proj->forward(h), kv_heads, head_dim);
+  return {k, v};
+}
+
+Variable LlamaAttention::forward(const Variable& x, const AttentionInputs& in) const {
+  const int64_t b = x.size(0), t = x.size(1);
+  Variable q = rope(split_heads(q_proj->forward(x), heads, head_dim), in.positions, rope_theta);  // [B, H, T, hd]
+  auto [k, v] = keys_values(x, in.positions);                                                     // [B, Hkv, T, hd]
+  std::vector<Variable> ks, vs;
+  if (in.prefix && in.prefix->defined()) {
+    IAPT_CHECK(!in.cache || in.cache->length() == 0,
+               "attention: a prefix is given once, at prefill, when the cache is still empty");
+    if (in.cache) in.cache->prefix = in.prefix->length();
+    IAPT_CHECK(in.prefix->k.size(0) == b && in.prefix->k.size(1) == kv_heads && in.prefix->k.size(3) == head_dim,
+               "attention: prefix keys {} do not fit [{}, {}, p, {}]", shape_str(in.prefix->k.shape()), b, kv_heads,
+               head_dim);
+    ks.push_back(in.prefix->k);
+    vs.push_back(in.prefix->v);
+  }
+  if (in.cache && in.cache->length() > 0) {
+    ks.emplace_back(in.cache->k);
+    vs.emplace_back(in.cache->v);
+  }
+  ks.push_back(k);
+  vs.push_back(v);
+  Variable k_all = ks.size() == 1 ? k : concat(ks, 2);  // [B, Hkv, S, hd]
+  Variable v_all = vs.size() == 1 ? v : concat(vs, 2);
+  if (in.cache) {
+    in.cache->k = k_all.data();
+    in.cache->v = v_all.data();
+  }
+  const int64_t g = heads / kv_heads;
+  Variable att = scaled_dot_product_attention(q, repeat_kv(k_all, g), repeat_kv(v_all, g), /*causal=*/true,
+                                              in.key_mask);  // [B, H, T, hd]
+  return o_proj->forward(reshape(transpose(att, 1, 2), {b, t, heads * head_dim}));
+}
+
+}  // namespace iapt::nn

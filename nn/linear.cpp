@@ -1,0 +1,30 @@
+#include "nn/linear.h"
+
+#include <cmath>
+
+#include "core/ops.h"
+
+namespace iapt::nn {
+
+Linear::Linear(int64_t in, int64_t out, bool with_bias, DType dtype) : in_features(in), out_features(out) {
+  // PyTorch's default: uniform in +-1/sqrt(in)
+  const double bound = 1.0 / std::sqrt(static_cast<double>(std::max<int64_t>(in, 1)));
+  weight = register_parameter("weight", ops::add_scalar(ops::mul_scalar(rand({out, in}, dtype), 2 * bound), -bound));
+  if (with_bias)
+    bias = register_parameter("bias", ops::add_scalar(ops::mul_scalar(rand({out}, dtype), 2 * bound), -bound));
+}
+
+Variable Linear::forward(const Variable& x) const {
+  Variable y = matmul(x, weight, false, true);
+  return bias.defined() ? add(y, bias) : y;
+}
+
+Embedding::Embedding(int64_t num, int64_t dim, DType dtype) {
+  weight = register_parameter("weight", randn({num, dim}, dtype));
+}
+
+RMSNorm::RMSNorm(int64_t dim, double eps_, DType dtype) : eps(eps_) {
+  weight = register_parameter("weight", ones({dim}, dtype));
+}
+
+}  // namespace iapt::nn

@@ -1,0 +1,120 @@
+#include "nn/module.h"
+
+#include <set>
+
+#include "core/error.h"
+#include "core/safetensors.h"
+
+namespace iapt::nn {
+
+void Module::collect_parameters(const std::string& prefix, std::vector<std::pair<std::string, Variable>>& out) const {
+  for (const auto& [name, p] : params_) out.emplace_back(prefix + name, p);
+  for (const auto& [name, child] : children_) child->collect_parameters(prefix + name + ".", out);
+}
+
+void Module::collect_buffers(const std::string& prefix, std::vector<std::pair<std::string, Tensor>>& out) const {
+  for (const auto& [name, b] : buffers_) out.emplace_back(prefix + name, b);
+  for (const auto& [name, child] : children_) child->collect_buffers(prefix + name + ".", out);
+}
+
+std::vector<std::pair<std::string, Variable>> Module::named_parameters() const {
+  std::vector<std::pair<std::string, Variable>> out;
+  collect_parameters("", out);
+  return out;
+}
+
+std::vector<Variable> Module::parameters() const {
+  std::vector<Variable> out;
+  for (auto& [name, p] : named_parameters()) out.push_back(p);
+  return out;
+}
+
+std::vector<std::pair<std::string, Tensor>> Module::named_buffers() const {
+  std::vector<std::pair<std::string, Tensor>> out;
+  collect_buffers("", out);
+  return out;
+}
+
+void Module::freeze() {
+  for (auto& [name, p] : named_parameters()) p.set_requires_grad(false);
+}
+
+void Module::unfreeze() {
+  for (auto& [name, p] : named_parameters()) p.set_requires_grad(true);
+}
+
+int64_t Module::parameter_count() const {
+  int64_t n = 0;
+  for (auto& [name, p] : named_parameters()) n += p.data().numel();
+  return n;
+}
+
+int64_t Module::trainable_parameter_count() const {
+  int64_t n = 0;
+  for (auto& [name, p] : named_parameters())
+    if (p.requires_grad()) n += p.data().numel();
+  return n;
+}
+
+Variable Module::register_parameter(const std::string& name, Tensor init, bool requires_grad) {
+  for (auto& [n, p] : params_) IAPT_CHECK(n != name, "register_parameter: '{}' registered twice", name);
+  Variable v(std::move(init), requires_grad);
+  params_.emplace_back(name, v);
+  return v;
+}
+
+void Module::register_buffer(const std::string& name, Tensor value) { buffers_.emplace_back(name, std::move(value)); }
+
+std::map<std::string, Tensor> Module::state_dict() const {
+  std::map<std::string, Tensor> out;
+  for (auto& [name, p] : named_parameters()) out[name] = p.data();
+  for (auto& [name, b] : named_buffers()) out[name] = b;
+  return out;
+}
+
+std::vector<std::string> Module::load_state_dict(const std::map<std::string, Tensor>& state,
+                                                 const std::string& source) {
+  std::set<std::string> used;
+  for (auto& [name, p] : named_parameters()) {
+    auto it = state.find(name);
+    IAPT_CHECK(it != state.end(), "{}: missing tensor '{}' (expected shape {})", source, name, shape_str(p.shape()));
+    IAPT_CHECK(it->second.shape() == p.shape(), "{}: tensor '{}' has shape {}, expected {}", source, name,
+               shape_str(it->second.shape()), shape_str(p.shape()));
+    IAPT_CHECK(is_floating(it->second.dtype()), "{}: tensor '{}' has dtype {}, expected a floating type", source, name,
+               dtype_name(it->second.dtype()));
+    Tensor target = p.data();
+    target.copy_(it->second);  // converts dtype and device; the parameter keeps its identity
+    used.insert(name);
+  }
+  for (auto& [name, b] : named_buffers()) {
+    auto it = state.find(name);
+    IAPT_CHECK(it != state.end(), "{}: missing buffer '{}' (expected shape {})", source, name, shape_str(b.shape()));
+    IAPT_CHECK(it->second.shape() == b.shape(), "{}: buffer '{}' has shape {}, expected {}", source, name,
+               shape_str(it->second.shape()), shape_str(b.shape()));
+    Tensor target = b;
+    target.copy_(it->second);
+    used.insert(name);
+  }
+  std::vector<std::string> unused;
+  for (auto& [name, t] : state)
+    if (!used.count(name)) unused.push_back(name);
+  return unused;
+}
+
+void Module::save(const std::string& path, const std::map<std::string, std::string>& metadata) const {
+  save_safetensors(path, state_dict(), metadata);
+}
+
+void Module::load(const std::string& path) {
+  SafetensorsFile f = load_safetensors(path);
+  auto unused = load_state_dict(f.tensors, path);
+  IAPT_CHECK(unused.empty(), "{}: tensor '{}' matches no parameter or buffer of the module", path, unused.front());
+}
+
+void Module::to(Device device) {
+  for (auto& [name, p] : params_) p.set_data(p.data().to(device));
+  for (auto& [name, b] : buffers_) b = b.to(device);
+  for (auto& [name, child] : children_) child->to(device);
+}
+
+}  // namespace iapt::nn
