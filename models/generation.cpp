@@ -195,6 +195,12 @@ std::vector<Generation> beam_search(const LlamaForCausalLM& model, const std::ve
 
 }  // namespace
 
+std::vector<Generation> beam_search_for_testing(const LlamaForCausalLM& model,
+                                                const std::vector<std::vector<int64_t>>& prompts,
+                                                const GenerationOptions& options) {
+  return beam_search(model, prompts, options);
+}
+
 std::vector<Generation> generate(const LlamaForCausalLM& model, const std::vector<std::vector<int64_t>>& prompts,
                                  const GenerationOptions& options) {
   IAPT_CHECK(options.beams >= 1, "generate: beams must be at least 1, got {}", options.beams);

@@ -25,6 +25,11 @@ struct Generation {
 std::vector<Generation> generate(const LlamaForCausalLM& model, const std::vector<std::vector<int64_t>>& prompts,
                                  const GenerationOptions& options);
 
+// The beam-search code path whatever the beam count, so tests can run it with one beam.
+std::vector<Generation> beam_search_for_testing(const LlamaForCausalLM& model,
+                                                const std::vector<std::vector<int64_t>>& prompts,
+                                                const GenerationOptions& options);
+
 // The rows `rows` of t along axis 0, in that order (beam reordering of caches).
 Tensor gather_rows(const Tensor& t, const std::vector<int64_t>& rows);
 

@@ -23,12 +23,13 @@
                                         #call));                                                           \
   } while (0)
 
-// After a <<<...>>> launch: a bad configuration is reported here, with the kernel's name.
-#define IAPT_LAUNCH_CHECK(kernel_name)                                                                     \
-  do {                                                                                                     \
-    cudaError_t iapt_err_ = cudaGetLastError();                                                            \
-    if (iapt_err_ != cudaSuccess)                                                                          \
-      throw ::iapt::Error(::fmt::format("{}:{}: launch of {} failed: {} ({})", __FILE__, __LINE__,         \
-                                        kernel_name, cudaGetErrorName(iapt_err_),                          \
-                                        cudaGetErrorString(iapt_err_)));                                   \
-  } while (0)
+namespace iapt::kernels::cuda {
+// IAPT_CUDA_SYNC=1 in the environment: wait for every kernel as it is launched, so that a fault
+// inside one is reported at its own launch instead of at a later, unrelated call.
+bool sync_after_launch();
+void check_launch(const char* kernel_name, const char* file, int line);
+}  // namespace iapt::kernels::cuda
+
+// After a <<<...>>> launch: a bad configuration (and, with IAPT_CUDA_SYNC=1, a fault in the
+// kernel) is reported here, with the kernel's name, file and line.
+#define IAPT_LAUNCH_CHECK(kernel_name) ::iapt::kernels::cuda::check_launch(kernel_name, __FILE__, __LINE__)

@@ -52,4 +52,20 @@ bool allow_tf32() { return context().tf32; }
 
 void synchronize() { IAPT_CUDA_CHECK(cudaStreamSynchronize(stream())); }
 
+bool sync_after_launch() {
+  static const bool on = [] {
+    const char* env = std::getenv("IAPT_CUDA_SYNC");
+    return env && env[0] == '1';
+  }();
+  return on;
+}
+
+void check_launch(const char* kernel_name, const char* file, int line) {
+  cudaError_t err = cudaGetLastError();
+  if (err == cudaSuccess && sync_after_launch()) err = cudaStreamSynchronize(stream());
+  if (err != cudaSuccess)
+    throw Error(fmt::format("{}:{}: launch of {} failed: {} ({})", file, line, kernel_name, cudaGetErrorName(err),
+                            cudaGetErrorString(err)));
+}
+
 }  // namespace iapt::kernels::cuda

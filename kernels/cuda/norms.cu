@@ -131,7 +131,10 @@ static void rms_backward_t(const Tensor& x, const Tensor& w, const Tensor& rstd,
 void rms_norm_backward(const Tensor& x_in, const Tensor& w_in, const Tensor& rstd_in, const Tensor& g_in,
                        const Tensor& grad_x, const Tensor& grad_weight) {
   Tensor x = x_in.contiguous(), w = w_in.contiguous(), rstd = rstd_in.contiguous(), g = g_in.contiguous();
-  if (x.numel() == 0) return;
+  if (x.numel() == 0) {  // no rows: the weight gradient is a sum over nothing
+    if (grad_weight.defined()) fill(grad_weight, 0.0);
+    return;
+  }
   if (x.dtype() == DType::F32) return rms_backward_t<float>(x, w, rstd, g, grad_x, grad_weight);
   rms_backward_t<double>(x, w, rstd, g, grad_x, grad_weight);
 }
@@ -170,7 +173,10 @@ void layer_norm_backward(const Tensor& x_in, const Tensor& w_in, const Tensor& m
                          const Tensor& grad_bias) {
   Tensor x = x_in.contiguous(), w = w_in.contiguous(), mean = mean_in.contiguous(), rstd = rstd_in.contiguous(),
          g = g_in.contiguous();
-  if (x.numel() == 0) return;
+  if (x.numel() == 0) {
+    if (grad_weight.defined()) fill(grad_weight, 0.0), fill(grad_bias, 0.0);
+    return;
+  }
   if (x.dtype() == DType::F32) return ln_backward_t<float>(x, w, mean, rstd, g, grad_x, grad_weight, grad_bias);
   ln_backward_t<double>(x, w, mean, rstd, g, grad_x, grad_weight, grad_bias);
 }

@@ -101,8 +101,9 @@ void gemm_cases() {
          [](auto& v) { return one(matmul(v[0], v[1])); }, f32, f64);
   add_op("gemm", "matmul non-contiguous operands", {T({5, 31, 17}), T({17, 9})},
          [](auto& v) { return one(matmul(v[0], v[1])); }, f32, f64);
+  // K up to 640 with outputs near 25: two summation orders differ by ~1.5e-4 absolute near zero
   add_op("gemm", "matmul large", {S({512, 384}), S({384, 640})}, [](auto& v) { return one(matmul(v[0], v[1])); },
-         {2e-4, 2e-5}, f64);
+         {2e-4, 5e-4}, f64);
 }
 
 void elementwise_cases() {
@@ -222,8 +223,8 @@ void rope_cases() {
   add_op("rope", "rope shared positions [2,4,37,64]", {S({2, 4, 37, 64})},
          [shared](auto& v) { return one(rope(v[0], shared, 10000.0)); });
   Tensor per_row = from_ints({5, 6, 7, 8, 9, 0, 0, 1, 2, 3}, {2, 5});
-  add_op("rope", "rope per-row positions, non-contiguous", {T({2, 3, 8, 5})},
-         [per_row](auto& v) { return one(rope(transpose(v[0], 2, 3), per_row, 500000.0)); });
+  add_op("rope", "rope per-row positions, non-contiguous", {S({2, 5, 3, 8})},
+         [per_row](auto& v) { return one(rope(transpose(v[0], 1, 2), per_row, 500000.0)); });
 }
 
 void attention_cases() {

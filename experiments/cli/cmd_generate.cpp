@@ -1,0 +1,43 @@
+#include <fmt/format.h>
+
+#include "experiments/cli/commands.h"
+#include "models/checkpoint.h"
+#include "models/generation.h"
+#include "models/tokenizer.h"
+
+namespace iapt::cli {
+
+void add_generate(CLI::App& app) {
+  struct Args {
+    std::string model;
+    std::vector<std::string> prompts;
+    int64_t max_new_tokens = 48;
+    int64_t beams = 1;
+  };
+  auto a = std::make_shared<Args>();
+  auto* cmd = app.add_subcommand("generate", "Continue prompts with a model (several --prompt run as one batch)");
+  cmd->add_option("--model", a->model, "Hugging Face model directory")->required()->check(CLI::ExistingDirectory);
+  cmd->add_option("--prompt", a->prompts, "prompt text (repeatable)")->required();
+  cmd->add_option("--max-new-tokens", a->max_new_tokens, "tokens to generate at most")->check(CLI::PositiveNumber);
+  cmd->add_option("--beams", a->beams, "beam width (1 = greedy)")->check(CLI::PositiveNumber);
+  cmd->callback([a] {
+    auto model = models::load_llama(a->model);
+    auto tok = models::Tokenizer::from_model_dir(a->model);
+    std::vector<std::vector<int64_t>> prompts;
+    for (const auto& p : a->prompts) prompts.push_back(tok->encode(p));
+    models::GenerationOptions o;
+    o.max_new_tokens = a->max_new_tokens;
+    o.beams = a->beams;
+    o.eos_id = model->config.eos_token_id;
+    auto results = models::generate(*model, prompts, o);
+    for (size_t i = 0; i < results.size(); ++i) {
+      if (results.size() > 1) fmt::print("[{}] ", i);
+      // decoded together with the prompt, so the space SentencePiece drops at the start of a text stays
+      std::vector<int64_t> all = prompts[i];
+      all.insert(all.end(), results[i].tokens.begin(), results[i].tokens.end());
+      fmt::print("{}\n", tok->decode(all));
+    }
+  });
+}
+
+}  // namespace iapt::cli

@@ -1,0 +1,13 @@
+#pragma once
+// Subcommands of the iapt command line; each adds itself to the app with its options and callback.
+#include <CLI/CLI.hpp>
+
+namespace iapt::cli {
+
+void add_demo(CLI::App& app);
+void add_info(CLI::App& app);
+void add_generate(CLI::App& app);
+void add_score(CLI::App& app);
+void add_perplexity(CLI::App& app);
+
+}  // namespace iapt::cli

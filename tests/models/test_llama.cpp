@@ -1,0 +1,177 @@
+// The LLaMA decoder against PyTorch (tests/reference/make_llama_fixtures.py): two checkpoints in
+// Hugging Face format loaded through the real loader, one with grouped key/value heads and an
+// untied head (F32, one file), one tied (BF16, two shards).
+#include <catch2/catch.hpp>
+#include <filesystem>
+#include <fstream>
+
+#include "autograd/functions.h"
+#include "core/error.h"
+#include "core/ops.h"
+#include "core/safetensors.h"
+#include "models/checkpoint.h"
+#include "models/generation.h"
+
+using namespace iapt;
+namespace fs = std::filesystem;
+
+namespace {
+
+std::string fixture(const std::string& name) { return std::string(IAPT_FIXTURE_DIR) + "/" + name; }
+
+void expect_close(const Tensor& got, const Tensor& want, double rtol, double atol, const std::string& what) {
+  INFO(what);
+  REQUIRE(got.shape() == want.shape());
+  auto g = got.to_vector(), w = want.to_vector();
+  double worst = 0;
+  size_t at = 0;
+  for (size_t i = 0; i < g.size(); ++i) {
+    const double score = std::isfinite(g[i]) ? std::abs(g[i] - w[i]) / (atol + rtol * std::abs(w[i])) : 1e30;
+    if (score > worst) worst = score, at = i;
+  }
+  INFO("worst element " << at << ": got " << g[at] << ", want " << w[at]);
+  CHECK(worst <= 1.0);
+}
+
+fs::path scratch_dir(const std::string& name) {
+  fs::path d = fs::temp_directory_path() / "iapt_tests" / name;
+  fs::remove_all(d);
+  fs::create_directories(d);
+  return d;
+}
+
+}  // namespace
+
+TEST_CASE("llama: logits and input-embedding gradients match PyTorch", "[models]") {
+  for (const std::string name : {"llama-gqa", "llama-tied"}) {
+    auto model = models::load_llama(fixture(name));
+    auto io = load_safetensors(fixture(name + "-io.safetensors")).tensors;
+    const Tensor ids = io.at("ids"), mask = io.at("attention_mask"), labels = io.at("labels");
+    const int64_t b = ids.size(0), t = ids.size(1), v = model->config.vocab_size;
+
+    Variable x(model->model->embed_tokens->forward(ids).data(), true);  // the input embeddings, as a leaf
+    models::ForwardInputs in;
+    in.attention_mask = mask;
+    Variable logits = model->forward_embeds(x, in);
+    expect_close(logits.data(), io.at("logits"), 1e-4, 1e-5, name + " logits");
+
+    Variable shifted = reshape(narrow(logits, 1, 0, t - 1), {b * (t - 1), v});
+    Variable loss = cross_entropy(shifted, labels.narrow(1, 1, t - 1).reshape({b * (t - 1)}));
+    expect_close(loss.data(), io.at("loss"), 1e-5, 1e-6, name + " loss");
+    model->freeze();  // only the input embeddings need a gradient here
+    loss.backward();
+    expect_close(x.grad(), io.at("grad.inputs_embeds"), 1e-4, 1e-6, name + " grad.inputs_embeds");
+  }
+}
+
+TEST_CASE("llama: the KV-cache path gives the logits of the full forward", "[models]") {
+  auto model = models::load_llama(fixture("llama-gqa"));
+  auto io = load_safetensors(fixture("llama-gqa-io.safetensors")).tensors;
+  const Tensor ids = io.at("ids"), mask = io.at("attention_mask");
+  NoGradGuard no_grad;
+  models::ForwardInputs full_in;
+  full_in.attention_mask = mask;
+  Tensor full = model->forward(ids, full_in).data();  // [2, 7, V]
+
+  models::KVCache cache;
+  std::vector<Tensor> pieces;
+  for (auto [start, len] : std::vector<std::pair<int64_t, int64_t>>{{0, 4}, {4, 1}, {5, 2}}) {
+    models::ForwardInputs in;
+    in.cache = &cache;
+    in.attention_mask = mask.narrow(1, 0, start + len);
+    in.positions = arange(static_cast<double>(start), static_cast<double>(start + len), 1.0, DType::I64);
+    pieces.push_back(model->forward(ids.narrow(1, start, len), in).data());
+  }
+  CHECK(cache.text_length() == 7);
+  // Padding positions are compared out: a query with no visible key attends uniformly to the keys
+  // that exist at that point, which differ between the two paths; no real token sees them.
+  Tensor real = mask.reshape({2, 7, 1}).to(DType::F32);
+  Tensor zero = zeros({}, DType::F32);
+  expect_close(ops::where(real, ops::concat(pieces, 1), zero), ops::where(real, full, zero), 1e-5, 1e-6,
+               "cached vs full");
+}
+
+TEST_CASE("llama: beam search with one beam is greedy; a batch equals its prompts alone", "[models]") {
+  auto model = models::load_llama(fixture("llama-tied"));
+  std::vector<std::vector<int64_t>> prompts{{1, 5, 9, 13}, {1, 40}, {1, 7, 7, 7, 7, 3}};
+  models::GenerationOptions o;
+  o.max_new_tokens = 12;
+  o.eos_id = 2;
+  auto greedy = models::generate(*model, prompts, o);
+  o.beams = 1;
+  REQUIRE(greedy.size() == 3);
+  for (size_t i = 0; i < prompts.size(); ++i) {
+    auto alone = models::generate(*model, {prompts[i]}, o);
+    CHECK(alone[0].tokens == greedy[i].tokens);
+    CHECK(alone[0].logprob == Approx(greedy[i].logprob).epsilon(1e-5));
+    CHECK(!greedy[i].tokens.empty());
+  }
+  // one-beam search through the beam code path (forced by a helper that runs it with beams = 1)
+  models::GenerationOptions b1 = o;
+  b1.beams = 1;
+  auto beam1 = models::beam_search_for_testing(*model, prompts, b1);
+  for (size_t i = 0; i < prompts.size(); ++i) CHECK(beam1[i].tokens == greedy[i].tokens);
+  // wider beams find a sequence at least as likely per token as greedy's
+  models::GenerationOptions b4 = o;
+  b4.beams = 4;
+  auto beam4 = models::generate(*model, prompts, b4);
+  for (size_t i = 0; i < prompts.size(); ++i)
+    CHECK(beam4[i].logprob / beam4[i].tokens.size() >= greedy[i].logprob / greedy[i].tokens.size() - 1e-9);
+}
+
+TEST_CASE("llama: save and load round trip", "[models]") {
+  auto model = models::load_llama(fixture("llama-gqa"));
+  fs::path dir = scratch_dir("roundtrip");
+  models::save_llama(*model, dir.string());
+  auto again = models::load_llama(dir.string());
+  CHECK(again->config.num_key_value_heads == 2);
+  auto a = model->state_dict(), b = again->state_dict();
+  REQUIRE(a.size() == b.size());
+  for (auto& [name, t] : a) CHECK(b.at(name).to_vector() == t.to_vector());
+}
+
+TEST_CASE("llama: a broken checkpoint is an error that names the tensor and file", "[models]") {
+  const std::string src = fixture("llama-gqa");
+  auto original = load_safetensors(src + "/model.safetensors").tensors;
+  auto make_dir = [&](const std::string& name, std::map<std::string, Tensor> tensors) {
+    fs::path d = scratch_dir(name);
+    fs::copy_file(src + "/config.json", d / "config.json");
+    save_safetensors((d / "model.safetensors").string(), tensors);
+    return d;
+  };
+  SECTION("missing tensor") {
+    auto t = original;
+    t.erase("model.layers.1.mlp.up_proj.weight");
+    fs::path d = make_dir("missing", t);
+    CHECK_THROWS_WITH(models::load_llama(d.string()),
+                      Catch::Contains("missing tensor 'model.layers.1.mlp.up_proj.weight' (expected shape [48, 32])") &&
+                          Catch::Contains(d.string()));
+  }
+  SECTION("wrong shape") {
+    auto t = original;
+    t["model.layers.0.self_attn.k_proj.weight"] = zeros({32, 32});
+    fs::path d = make_dir("shape", t);
+    CHECK_THROWS_WITH(models::load_llama(d.string()),
+                      Catch::Contains("tensor 'model.layers.0.self_attn.k_proj.weight' has shape [32, 32], expected [16, 32]"));
+  }
+  SECTION("truncated file") {
+    fs::path d = make_dir("truncated", original);
+    const auto file = d / "model.safetensors";
+    fs::resize_file(file, fs::file_size(file) - 1000);
+    CHECK_THROWS_WITH(models::load_llama(d.string()), Catch::Contains("model.safetensors: truncated: tensor '"));
+  }
+  SECTION("unexpected tensor") {
+    auto t = original;
+    t["model.layers.0.self_attn.q_proj.bias"] = zeros({32});
+    fs::path d = make_dir("extra", t);
+    CHECK_THROWS_WITH(models::load_llama(d.string()), Catch::Contains("tensor 'model.layers.0.self_attn.q_proj.bias'") &&
+                                                          Catch::Contains("matches no parameter"));
+  }
+  SECTION("bad config") {
+    fs::path d = scratch_dir("config");
+    std::ofstream(d / "config.json") << R"({"vocab_size": 64, "hidden_size": "32", "intermediate_size": 48,
+        "num_hidden_layers": 2, "num_attention_heads": 4})";
+    CHECK_THROWS_WITH(models::load_llama(d.string()),
+                      Catch::Contains("config.json: key 'hidden_size' has value \"32\", expected an integer"));
+  }
+}
