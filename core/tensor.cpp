@@ -202,7 +202,7 @@ Tensor Tensor::to(Device device) const {
   return out;
 }
 
-void Tensor::copy_(const Tensor& src) {
+void Tensor::copy_(const Tensor& src) const {
   IAPT_CHECK(src.defined() && defined(), "copy_: undefined tensor");
   for (size_t d = 0; d < shape_.size(); ++d)
     IAPT_CHECK(shape_[d] <= 1 || strides_[d] != 0, "copy_: the destination {} is broadcast (stride 0 on axis {}); "
@@ -213,7 +213,7 @@ void Tensor::copy_(const Tensor& src) {
   backend_for(device()).copy(local.expand(shape_), *this);
 }
 
-void Tensor::fill_(double value) { backend_for(device()).fill(*this, value); }
+void Tensor::fill_(double value) const { backend_for(device()).fill(*this, value); }
 
 double Tensor::at(const std::vector<int64_t>& index) const {
   IAPT_CHECK(static_cast<int64_t>(index.size()) == dim(), "at: index of rank {} for a tensor of rank {}",

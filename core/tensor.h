@@ -49,8 +49,9 @@ class Tensor {
   Tensor clone() const;       // always a fresh contiguous copy
   Tensor to(DType dtype) const;
   Tensor to(Device device) const;
-  void copy_(const Tensor& src);  // src broadcast to this shape, cast to this dtype
-  void fill_(double value);
+  // In place on the shared storage (a Tensor is a handle, so these are const like its views).
+  void copy_(const Tensor& src) const;  // src broadcast to this shape, cast to this dtype
+  void fill_(double value) const;
 
   double item() const;                       // a one-element tensor's value
   double at(const std::vector<int64_t>& index) const;  // one element, for tests and printing
