@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "core/error.h"
+#include "core/mapped_file.h"
 
 namespace iapt {
 
@@ -99,29 +100,22 @@ const char* file_dtype_name(DType t) {
 }  // namespace
 
 SafetensorsFile load_safetensors(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  IAPT_CHECK(in.good(), "{}: cannot open for reading", path);
-  in.seekg(0, std::ios::end);
-  const uint64_t file_size = static_cast<uint64_t>(in.tellg());
-  in.seekg(0);
+  std::shared_ptr<MappedFile> file = MappedFile::open(path);
+  const uint64_t file_size = file->size();
   IAPT_CHECK(file_size >= 8, "{}: truncated: {} bytes, too short for the 8-byte header length", path, file_size);
   uint64_t header_len = 0;
-  in.read(reinterpret_cast<char*>(&header_len), 8);
+  std::memcpy(&header_len, file->data(), 8);
   IAPT_CHECK(header_len <= file_size - 8, "{}: truncated: header length {} exceeds the {} bytes that follow", path,
              header_len, file_size - 8);
-  std::string header(header_len, '\0');
-  in.read(header.data(), static_cast<std::streamsize>(header_len));
   nlohmann::json j;
   try {
-    j = nlohmann::json::parse(header);
+    j = nlohmann::json::parse(file->data() + 8, file->data() + 8 + header_len);
   } catch (const nlohmann::json::exception& e) {
     throw Error(fmt::format("{}: header is not valid JSON: {}", path, e.what()));
   }
   IAPT_CHECK(j.is_object(), "{}: header is not a JSON object", path);
   const uint64_t data_start = 8 + header_len, data_size = file_size - data_start;
-  std::vector<char> data(data_size);
-  in.read(data.data(), static_cast<std::streamsize>(data_size));
-  IAPT_CHECK(in.good() || data_size == 0, "{}: read error in the data section", path);
+  char* data = file->data() + data_start;
 
   SafetensorsFile out;
   for (auto& [name, info] : j.items()) {
@@ -149,7 +143,15 @@ SafetensorsFile load_safetensors(const std::string& path) {
                shape_str(shape), dt, expected, offsets[1] - offsets[0]);
     IAPT_CHECK(offsets[1] <= data_size, "{}: truncated: tensor '{}' ends at byte {} of a {}-byte data section", path,
                name, offsets[1], data_size);
-    out.tensors[name] = decode(dt, data.data() + offsets[0], shape);
+    char* src = data + offsets[0];
+    const bool native = dt == "F32" || dt == "F64" || dt == "I64";
+    if (native && reinterpret_cast<uintptr_t>(src) % fd.bytes == 0) {
+      // Aliases the mapped pages: nothing is read until used, nothing is copied.
+      auto storage = std::make_shared<Storage>(src, expected, Device::CPU, file);
+      out.tensors[name] = Tensor(storage, shape, contiguous_strides(shape), 0, fd.dtype);
+    } else {
+      out.tensors[name] = decode(dt, src, shape);
+    }
   }
   return out;
 }

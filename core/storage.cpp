@@ -8,7 +8,12 @@ Storage::Storage(size_t bytes, Device device) : bytes_(bytes), device_(device) {
   data_ = backend_for(device).allocate(bytes, &capacity_);
 }
 
-Storage::~Storage() { backend_for(device_).release(data_, capacity_); }
+Storage::Storage(void* external, size_t bytes, Device device, std::shared_ptr<const void> owner)
+    : data_(external), bytes_(bytes), device_(device), owner_(std::move(owner)) {}
+
+Storage::~Storage() {
+  if (!owner_) backend_for(device_).release(data_, capacity_);
+}
 
 std::shared_ptr<Storage> allocate_storage(size_t bytes, Device device) {
   return std::make_shared<Storage>(bytes, device);

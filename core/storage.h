@@ -12,6 +12,8 @@ class Storage {
   // Memory comes from the device's backend: on the CPU the caching allocator of
   // core/cpu_allocator.h (64-byte aligned), on CUDA the caching device allocator.
   Storage(size_t bytes, Device device);
+  // Memory owned elsewhere (a memory-mapped file): `owner` keeps it alive as long as this storage.
+  Storage(void* external, size_t bytes, Device device, std::shared_ptr<const void> owner);
   ~Storage();
   Storage(const Storage&) = delete;
   Storage& operator=(const Storage&) = delete;
@@ -24,6 +26,7 @@ class Storage {
   void* data_ = nullptr;
   size_t bytes_ = 0;
   size_t capacity_ = 0;  // the allocator's rounded size
+  std::shared_ptr<const void> owner_;  // set for external memory, which is not the allocator's
   Device device_;
 };
 

@@ -82,8 +82,11 @@ std::vector<std::string> Module::load_state_dict(const std::map<std::string, Ten
                shape_str(it->second.shape()), shape_str(p.shape()));
     IAPT_CHECK(is_floating(it->second.dtype()), "{}: tensor '{}' has dtype {}, expected a floating type", source, name,
                dtype_name(it->second.dtype()));
-    Tensor target = p.data();
-    target.copy_(it->second);  // converts dtype and device; the parameter keeps its identity
+    const Tensor& src = it->second;
+    if (src.dtype() == p.dtype() && src.device() == p.data().device() && src.is_contiguous())
+      p.set_data(src);  // adopt: a memory-mapped checkpoint stays mapped, nothing is copied
+    else
+      p.data().copy_(src);  // converts dtype and device
     used.insert(name);
   }
   for (auto& [name, b] : named_buffers()) {
@@ -91,8 +94,7 @@ std::vector<std::string> Module::load_state_dict(const std::map<std::string, Ten
     IAPT_CHECK(it != state.end(), "{}: missing buffer '{}' (expected shape {})", source, name, shape_str(b.shape()));
     IAPT_CHECK(it->second.shape() == b.shape(), "{}: buffer '{}' has shape {}, expected {}", source, name,
                shape_str(it->second.shape()), shape_str(b.shape()));
-    Tensor target = b;
-    target.copy_(it->second);
+    b.copy_(it->second);
     used.insert(name);
   }
   std::vector<std::string> unused;

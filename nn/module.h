@@ -32,7 +32,8 @@ class Module {
 
   // Parameters and buffers by dotted name.
   std::map<std::string, Tensor> state_dict() const;
-  // Copies tensors in by name, converting the dtype to each parameter's own. Every parameter and
+  // Takes tensors in by name: one of the parameter's dtype and device is adopted as it is (a
+  // memory-mapped checkpoint stays mapped), another is converted into it. Every parameter and
   // buffer must be present with its exact shape; `source` names the file in errors. Returns the
   // names in `state` that matched nothing (for the caller to reject or report).
   std::vector<std::string> load_state_dict(const std::map<std::string, Tensor>& state, const std::string& source);

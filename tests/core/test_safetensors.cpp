@@ -86,3 +86,16 @@ TEST_CASE("safetensors: bad files give errors naming the file and tensor", "[cor
     CHECK_THROWS_WITH(load_safetensors(p.string()), Catch::Contains("truncated: header length 255"));
   }
 }
+
+TEST_CASE("safetensors: loaded tensors map the file copy-on-write", "[core][safetensors]") {
+  fs::path p = temp_path("mapped.safetensors");
+  save_safetensors(p.string(), {{"w", arange(8)}});
+  {
+    SafetensorsFile f = load_safetensors(p.string());
+    Tensor w = f.tensors.at("w");
+    CHECK(w.to_vector() == std::vector<double>{0, 1, 2, 3, 4, 5, 6, 7});
+    w.fill_(-1.0);  // an in-place update, as an optimizer makes
+    CHECK(w.to_vector() == std::vector<double>(8, -1.0));
+  }
+  CHECK(load_safetensors(p.string()).tensors.at("w").to_vector() == std::vector<double>{0, 1, 2, 3, 4, 5, 6, 7});
+}
