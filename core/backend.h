@@ -38,8 +38,8 @@ struct Backend {
                          const Tensor& grad_in);
   void (*binary)(BinaryOp op, const Tensor& a, const Tensor& b, const Tensor& out);
   void (*where)(const Tensor& cond, const Tensor& a, const Tensor& b, const Tensor& out);
-  // out has x's rank with the reduced axes set to 1
-  void (*reduce)(ReduceOp op, const Tensor& x, const std::vector<int64_t>& axes, const Tensor& out);
+  // rows: dense [outer, inner]; out: dense, outer elements (out[r] reduces row r)
+  void (*reduce)(ReduceOp op, const Tensor& rows, const Tensor& out);
   // out[..., M, N] = op(a)[..., M, K] @ op(b)[..., K, N]; a and b expanded to out's batch shape
   void (*gemm)(const Tensor& a, const Tensor& b, bool trans_a, bool trans_b, const Tensor& out);
   void (*softmax)(const Tensor& x, int64_t axis, bool log, const Tensor& out);

@@ -12,15 +12,6 @@ namespace {
 
 constexpr size_t kAlign = 64;
 
-size_t bucket_size(size_t bytes) {
-  if (bytes <= 4096) return (bytes + kAlign - 1) / kAlign * kAlign + (bytes == 0 ? kAlign : 0);
-  size_t p = 4096;
-  while (p < bytes) {
-    if (p + p / 2 >= bytes) return p + p / 2;
-    p *= 2;
-  }
-  return p;
-}
 
 struct Cache {
   std::mutex mu;
@@ -44,8 +35,18 @@ Cache& cache() {
 
 }  // namespace
 
+size_t allocation_bucket(size_t bytes, size_t granule) {
+  if (bytes <= 4096) return bytes == 0 ? granule : (bytes + granule - 1) / granule * granule;
+  size_t p = 4096;
+  while (p < bytes) {
+    if (p + p / 2 >= bytes) return p + p / 2;
+    p *= 2;
+  }
+  return p;
+}
+
 void* cpu_allocate(size_t bytes, size_t* rounded_bytes) {
-  const size_t size = bucket_size(bytes);
+  const size_t size = allocation_bucket(bytes, kAlign);
   *rounded_bytes = size;
   Cache& c = cache();
   {

@@ -13,6 +13,10 @@ struct CpuAllocatorStats {
   size_t hits = 0, misses = 0;  // allocations served from the cache, and from the system
 };
 
+// The size class a request is served from: multiples of `granule` up to 4 KiB, then two classes
+// per power of two (p and 1.5 p), so at most a third is wasted. The CUDA allocator uses it too.
+size_t allocation_bucket(size_t bytes, size_t granule);
+
 void* cpu_allocate(size_t bytes, size_t* rounded_bytes);
 void cpu_release(void* p, size_t rounded_bytes);
 CpuAllocatorStats cpu_allocator_stats();

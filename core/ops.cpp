@@ -47,8 +47,15 @@ Tensor reduce(ReduceOp op, const Tensor& x, std::vector<int64_t> axes, bool keep
   if (op == ReduceOp::Max)
     for (int64_t a : axes)
       IAPT_CHECK(x.shape()[a] > 0, "{}: reducing the empty axis {} of {}", name, a, shape_str(x.shape()));
+  // Kept axes first, reduced axes last, made dense: each output element reduces one row.
+  std::vector<int64_t> order;
+  int64_t inner = 1;
+  for (int64_t d = 0; d < x.dim(); ++d)
+    if (!std::binary_search(axes.begin(), axes.end(), d)) order.push_back(d);
+  for (int64_t a : axes) order.push_back(a), inner *= x.shape()[a];
   Tensor out = empty(kept, x.dtype(), x.device());
-  be(x).reduce(op, x, axes, out);
+  if (out.numel() > 0)
+    be(x).reduce(op, x.permute(order).contiguous().view({out.numel(), inner}), out);
   if (keepdim) return out;
   Shape dropped;
   for (int64_t i = 0; i < x.dim(); ++i)

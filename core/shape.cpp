@@ -28,6 +28,16 @@ int64_t wrap_axis(int64_t axis, int64_t rank, const char* op) {
   return a;
 }
 
+AxisSplit split_at_axis(const Shape& s, int64_t axis) {
+  AxisSplit l;
+  for (int64_t d = 0; d < static_cast<int64_t>(s.size()); ++d) {
+    if (d < axis) l.outer *= s[d];
+    else if (d == axis) l.n = s[d];
+    else l.inner *= s[d];
+  }
+  return l;
+}
+
 Shape broadcast_shapes(const Shape& a, const Shape& b, const char* op) {
   size_t n = std::max(a.size(), b.size());
   Shape out(n);

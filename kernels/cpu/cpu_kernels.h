@@ -13,7 +13,7 @@ void binary(BinaryOp op, const Tensor& a, const Tensor& b, const Tensor& out);
 void where(const Tensor& cond, const Tensor& a, const Tensor& b, const Tensor& out);
 void uniform(const Tensor& out, uint64_t seed, uint64_t offset);
 void normal(const Tensor& out, uint64_t seed, uint64_t offset);
-void reduce(ReduceOp op, const Tensor& x, const std::vector<int64_t>& axes, const Tensor& out);
+void reduce(ReduceOp op, const Tensor& rows, const Tensor& out);
 void gemm(const Tensor& a, const Tensor& b, bool trans_a, bool trans_b, const Tensor& out);
 void softmax(const Tensor& x, int64_t axis, bool log, const Tensor& out);
 void softmax_backward(const Tensor& y, const Tensor& grad_out, int64_t axis, bool log, const Tensor& grad_in);

@@ -47,7 +47,6 @@ void gemm(const Tensor& a, const Tensor& b, bool trans_a, bool trans_b, const Te
   MatrixOperand A = as_blas_operand(a, trans_a);
   MatrixOperand B = as_blas_operand(b, trans_b);
   const int64_t batch_rank = out.dim() - 2;
-  const int64_t batches = shape_numel(Shape(out.shape().begin(), out.shape().end() - 2));
   dispatch_floating(out.dtype(), "gemm", [&](auto zero) {
     using T = decltype(zero);
     T* c = out.data<T>();
@@ -58,19 +57,10 @@ void gemm(const Tensor& a, const Tensor& b, bool trans_a, bool trans_b, const Te
     }
     const T* ap = A.t.template data<T>();
     const T* bp = B.t.template data<T>();
-    std::vector<int64_t> idx(batch_rank, 0);
-    for (int64_t bi = 0; bi < batches; ++bi) {
-      int64_t oa = 0, ob = 0;
-      for (int64_t d = 0; d < batch_rank; ++d) {
-        oa += idx[d] * A.t.strides()[d];
-        ob += idx[d] * B.t.strides()[d];
-      }
+    const Shape batch(out.shape().begin(), out.shape().begin() + batch_rank);
+    for_each_batch_offset(batch, A.t.strides(), B.t.strides(), [&](int64_t bi, int64_t oa, int64_t ob) {
       gemm_call<T>(A.transposed, B.transposed, m, n, k, ap + oa, A.ld, bp + ob, B.ld, c + bi * m * n, n);
-      for (int64_t d = batch_rank - 1; d >= 0; --d) {
-        if (++idx[d] < out.shape()[d]) break;
-        idx[d] = 0;
-      }
-    }
+    });
   });
 }
 

@@ -1,6 +1,5 @@
-// Sum and max over a set of axes. The input is permuted so that kept axes come first and reduced
-// axes last, then made dense: each output element reduces one contiguous row.
-#include <algorithm>
+// Sum and max of each row of a dense [outer, inner] tensor (core/ops.cpp arranges any reduction
+// over axes that way).
 #include <limits>
 
 #include "core/error.h"
@@ -8,19 +7,10 @@
 
 namespace iapt::kernels::cpu {
 
-void reduce(ReduceOp op, const Tensor& x, const std::vector<int64_t>& axes, const Tensor& out) {
-  std::vector<int64_t> order;
-  for (int64_t d = 0; d < x.dim(); ++d)
-    if (!std::binary_search(axes.begin(), axes.end(), d)) order.push_back(d);
-  int64_t inner = 1;
-  for (int64_t a : axes) {
-    order.push_back(a);
-    inner *= x.shape()[a];
-  }
-  Tensor rows = x.permute(order).contiguous();  // [outer..., inner...]
-  const int64_t outer = out.numel();
-  IAPT_CHECK(out.is_contiguous(), "reduce: output must be contiguous");
-  dispatch_floating(x.dtype(), "reduce", [&](auto zero) {
+void reduce(ReduceOp op, const Tensor& rows, const Tensor& out) {
+  const int64_t outer = rows.size(0), inner = rows.size(1);
+  IAPT_CHECK(out.is_contiguous() && rows.is_contiguous(), "reduce: rows and output must be contiguous");
+  dispatch_floating(rows.dtype(), "reduce", [&](auto zero) {
     using T = decltype(zero);
     const T* src = rows.data<T>();
     T* dst = out.data<T>();

@@ -9,25 +9,10 @@
 
 namespace iapt::kernels::cpu {
 
-namespace {
-struct AxisLayout {
-  int64_t outer = 1, n = 1, inner = 1;
-};
-AxisLayout layout_of(const Shape& s, int64_t axis) {
-  AxisLayout l;
-  for (int64_t d = 0; d < static_cast<int64_t>(s.size()); ++d) {
-    if (d < axis) l.outer *= s[d];
-    else if (d == axis) l.n = s[d];
-    else l.inner *= s[d];
-  }
-  return l;
-}
-}  // namespace
-
 void softmax(const Tensor& x_in, int64_t axis, bool log, const Tensor& out) {
   IAPT_CHECK(out.is_contiguous(), "softmax: output must be contiguous");
   Tensor x = x_in.contiguous();
-  AxisLayout l = layout_of(x.shape(), axis);
+  AxisSplit l = split_at_axis(x.shape(), axis);
   dispatch_floating(x.dtype(), "softmax", [&](auto zero) {
     using T = decltype(zero);
     const T* xp = x.data<T>();
@@ -54,7 +39,7 @@ void softmax(const Tensor& x_in, int64_t axis, bool log, const Tensor& out) {
 void softmax_backward(const Tensor& y_in, const Tensor& g_in, int64_t axis, bool log, const Tensor& grad_in) {
   IAPT_CHECK(grad_in.is_contiguous(), "softmax backward: output must be contiguous");
   Tensor y = y_in.contiguous(), g = g_in.contiguous();
-  AxisLayout l = layout_of(y.shape(), axis);
+  AxisSplit l = split_at_axis(y.shape(), axis);
   dispatch_floating(y.dtype(), "softmax backward", [&](auto zero) {
     using T = decltype(zero);
     const T* yp = y.data<T>();

@@ -2,6 +2,7 @@
 #include <mutex>
 #include <vector>
 
+#include "core/cpu_allocator.h"  // allocation_bucket
 #include "kernels/cuda/cuda_allocator.h"
 #include "kernels/cuda/cuda_check.h"
 #include "kernels/cuda/cuda_context.h"
@@ -9,17 +10,6 @@
 namespace iapt::kernels::cuda {
 
 namespace {
-
-// Two bucket sizes per power of two from 4 KiB up (at most a third wasted); 512-byte granules below.
-size_t bucket_size(size_t bytes) {
-  if (bytes <= 4096) return bytes == 0 ? 512 : (bytes + 511) / 512 * 512;
-  size_t p = 4096;
-  while (p < bytes) {
-    if (p + p / 2 >= bytes) return p + p / 2;
-    p *= 2;
-  }
-  return p;
-}
 
 struct Cache {
   std::mutex mu;
@@ -35,7 +25,7 @@ Cache& cache() {
 }  // namespace
 
 void* device_allocate(size_t bytes, size_t* rounded) {
-  const size_t size = bucket_size(bytes);
+  const size_t size = allocation_bucket(bytes, 512);  // 512-byte granules keep rows well aligned
   *rounded = size;
   Cache& c = cache();
   std::lock_guard<std::mutex> lock(c.mu);

@@ -81,19 +81,9 @@ void gemm(const Tensor& a, const Tensor& b, bool trans_a, bool trans_b, const Te
     }
   };
   if (strided) return call(0, 0, 0, batches);
-  std::vector<int64_t> idx(batch_rank, 0);
-  for (int64_t bi = 0; bi < batches; ++bi) {
-    int64_t oa = 0, ob = 0;
-    for (int64_t d = 0; d < batch_rank; ++d) {
-      oa += idx[d] * A.t.strides()[d];
-      ob += idx[d] * B.t.strides()[d];
-    }
-    call(oa, ob, bi * m * n, 1);
-    for (int64_t d = batch_rank - 1; d >= 0; --d) {
-      if (++idx[d] < out.shape()[d]) break;
-      idx[d] = 0;
-    }
-  }
+  const Shape batch(out.shape().begin(), out.shape().begin() + batch_rank);
+  for_each_batch_offset(batch, A.t.strides(), B.t.strides(),
+                        [&](int64_t bi, int64_t oa, int64_t ob) { call(oa, ob, bi * m * n, 1); });
 }
 
 }  // namespace iapt::kernels::cuda

@@ -1,5 +1,5 @@
-// Sum and max over a set of axes: the input is permuted so that reduced axes come last and made
-// dense (the copy kernel), then one block reduces each row, accumulating in double.
+// Sum and max of each row of a dense [outer, inner] tensor (core/ops.cpp arranges any reduction
+// that way): one block per row, accumulating in double.
 #include <algorithm>
 #include <cfloat>
 
@@ -38,20 +38,12 @@ void reduce_t(ReduceOp op, const T* src, T* dst, int64_t rows, int64_t inner) {
 
 }  // namespace
 
-void reduce(ReduceOp op, const Tensor& x, const std::vector<int64_t>& axes, const Tensor& out) {
-  std::vector<int64_t> order;
-  for (int64_t d = 0; d < x.dim(); ++d)
-    if (!std::binary_search(axes.begin(), axes.end(), d)) order.push_back(d);
-  int64_t inner = 1;
-  for (int64_t a : axes) {
-    order.push_back(a);
-    inner *= x.shape()[a];
-  }
-  Tensor rows = x.permute(order).contiguous();
+void reduce(ReduceOp op, const Tensor& rows, const Tensor& out) {
+  const int64_t inner = rows.size(1);
   IAPT_CHECK(out.is_contiguous(), "cuda reduce: output must be contiguous");
   const int64_t outer = out.numel();
   if (outer == 0) return;
-  if (x.dtype() == DType::F32)
+  if (rows.dtype() == DType::F32)
     reduce_t<float>(op, rows.data<float>(), out.data<float>(), outer, inner);
   else
     reduce_t<double>(op, rows.data<double>(), out.data<double>(), outer, inner);

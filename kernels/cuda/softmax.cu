@@ -13,19 +13,6 @@ namespace iapt::kernels::cuda {
 
 namespace {
 
-struct Layout {
-  int64_t outer = 1, n = 1, inner = 1;
-};
-Layout layout_of(const Shape& s, int64_t axis) {
-  Layout l;
-  for (int64_t d = 0; d < static_cast<int64_t>(s.size()); ++d) {
-    if (d < axis) l.outer *= s[d];
-    else if (d == axis) l.n = s[d];
-    else l.inner *= s[d];
-  }
-  return l;
-}
-
 template <class T>
 __global__ void softmax_last_axis(const T* x, T* y, int64_t rows, int64_t n, bool log) {
   __shared__ double shared[33];
@@ -50,7 +37,7 @@ __global__ void softmax_last_axis(const T* x, T* y, int64_t rows, int64_t n, boo
 }
 
 template <class T>
-__global__ void softmax_inner_axis(const T* x, T* y, Layout l, bool log) {
+__global__ void softmax_inner_axis(const T* x, T* y, AxisSplit l, bool log) {
   const int64_t columns = l.outer * l.inner;
   for (int64_t c = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; c < columns;
        c += static_cast<int64_t>(gridDim.x) * blockDim.x) {
@@ -84,7 +71,7 @@ __global__ void softmax_backward_last_axis(const T* y, const T* g, T* gi, int64_
 }
 
 template <class T>
-__global__ void softmax_backward_inner_axis(const T* y, const T* g, T* gi, Layout l, bool log) {
+__global__ void softmax_backward_inner_axis(const T* y, const T* g, T* gi, AxisSplit l, bool log) {
   const int64_t columns = l.outer * l.inner;
   for (int64_t c = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; c < columns;
        c += static_cast<int64_t>(gridDim.x) * blockDim.x) {
@@ -106,7 +93,7 @@ unsigned row_grid(int64_t rows) { return static_cast<unsigned>(std::min<int64_t>
 
 template <class T>
 void softmax_t(const Tensor& x, int64_t axis, bool log, const Tensor& out) {
-  Layout l = layout_of(x.shape(), axis);
+  AxisSplit l = split_at_axis(x.shape(), axis);
   if (l.inner == 1) {
     softmax_last_axis<T><<<row_grid(l.outer), 256, 0, stream()>>>(x.data<T>(), out.data<T>(), l.outer, l.n, log);
   } else {
@@ -117,7 +104,7 @@ void softmax_t(const Tensor& x, int64_t axis, bool log, const Tensor& out) {
 
 template <class T>
 void softmax_backward_t(const Tensor& y, const Tensor& g, int64_t axis, bool log, const Tensor& gi) {
-  Layout l = layout_of(y.shape(), axis);
+  AxisSplit l = split_at_axis(y.shape(), axis);
   if (l.inner == 1) {
     softmax_backward_last_axis<T>
         <<<row_grid(l.outer), 256, 0, stream()>>>(y.data<T>(), g.data<T>(), gi.data<T>(), l.outer, l.n, log);
