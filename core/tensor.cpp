@@ -290,20 +290,17 @@ Tensor arange(double start, double end, double step, DType dtype) {
 
 Tensor arange(int64_t n, DType dtype) { return arange(0.0, static_cast<double>(n), 1.0, dtype); }
 
-Tensor rand(const Shape& shape, DType dtype) {
+// The next numel counters of the default generator, filled by the backend's uniform or normal.
+static Tensor draw(const Shape& shape, DType dtype, bool normal) {
   Tensor t = empty(shape, dtype);
   Generator& g = default_generator();
-  uint64_t first = g.take(static_cast<uint64_t>(t.numel()));
-  backend_for(t.device()).uniform(t, g.seed(), first);
+  const uint64_t first = g.take(static_cast<uint64_t>(t.numel()));
+  const Backend& be = backend_for(t.device());
+  (normal ? be.normal : be.uniform)(t, g.seed(), first);
   return t;
 }
 
-Tensor randn(const Shape& shape, DType dtype) {
-  Tensor t = empty(shape, dtype);
-  Generator& g = default_generator();
-  uint64_t first = g.take(static_cast<uint64_t>(t.numel()));
-  backend_for(t.device()).normal(t, g.seed(), first);
-  return t;
-}
+Tensor rand(const Shape& shape, DType dtype) { return draw(shape, dtype, false); }
+Tensor randn(const Shape& shape, DType dtype) { return draw(shape, dtype, true); }
 
 }  // namespace iapt

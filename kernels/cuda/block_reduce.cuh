@@ -57,4 +57,16 @@ __device__ T block_max(T v, T* shared, T lowest) {
   return shared[32];
 }
 
+// Over a row of n values, for the whole block: its maximum m and the sum s of exp(x - m), in
+// double (the log-sum-exp is m + log s).
+template <class T>
+__device__ void block_row_max_sumexp(const T* row, int64_t n, double* shared, double& m, double& s) {
+  m = -HUGE_VAL;
+  for (int64_t j = threadIdx.x; j < n; j += blockDim.x) m = fmax(m, static_cast<double>(row[j]));
+  m = block_max(m, shared, -HUGE_VAL);
+  s = 0;
+  for (int64_t j = threadIdx.x; j < n; j += blockDim.x) s += exp(static_cast<double>(row[j]) - m);
+  s = block_sum(s, shared);
+}
+
 }  // namespace iapt::kernels::cuda

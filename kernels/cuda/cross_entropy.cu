@@ -20,12 +20,8 @@ __global__ void ce_rows_kernel(const T* x, const int64_t* t, T* lse, double* ter
   __shared__ double shared[33];
   for (int64_t r = blockIdx.x; r < rows; r += gridDim.x) {
     const T* row = x + r * c;
-    double m = -HUGE_VAL;
-    for (int64_t j = threadIdx.x; j < c; j += blockDim.x) m = fmax(m, static_cast<double>(row[j]));
-    m = block_max(m, shared, -HUGE_VAL);
-    double s = 0;
-    for (int64_t j = threadIdx.x; j < c; j += blockDim.x) s += exp(static_cast<double>(row[j]) - m);
-    s = block_sum(s, shared);
+    double m, s;
+    block_row_max_sumexp(row, c, shared, m, s);
     if (threadIdx.x == 0) {
       const T l = static_cast<T>(m) + static_cast<T>(::log(s));
       lse[r] = l;

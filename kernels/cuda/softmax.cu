@@ -19,12 +19,8 @@ __global__ void softmax_last_axis(const T* x, T* y, int64_t rows, int64_t n, boo
   for (int64_t r = blockIdx.x; r < rows; r += gridDim.x) {
     const T* row = x + r * n;
     T* dst = y + r * n;
-    double m = -HUGE_VAL;
-    for (int64_t j = threadIdx.x; j < n; j += blockDim.x) m = fmax(m, static_cast<double>(row[j]));
-    m = block_max(m, shared, -HUGE_VAL);
-    double s = 0;
-    for (int64_t j = threadIdx.x; j < n; j += blockDim.x) s += exp(static_cast<double>(row[j]) - m);
-    s = block_sum(s, shared);
+    double m, s;
+    block_row_max_sumexp(row, n, shared, m, s);
     const T tm = static_cast<T>(m);
     if (log) {
       const T lse = tm + static_cast<T>(::log(s));
