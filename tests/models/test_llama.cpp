@@ -91,6 +91,36 @@ TEST_CASE("llama: the KV-cache path gives the logits of the full forward", "[mod
                "cached vs full");
 }
 
+TEST_CASE("llama: per-layer key/value prefixes act as tokens every text token sees", "[models]") {
+  // Keys and values of real tokens, taken from a cache, given back as prefixes, must reproduce the
+  // logits of running those tokens in front of the text; gradients must reach the prefixes.
+  auto model = models::load_llama(fixture("llama-gqa"));
+  const Tensor ids = from_ints({1, 17, 23, 5, 40, 41, 8, 30}, {1, 8});
+  const int64_t p = 3;
+  Tensor full;
+  models::KVCache cache;
+  {
+    NoGradGuard no_grad;
+    full = model->forward(ids).data();  // [1, 8, V]
+    models::ForwardInputs in;
+    in.cache = &cache;
+    model->forward(ids.narrow(1, 0, p), in);
+  }
+  std::vector<nn::KVPrefix> prefixes;
+  for (auto& layer : cache.layers) prefixes.push_back({Variable(layer.k, true), Variable(layer.v, true)});
+  models::ForwardInputs in;
+  in.prefixes = &prefixes;
+  in.positions = arange(static_cast<double>(p), 8.0, 1.0, DType::I64);  // the text after the prefix
+  Variable text_logits = model->forward(ids.narrow(1, p, 8 - p), in);
+  expect_close(text_logits.data(), full.narrow(1, p, 8 - p), 1e-5, 1e-6, "prefix vs tokens");
+  model->freeze();
+  sum(text_logits).backward();
+  for (auto& pr : prefixes) {
+    CHECK(pr.k.grad().shape() == pr.k.shape());
+    CHECK(ops::sum(ops::unary(UnaryOp::Abs, pr.v.grad())).item() > 0);
+  }
+}
+
 TEST_CASE("llama: beam search with one beam is greedy; a batch equals its prompts alone", "[models]") {
   auto model = models::load_llama(fixture("llama-tied"));
   std::vector<std::vector<int64_t>> prompts{{1, 5, 9, 13}, {1, 40}, {1, 7, 7, 7, 7, 3}};
