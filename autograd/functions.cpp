@@ -393,6 +393,15 @@ Variable scaled_dot_product_attention(const Variable& q, const Variable& k, cons
   return matmul(softmax(scores, -1), v);
 }
 
+Variable rational(const Variable& x, const Variable& numerator, const Variable& denominator, RationalVersion version) {
+  Tensor xt = x.data(), a = numerator.data(), b = denominator.data();
+  return make_result(ops::rational(xt, a, b, version), {x, numerator, denominator}, "rational",
+                     [xt, a, b, version](const Tensor& g, const Needs& n) -> Grads {
+                       auto r = ops::rational_backward(xt, a, b, version, g, n[0], n[1] || n[2]);
+                       return {r.x, r.numerator, r.denominator};
+                     });
+}
+
 Variable dropout(const Variable& x, double p, bool training, Generator& gen) {
   IAPT_CHECK(p >= 0.0 && p < 1.0, "dropout: p = {} is outside [0, 1)", p);
   if (!training || p == 0.0) return x;

@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "autograd/variable.h"
+#include "core/backend.h"
 #include "core/rng.h"
 
 namespace iapt {
@@ -87,6 +88,10 @@ Variable rope(const Variable& x, const Tensor& positions, double theta);
 // uniformly rather than producing NaN. key_padding_mask: [B, S], nonzero = a real token.
 Variable scaled_dot_product_attention(const Variable& q, const Variable& k, const Variable& v, bool causal,
                                       const std::optional<Tensor>& key_padding_mask = std::nullopt);
+
+// The rational activation P(x) / Q(x) elementwise (kernels/rational_math.h), with gradients for
+// x and for both coefficient vectors.
+Variable rational(const Variable& x, const Variable& numerator, const Variable& denominator, RationalVersion version);
 
 // Zeroes each element with probability p and scales the rest by 1/(1-p); the mask is drawn from
 // the generator's counters, so one seed gives one mask.

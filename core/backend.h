@@ -18,6 +18,8 @@ enum class UnaryOp {
 };
 enum class BinaryOp { Add, Sub, Mul, Div, Eq, Lt, Gt };
 enum class ReduceOp { Sum, Max };
+// Denominator safeguards of the rational activation (kernels/rational_math.h has the formulas).
+enum class RationalVersion { A, B, C, N };
 
 struct Backend {
   const char* name;
@@ -63,6 +65,14 @@ struct Backend {
                               const Tensor& grad_bias);
   // x [B, H, T, D], positions i64 [T] or [B, T]; inverse rotates by -angle (the backward)
   void (*rope)(const Tensor& x, const Tensor& positions, double theta, bool inverse, const Tensor& out);
+  // y = P(x) / Q(x) elementwise; numerator [m + 1], denominator [n]; x and out dense
+  void (*rational)(const Tensor& x, const Tensor& numerator, const Tensor& denominator, RationalVersion version,
+                   const Tensor& out);
+  // grad_x like x; grad_numerator and grad_denominator are sums over every element (either may be
+  // undefined: not wanted), computed in a fixed order so that they are reproducible
+  void (*rational_backward)(const Tensor& x, const Tensor& numerator, const Tensor& denominator,
+                            RationalVersion version, const Tensor& grad_out, const Tensor& grad_x,
+                            const Tensor& grad_numerator, const Tensor& grad_denominator);
   void (*uniform)(const Tensor& out, uint64_t seed, uint64_t offset);
   void (*normal)(const Tensor& out, uint64_t seed, uint64_t offset);
 };

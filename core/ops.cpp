@@ -317,6 +317,37 @@ Tensor rope(const Tensor& x, const Tensor& positions, double theta, bool inverse
   return out;
 }
 
+static void check_rational(const Tensor& x, const Tensor& num, const Tensor& den) {
+  IAPT_CHECK(num.dim() == 1 && den.dim() == 1 && num.numel() >= 1 && num.numel() <= 17 && den.numel() <= 16,
+             "rational: numerator {} and denominator {} must be vectors of at most 17 and 16 coefficients",
+             shape_str(num.shape()), shape_str(den.shape()));
+  IAPT_CHECK(num.dtype() == x.dtype() && den.dtype() == x.dtype() && is_floating(x.dtype()),
+             "rational: x is {}, numerator {}, denominator {}", dtype_name(x.dtype()), dtype_name(num.dtype()),
+             dtype_name(den.dtype()));
+}
+
+Tensor rational(const Tensor& x, const Tensor& numerator, const Tensor& denominator, RationalVersion version) {
+  check_rational(x, numerator, denominator);
+  Tensor out = empty(x.shape(), x.dtype(), x.device());
+  be(x).rational(x, numerator, denominator, version, out);
+  return out;
+}
+
+RationalGrads rational_backward(const Tensor& x, const Tensor& numerator, const Tensor& denominator,
+                                RationalVersion version, const Tensor& grad_out, bool want_x, bool want_coefficients) {
+  check_rational(x, numerator, denominator);
+  IAPT_CHECK(grad_out.shape() == x.shape(), "rational backward: gradient {} for input {}", shape_str(grad_out.shape()),
+             shape_str(x.shape()));
+  RationalGrads g;
+  if (want_x) g.x = empty(x.shape(), x.dtype(), x.device());
+  if (want_coefficients) {
+    g.numerator = empty(numerator.shape(), x.dtype(), x.device());
+    g.denominator = empty(denominator.shape(), x.dtype(), x.device());
+  }
+  be(x).rational_backward(x, numerator, denominator, version, grad_out, g.x, g.numerator, g.denominator);
+  return g;
+}
+
 Tensor concat(const std::vector<Tensor>& parts, int64_t axis) {
   IAPT_CHECK(!parts.empty(), "concat: no tensors");
   const Tensor& first = parts[0];

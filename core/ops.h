@@ -66,6 +66,14 @@ Tensor rope(const Tensor& x, const Tensor& positions, double theta, bool inverse
 
 Tensor concat(const std::vector<Tensor>& parts, int64_t axis);
 
+// The rational activation P(x)/Q(x) (kernels/rational_math.h); numerator [m+1], denominator [n].
+Tensor rational(const Tensor& x, const Tensor& numerator, const Tensor& denominator, RationalVersion version);
+struct RationalGrads {
+  Tensor x, numerator, denominator;  // each undefined unless wanted
+};
+RationalGrads rational_backward(const Tensor& x, const Tensor& numerator, const Tensor& denominator,
+                                RationalVersion version, const Tensor& grad_out, bool want_x, bool want_coefficients);
+
 // Running totals of kernel launches, for tests that prove work was skipped.
 struct OpCounters {
   std::atomic<int64_t> gemm{0};

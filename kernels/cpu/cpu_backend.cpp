@@ -44,6 +44,8 @@ const Backend& backend() {
       .layer_norm = layer_norm,
       .layer_norm_backward = layer_norm_backward,
       .rope = rope,
+      .rational = rational,
+      .rational_backward = rational_backward,
       .uniform = uniform,
       .normal = normal,
   };

@@ -32,5 +32,10 @@ void layer_norm_backward(const Tensor& x, const Tensor& weight, const Tensor& me
                          const Tensor& grad_out, const Tensor& grad_x, const Tensor& grad_weight,
                          const Tensor& grad_bias);
 void rope(const Tensor& x, const Tensor& positions, double theta, bool inverse, const Tensor& out);
+void rational(const Tensor& x, const Tensor& numerator, const Tensor& denominator, RationalVersion version,
+              const Tensor& out);
+void rational_backward(const Tensor& x, const Tensor& numerator, const Tensor& denominator, RationalVersion version,
+                       const Tensor& grad_out, const Tensor& grad_x, const Tensor& grad_numerator,
+                       const Tensor& grad_denominator);
 
 }  // namespace iapt::kernels::cpu

@@ -31,6 +31,8 @@ Backend make_table() {
   t.layer_norm = layer_norm;
   t.layer_norm_backward = layer_norm_backward;
   t.rope = rope;
+  t.rational = rational;
+  t.rational_backward = rational_backward;
   t.uniform = uniform;
   t.normal = normal;
   return t;

@@ -6,6 +6,7 @@
 #include "autograd/functions.h"
 #include "core/backend.h"
 #include "core/ops.h"
+#include "nn/rational_fit.h"
 #include "tests/backend/parity.h"
 
 #ifdef IAPT_HAS_CUDA
@@ -237,6 +238,24 @@ void attention_cases() {
          [](auto& v) { return one(scaled_dot_product_attention(v[0], v[1], v[2], true)); }, {1e-4, 1e-5});
 }
 
+void rational_cases() {
+  for (auto v : {RationalVersion::A, RationalVersion::B, RationalVersion::C, RationalVersion::N}) {
+    const nn::RationalFit fit = nn::fit_rational("gelu", 6, 5, v);
+    std::vector<double> num = fit.numerator, den = fit.denominator;
+    add_op("rational", std::string("rational ") + nn::rational_version_name(v) + " (6,5), [64,1000] and coefficients",
+           {S({64, 1000})}, [num, den, v](auto& x) {
+             // the coefficients as variables too, on x's device and dtype, for their gradients
+             const int64_t m1 = static_cast<int64_t>(num.size()), n = static_cast<int64_t>(den.size());
+             Variable a(from_vector(num, {m1}, x[0].dtype()).to(x[0].data().device()), true);
+             Variable b(from_vector(den, {n}, x[0].dtype()).to(x[0].data().device()), true);
+             Variable y = rational(x[0], a, b, v);
+             // fold the coefficient gradients into the compared outputs through a second use
+             return std::vector<Variable>{y, mul(sum(y), add(sum(a), sum(b)))};
+           },
+           {1e-5, 1e-5}, {1e-10, 1e-10});
+  }
+}
+
 void random_cases() {
   for (DType unused : {DType::F32}) {
     (void)unused;
@@ -357,6 +376,7 @@ void register_cases() {
   norm_cases();
   rope_cases();
   attention_cases();
+  rational_cases();
   random_cases();
   model_cases();
 }
