@@ -34,4 +34,9 @@ using GradcheckFn = std::function<Variable(const std::vector<Variable>&)>;
 
 GradcheckReport gradcheck(const GradcheckFn& f, const std::vector<Tensor>& inputs, const GradcheckOptions& opt = {});
 
+// The same over leaves a function reads by itself (a module's parameters): f() is re-run with each
+// element of each parameter perturbed in place. The parameters' .grad is overwritten.
+GradcheckReport gradcheck_parameters(const std::function<Variable()>& f, const std::vector<Variable>& params,
+                                     const GradcheckOptions& opt = {});
+
 }  // namespace iapt

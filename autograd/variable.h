@@ -27,11 +27,12 @@ class Variable {
 
   bool defined() const { return impl_ != nullptr; }
   const Tensor& data() const { return checked()->data; }
-  // The optimizer updates parameters in place through this; it never records a graph.
-  void set_data(Tensor t) { checked()->data = std::move(t); }
+  // A Variable is a handle: these change the shared variable, not the handle, hence const.
+  // The optimizer updates parameters in place through set_data; it never records a graph.
+  void set_data(Tensor t) const { checked()->data = std::move(t); }
   const Tensor& grad() const { return checked()->grad; }
-  void set_grad(Tensor g) { checked()->grad = std::move(g); }
-  void zero_grad() { checked()->grad = Tensor(); }
+  void set_grad(Tensor g) const { checked()->grad = std::move(g); }
+  void zero_grad() const { checked()->grad = Tensor(); }
   bool requires_grad() const { return impl_ && impl_->requires_grad; }
   void set_requires_grad(bool on);  // leaves only: freezing or unfreezing a parameter
   bool is_leaf() const { return checked()->grad_fn == nullptr; }

@@ -25,11 +25,13 @@ struct Batch {
   KVCache cache;
   Tensor mask;                      // i64 [R, cached + pending]
   std::vector<int64_t> next_pos;    // per row
+  nn::ForwardHooks* hooks = nullptr;
 };
 
 // Runs the prompts (each repeated `copies` times) through the model; returns last-position log-probs [R, V].
 std::vector<std::vector<double>> prefill(const LlamaForCausalLM& model, const std::vector<std::vector<int64_t>>& prompts,
-                                         int64_t copies, int64_t pad_id, Batch& batch) {
+                                         int64_t copies, const GenerationOptions& o, Batch& batch) {
+  const int64_t pad_id = o.pad_id;
   const int64_t rows = static_cast<int64_t>(prompts.size()) * copies;
   size_t longest = 0;
   for (const auto& p : prompts) {
@@ -50,7 +52,10 @@ std::vector<std::vector<double>> prefill(const LlamaForCausalLM& model, const st
     batch.next_pos[r] = static_cast<int64_t>(p.size());
   }
   batch.mask = from_ints(mask, {rows, t});
+  batch.hooks = o.hooks;
+  if (o.before_prefill) o.before_prefill(batch.mask);
   ForwardInputs in;
+  in.hooks = o.hooks;
   in.attention_mask = batch.mask;
   in.positions = from_ints(pos, {rows, t});
   in.cache = &batch.cache;
@@ -72,6 +77,7 @@ std::vector<std::vector<double>> step(const LlamaForCausalLM& model, const std::
   in.attention_mask = batch.mask;
   in.positions = from_ints(batch.next_pos, {rows, 1});
   in.cache = &batch.cache;
+  in.hooks = batch.hooks;  // its prefixes are in the cache; the hooks still shift positions
   for (auto& p : batch.next_pos) ++p;
   NoGradGuard no_grad;
   Tensor logits = model.forward(from_ints(tokens, {rows, 1}), in).data();  // [R, 1, V]
@@ -90,7 +96,7 @@ int64_t argmax(const std::vector<double>& v) {
 std::vector<Generation> greedy(const LlamaForCausalLM& model, const std::vector<std::vector<int64_t>>& prompts,
                                const GenerationOptions& o) {
   Batch batch;
-  auto lp = prefill(model, prompts, 1, o.pad_id, batch);
+  auto lp = prefill(model, prompts, 1, o, batch);
   const size_t rows = prompts.size();
   std::vector<Generation> out(rows);
   std::vector<bool> done(rows, false);
@@ -121,7 +127,7 @@ std::vector<Generation> beam_search(const LlamaForCausalLM& model, const std::ve
                                     const GenerationOptions& o) {
   const int64_t k = o.beams, p = static_cast<int64_t>(prompts.size());
   Batch batch;
-  auto lp = prefill(model, prompts, k, o.pad_id, batch);  // rows = prompt * k + beam
+  auto lp = prefill(model, prompts, k, o, batch);  // rows = prompt * k + beam
   const double neg_inf = -std::numeric_limits<double>::infinity();
   // Only the first beam of each prompt is live at the start, so the first step picks distinct tokens.
   std::vector<double> beam_logprob(p * k, neg_inf);

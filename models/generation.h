@@ -2,6 +2,7 @@
 // Text generation with the KV cache: greedy decoding and beam search over a batch of prompts of
 // different lengths, left-padded into one batch (pads are masked and take no RoPE position).
 #include <cstdint>
+#include <functional>
 #include <vector>
 
 #include "models/llama.h"
@@ -13,6 +14,10 @@ struct GenerationOptions {
   int64_t beams = 1;       // 1: greedy
   int64_t eos_id = 2;      // generation of a row stops after it emits this id
   int64_t pad_id = 0;      // fills the left padding (masked, so its value does not matter)
+  // A PEFT method's hooks (IAPT's prefixes are made once, at prefill, and then live in the cache),
+  // and what to tell it before the prefill: the padded prompts' mask [rows, T].
+  nn::ForwardHooks* hooks = nullptr;
+  std::function<void(const Tensor& prompt_mask)> before_prefill;
 };
 
 struct Generation {

@@ -57,16 +57,21 @@ Variable LlamaForCausalLM::forward_embeds(const Variable& embeds, const ForwardI
   if (in.cache && in.cache->layers.empty()) in.cache->layers.resize(model->layers.size());
   Tensor positions = in.positions ? *in.positions : arange(static_cast<double>(cached), static_cast<double>(cached + t),
                                                            1.0, DType::I64);
-  if (in.prefixes)
-    IAPT_CHECK(in.prefixes->size() == model->layers.size(), "llama forward: {} prefixes for {} layers",
-               in.prefixes->size(), model->layers.size());
+  if (in.hooks && in.hooks->text_position_offset() != 0)
+    positions = ops::add(positions.to(DType::F64), scalar_tensor(static_cast<double>(in.hooks->text_position_offset()),
+                                                                 DType::F64))
+                    .to(DType::I64);
 
   Variable h = embeds;
   for (size_t l = 0; l < model->layers.size(); ++l) {
     nn::AttentionInputs a;
     a.positions = positions;
     a.cache = in.cache ? &in.cache->layers[l] : nullptr;
-    a.prefix = in.prefixes && (*in.prefixes)[l].defined() ? &(*in.prefixes)[l] : nullptr;
+    nn::KVPrefix prefix;  // asked for at prefill only: while decoding, the cache holds it
+    const auto& layer = *model->layers[l];
+    if (in.hooks && (!a.cache || a.cache->length() == 0))
+      prefix = in.hooks->layer_prefix(static_cast<int64_t>(l), h, *layer.input_layernorm, *layer.self_attn);
+    a.prefix = prefix.defined() ? &prefix : nullptr;
     // prefix positions this layer's queries see: given now, or stored in the cache at prefill
     const int64_t p = a.prefix ? a.prefix->length() : (a.cache ? a.cache->prefix : 0);
     if (in.attention_mask || p > 0) {
@@ -76,7 +81,7 @@ Variable LlamaForCausalLM::forward_embeds(const Variable& embeds, const ForwardI
                  shape_str(text.shape()), b);
       a.key_mask = p > 0 ? ops::concat({ones({b, p}, text.dtype(), text.device()), text}, 1) : text;
     }
-    h = model->layers[l]->forward(h, a);
+    h = layer.forward(h, a);
   }
   return matmul(model->norm->forward(h), lm_head_weight(), false, true);
 }

@@ -6,6 +6,7 @@
 
 #include "models/llama_config.h"
 #include "nn/attention.h"
+#include "nn/hooks.h"
 
 namespace iapt::models {
 
@@ -38,7 +39,7 @@ struct ForwardInputs {
   std::optional<Tensor> attention_mask;        // [B, T_total] over cached + current text tokens, 1 = real
   std::optional<Tensor> positions;             // i64 [B, T] or [T] (default: after the cached text)
   KVCache* cache = nullptr;
-  const std::vector<nn::KVPrefix>* prefixes = nullptr;  // one per layer (undefined entries: none)
+  nn::ForwardHooks* hooks = nullptr;           // a PEFT method's prefixes and position offset
 };
 
 class LlamaModel : public nn::Module {

@@ -108,9 +108,9 @@ TEST_CASE("llama: per-layer key/value prefixes act as tokens every text token se
   }
   std::vector<nn::KVPrefix> prefixes;
   for (auto& layer : cache.layers) prefixes.push_back({Variable(layer.k, true), Variable(layer.v, true)});
+  nn::FixedPrefixes hooks(prefixes, /*position_offset=*/p);  // the text after the prefix
   models::ForwardInputs in;
-  in.prefixes = &prefixes;
-  in.positions = arange(static_cast<double>(p), 8.0, 1.0, DType::I64);  // the text after the prefix
+  in.hooks = &hooks;
   Variable text_logits = model->forward(ids.narrow(1, p, 8 - p), in);
   expect_close(text_logits.data(), full.narrow(1, p, 8 - p), 1e-5, 1e-6, "prefix vs tokens");
   model->freeze();

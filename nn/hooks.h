@@ -1,0 +1,41 @@
+#pragma once
+// Where a parameter-efficient method reaches into a decoder's forward pass. The decoder calls these
+// at fixed points; a method overrides the ones it needs. Layer l's hooks see the hidden states
+// entering that layer, so a method's lower layers shape what its upper layers read (IAPT).
+#include "nn/attention.h"
+#include "nn/linear.h"
+
+namespace iapt::nn {
+
+class ForwardHooks {
+ public:
+  virtual ~ForwardHooks() = default;
+  // A key/value prefix for layer l from the hidden states h [B, T, d] entering it (none: undefined).
+  // input_norm and attn are the layer's own (frozen) modules. Called once per layer at prefill
+  // and never while decoding from a cache that already holds the prefix.
+  virtual KVPrefix layer_prefix(int64_t layer, const Variable& h, const RMSNorm& input_norm,
+                                const LlamaAttention& attn) {
+    (void)layer, (void)h, (void)input_norm, (void)attn;
+    return {};
+  }
+  // Added to every text token's RoPE position (the prefix takes positions 0..k-1 before the text).
+  virtual int64_t text_position_offset() const { return 0; }
+};
+
+// Fixed prefixes, one per layer (undefined entries: none): for tests and for methods whose
+// prefixes do not depend on the input (P-tuning v2).
+class FixedPrefixes : public ForwardHooks {
+ public:
+  FixedPrefixes(std::vector<KVPrefix> prefixes, int64_t position_offset)
+      : prefixes_(std::move(prefixes)), offset_(position_offset) {}
+  KVPrefix layer_prefix(int64_t layer, const Variable&, const RMSNorm&, const LlamaAttention&) override {
+    return layer < static_cast<int64_t>(prefixes_.size()) ? prefixes_[layer] : KVPrefix{};
+  }
+  int64_t text_position_offset() const override { return offset_; }
+
+ private:
+  std::vector<KVPrefix> prefixes_;
+  int64_t offset_;
+};
+
+}  // namespace iapt::nn

@@ -1,0 +1,81 @@
+#include "nn/peft/iapt.h"
+
+#include "core/error.h"
+
+namespace iapt::nn {
+
+IaptGenerator::IaptGenerator(int64_t hidden, const IaptOptions& o, const ActivationSpec& activation, DType dtype) {
+  down = register_module("down", std::make_shared<Linear>(hidden, o.bottleneck, false, dtype));
+  pool = register_module("pool", std::make_shared<Pooler>(o.pooler, o.soft_tokens, o.bottleneck, dtype));
+  act = register_module("act", std::make_shared<Activation>(activation, dtype));
+  up = register_module("up", std::make_shared<Linear>(o.bottleneck, hidden, false, dtype));
+}
+
+Variable IaptGenerator::soft_tokens(const Variable& h, const Tensor& instruction_mask) const {
+  Variable z = down->forward(h);                          // [B, T, m]
+  Variable pooled = pool->forward(z, instruction_mask);   // [B, k, m]
+  return up->forward(act->forward(pooled));               // [B, k, d]
+}
+
+Iapt::Iapt(int64_t hidden, int64_t num_layers, const IaptOptions& o, DType dtype) : options(o) {
+  IAPT_CHECK(o.soft_tokens >= 1 && o.bottleneck >= 1, "iapt: soft_tokens {} and bottleneck {} must be positive",
+             o.soft_tokens, o.bottleneck);
+  std::vector<int64_t> layers = o.layers;
+  if (layers.empty())
+    for (int64_t l = 0; l < num_layers; ++l) layers.push_back(l);
+  IAPT_CHECK(o.per_layer_activation.empty() || o.per_layer_activation.size() == layers.size(),
+             "iapt: {} per-layer activations for {} generator layers", o.per_layer_activation.size(), layers.size());
+  for (size_t i = 0; i < layers.size(); ++i) {
+    const int64_t l = layers[i];
+    IAPT_CHECK(l >= 0 && l < num_layers, "iapt: layer {} outside [0, {})", l, num_layers);
+    IAPT_CHECK(!generators.count(l), "iapt: layer {} listed twice", l);
+    const ActivationSpec& act = o.per_layer_activation.empty() ? o.activation : o.per_layer_activation[i];
+    generators[l] = register_module("layers." + std::to_string(l), std::make_shared<IaptGenerator>(hidden, o, act, dtype));
+  }
+}
+
+KVPrefix Iapt::layer_prefix(int64_t layer, const Variable& h, const RMSNorm& input_norm, const LlamaAttention& attn) {
+  auto it = generators.find(layer);
+  if (it == generators.end()) return {};
+  IAPT_CHECK(instruction_mask_.defined() && instruction_mask_.dim() == 2 && instruction_mask_.size(0) == h.size(0),
+             "iapt: set_instruction_mask([B, T]) for this batch of {} rows first", h.size(0));
+  // The instruction mask covers the prompt; h may be a prompt (prefill) of the same length.
+  IAPT_CHECK(instruction_mask_.size(1) == h.size(1), "iapt: instruction mask {} for hidden states {}",
+             shape_str(instruction_mask_.shape()), shape_str(h.shape()));
+  Variable p = it->second->soft_tokens(h, instruction_mask_);  // [B, k, d]
+  Tensor positions = arange(options.soft_tokens, DType::I64);   // the prefix takes 0..k-1
+  auto [k, v] = attn.keys_values(input_norm.forward(p), positions);
+  return {k, v};
+}
+
+int64_t Iapt::count_parameters(int64_t hidden, int64_t num_layers, const IaptOptions& o) {
+  const int64_t layers = o.layers.empty() ? num_layers : static_cast<int64_t>(o.layers.size());
+  int64_t total = 0;
+  for (int64_t i = 0; i < layers; ++i) {
+    const ActivationSpec& act = o.per_layer_activation.empty() ? o.activation : o.per_layer_activation[i];
+    int64_t n = 2 * hidden * o.bottleneck;                                      // down, up
+    if (o.pooler == PoolerKind::Attention) n += o.soft_tokens * o.bottleneck;   // one query per soft token
+    if (act.kind == "rational") n += act.rational.deg_num + 1 + act.rational.deg_den;
+    total += n;
+  }
+  return total;
+}
+
+std::vector<Variable> Iapt::activation_parameters() const {
+  std::vector<Variable> out;
+  for (auto& [l, g] : generators)
+    if (g->act->is_rational()) out.insert(out.end(), {g->act->numerator, g->act->denominator});
+  return out;
+}
+
+std::vector<Variable> Iapt::generator_parameters() const {
+  std::vector<Variable> out;
+  for (auto& [l, g] : generators) {
+    out.push_back(g->down->weight);
+    if (g->pool->query.defined()) out.push_back(g->pool->query);
+    out.push_back(g->up->weight);
+  }
+  return out;
+}
+
+}  // namespace iapt::nn

@@ -1,0 +1,67 @@
+#pragma once
+// IAPT: instruction-aware prompt tuning (DESIGN.md section 3). At each chosen layer l a generator
+// reads the hidden states of the instruction tokens entering that layer and makes k soft tokens:
+//   Z = H W_down [n_I, m];  P~ = pool(Z) [k, m];  P = g_l(P~) W_up [k, d]
+// which enter layer l's attention as a key/value prefix through the frozen layer's own input norm
+// and key/value projections: K_p = RoPE(W_k norm(P), 0..k-1), V_p = W_v norm(P). The text's RoPE
+// positions start after them (k..) unless shift_text_positions is off.
+#include <map>
+#include <vector>
+
+#include "nn/hooks.h"
+#include "nn/peft/activation.h"
+#include "nn/peft/pooler.h"
+
+namespace iapt::nn {
+
+struct IaptOptions {
+  int64_t soft_tokens = 4;                 // k
+  int64_t bottleneck = 320;                // m
+  std::vector<int64_t> layers;             // which layers carry a generator; empty = all
+  PoolerKind pooler = PoolerKind::Attention;
+  ActivationSpec activation;               // for every generator, unless per_layer_activation is set
+  std::vector<ActivationSpec> per_layer_activation;  // one per generator layer (e.g. a depth pattern)
+  bool shift_text_positions = true;
+  std::string coefficient_learning = "joint";        // "joint" or "bilevel": how the trainer steps g_l
+};
+
+class IaptGenerator : public Module {
+ public:
+  IaptGenerator(int64_t hidden, const IaptOptions& options, const ActivationSpec& activation, DType dtype);
+  // h [B, T, d] entering the layer, instruction mask [B, T] -> soft tokens P [B, k, d]
+  Variable soft_tokens(const Variable& h, const Tensor& instruction_mask) const;
+
+  std::shared_ptr<Linear> down, up;
+  std::shared_ptr<Pooler> pool;
+  std::shared_ptr<Activation> act;
+};
+
+class Iapt : public Module, public ForwardHooks {
+ public:
+  // For a decoder of `num_layers` layers of width `hidden`.
+  Iapt(int64_t hidden, int64_t num_layers, const IaptOptions& options, DType dtype = DType::F32);
+
+  // The instruction tokens of the batch about to run (1 = instruction), [B, T].
+  void set_instruction_mask(Tensor mask) { instruction_mask_ = std::move(mask); }
+
+  KVPrefix layer_prefix(int64_t layer, const Variable& h, const RMSNorm& input_norm,
+                        const LlamaAttention& attn) override;
+  int64_t text_position_offset() const override { return options.shift_text_positions ? options.soft_tokens : 0; }
+
+  // The rational coefficients (own learning rate, or the dev-batch step of the bilevel schedule)
+  // and everything else.
+  std::vector<Variable> activation_parameters() const;
+  std::vector<Variable> generator_parameters() const;
+
+  // The tunable parameter count for a decoder shape, without building anything (LLaMA-2 7B with
+  // k = 4, m = 320 and rational (6, 5): 2,622,732 per layer).
+  static int64_t count_parameters(int64_t hidden, int64_t num_layers, const IaptOptions& options);
+
+  IaptOptions options;
+  std::map<int64_t, std::shared_ptr<IaptGenerator>> generators;  // by layer
+
+ private:
+  Tensor instruction_mask_;
+};
+
+}  // namespace iapt::nn
