@@ -14,10 +14,12 @@ Linear::Linear(int64_t in, int64_t out, bool with_bias, DType dtype) : in_featur
     bias = register_parameter("bias", ops::add_scalar(ops::mul_scalar(rand({out}, dtype), 2 * bound), -bound));
 }
 
-Variable Linear::forward(const Variable& x) const {
+Variable Linear::base_forward(const Variable& x) const {
   Variable y = matmul(x, weight, false, true);
   return bias.defined() ? add(y, bias) : y;
 }
+
+Variable Linear::forward(const Variable& x) const { return adapter ? adapter->forward(*this, x) : base_forward(x); }
 
 Embedding::Embedding(int64_t num, int64_t dim, DType dtype) {
   weight = register_parameter("weight", randn({num, dim}, dtype));

@@ -23,6 +23,8 @@ class Module {
   std::vector<std::pair<std::string, Variable>> named_parameters() const;
   std::vector<Variable> parameters() const;
   std::vector<std::pair<std::string, Tensor>> named_buffers() const;
+  // Every descendant module (not this one), depth first, with its dotted path.
+  std::vector<std::pair<std::string, std::shared_ptr<Module>>> named_modules() const;
 
   // Frozen parameters record no graph and get no gradient (see autograd/variable.h).
   void freeze();

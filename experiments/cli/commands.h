@@ -9,5 +9,6 @@ void add_info(CLI::App& app);
 void add_generate(CLI::App& app);
 void add_score(CLI::App& app);
 void add_perplexity(CLI::App& app);
+void add_params(CLI::App& app);
 
 }  // namespace iapt::cli

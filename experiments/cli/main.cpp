@@ -13,6 +13,7 @@ int main(int argc, char** argv) {
   iapt::cli::add_generate(app);
   iapt::cli::add_score(app);
   iapt::cli::add_perplexity(app);
+  iapt::cli::add_params(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -1,0 +1,119 @@
+#include "experiments/config/yaml_reader.h"
+
+#include <algorithm>
+
+namespace iapt::config {
+
+namespace {
+size_t edit_distance(const std::string& a, const std::string& b) {
+  std::vector<size_t> row(b.size() + 1);
+  for (size_t j = 0; j <= b.size(); ++j) row[j] = j;
+  for (size_t i = 1; i <= a.size(); ++i) {
+    size_t diag = row[0];
+    row[0] = i;
+    for (size_t j = 1; j <= b.size(); ++j) {
+      const size_t up = row[j];
+      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diag + (a[i - 1] == b[j - 1] ? 0 : 1)});
+      diag = up;
+    }
+  }
+  return row[b.size()];
+}
+}  // namespace
+
+std::optional<std::string> did_you_mean(const std::string& word, const std::vector<std::string>& candidates) {
+  std::optional<std::string> best;
+  size_t best_d = std::max<size_t>(2, word.size() / 3) + 1;
+  for (const auto& c : candidates) {
+    const size_t d = edit_distance(word, c);
+    if (d < best_d) best = c, best_d = d;
+  }
+  return best;
+}
+
+YAML::Node load_yaml_file(const std::string& path) {
+  try {
+    return YAML::LoadFile(path);
+  } catch (const YAML::BadFile&) {
+    throw Error(fmt::format("{}: cannot open", path));
+  } catch (const YAML::ParserException& e) {
+    throw Error(fmt::format("{}:{}:{}: {}", path, e.mark.line + 1, e.mark.column + 1, e.msg));
+  }
+}
+
+YamlMap::YamlMap(YAML::Node node, std::string file, std::string path)
+    : node_(std::move(node)), file_(std::move(file)), path_(std::move(path)) {
+  if (!node_ || node_.IsNull()) {
+    node_ = YAML::Node(YAML::NodeType::Map);
+    return;
+  }
+  IAPT_CHECK(node_.IsMap(), "{}: {}: expected a mapping of keys to values", where(node_), path_.empty() ? "(top level)" : path_);
+}
+
+std::string YamlMap::where(const YAML::Node& n) const {
+  const YAML::Mark m = n.Mark();
+  if (m.is_null()) return file_;
+  return fmt::format("{}:{}:{}", file_, m.line + 1, m.column + 1);
+}
+
+bool YamlMap::has(const std::string& key) const {
+  read_.insert(key);  // asked for: a known key, for did-you-mean, whether present or not
+  YAML::Node v = node_[key];
+  return v && !v.IsNull();
+}
+
+std::vector<int64_t> YamlMap::int_list(const std::string& key, const std::vector<int64_t>& fallback) {
+  if (!has(key)) return fallback;
+  read_.insert(key);
+  YAML::Node v = node_[key];
+  IAPT_CHECK(v.IsSequence(), "{}: {}: expected a list of integers", where(v), key_path(key));
+  std::vector<int64_t> out;
+  for (const auto& e : v) {
+    try {
+      out.push_back(e.as<int64_t>());
+    } catch (const std::exception&) {
+      throw Error(fmt::format("{}: {}: expected integers, got '{}'", where(e), key_path(key), e.Scalar()));
+    }
+  }
+  return out;
+}
+
+std::vector<std::string> YamlMap::string_list(const std::string& key, const std::vector<std::string>& fallback) {
+  if (!has(key)) return fallback;
+  read_.insert(key);
+  YAML::Node v = node_[key];
+  IAPT_CHECK(v.IsSequence(), "{}: {}: expected a list of strings", where(v), key_path(key));
+  std::vector<std::string> out;
+  for (const auto& e : v) {
+    IAPT_CHECK(e.IsScalar(), "{}: {}: expected strings", where(e), key_path(key));
+    out.push_back(e.Scalar());
+  }
+  return out;
+}
+
+YamlMap YamlMap::map(const std::string& key) {
+  read_.insert(key);
+  return YamlMap(node_[key], file_, key_path(key));
+}
+
+std::string YamlMap::choice(const std::string& key, const std::string& fallback,
+                            const std::vector<std::string>& allowed) {
+  const std::string v = get<std::string>(key, fallback);
+  if (std::find(allowed.begin(), allowed.end(), v) != allowed.end()) return v;
+  auto hint = did_you_mean(v, allowed);
+  throw Error(fmt::format("{}: {}: '{}' is not one of {}{}", where(node_[key]), key_path(key), v, fmt::join(allowed, ", "),
+                          hint ? fmt::format(" (did you mean '{}'?)", *hint) : ""));
+}
+
+void YamlMap::finish() const {
+  std::vector<std::string> known(read_.begin(), read_.end());
+  for (const auto& kv : node_) {
+    const std::string key = kv.first.Scalar();
+    if (read_.count(key)) continue;  // every key the reader asked for, present or not, is known
+    auto hint = did_you_mean(key, known);
+    throw Error(fmt::format("{}: unknown key '{}'{}", where(kv.first), key_path(key),
+                            hint ? fmt::format(" (did you mean '{}'?)", *hint) : ""));
+  }
+}
+
+}  // namespace iapt::config

@@ -1,0 +1,78 @@
+#pragma once
+// Reading a YAML mapping with validation: every error names the file, the line and column, the key
+// path and what was expected; keys nobody read are errors too, with a did-you-mean.
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+#include <yaml-cpp/yaml.h>
+
+#include "core/error.h"
+
+namespace iapt::config {
+
+class YamlMap {
+ public:
+  // `node` must be a mapping (or null, read as empty); `path` is its dotted key path ("" for the root).
+  YamlMap(YAML::Node node, std::string file, std::string path);
+
+  bool has(const std::string& key) const;
+  template <class T>
+  T get(const std::string& key, const T& fallback);
+  template <class T>
+  T require(const std::string& key);
+  std::vector<int64_t> int_list(const std::string& key, const std::vector<int64_t>& fallback);
+  std::vector<std::string> string_list(const std::string& key, const std::vector<std::string>& fallback);
+  YamlMap map(const std::string& key);  // a nested mapping (empty when absent)
+  // Whether the value under `key` is a single scalar (as opposed to a mapping or a list).
+  bool is_scalar(const std::string& key) const { return has(key) && node_[key].IsScalar(); }
+  // A string that must be one of `allowed`.
+  std::string choice(const std::string& key, const std::string& fallback, const std::vector<std::string>& allowed);
+
+  // Throws on the first key that was never read.
+  void finish() const;
+
+  std::string where(const YAML::Node& n) const;  // "file:line:column"
+  std::string key_path(const std::string& key) const { return path_.empty() ? key : path_ + "." + key; }
+
+ private:
+  YAML::Node node_;
+  std::string file_, path_;
+  mutable std::set<std::string> read_;  // keys asked for (present or not)
+};
+
+// The closest of `candidates` to `word`, if it is close (a typo).
+std::optional<std::string> did_you_mean(const std::string& word, const std::vector<std::string>& candidates);
+
+// Reads a file; a syntax error names the file, line and column.
+YAML::Node load_yaml_file(const std::string& path);
+
+template <class T>
+const char* yaml_type_name() {
+  if constexpr (std::is_same_v<T, bool>) return "a boolean";
+  else if constexpr (std::is_integral_v<T>) return "an integer";
+  else if constexpr (std::is_floating_point_v<T>) return "a number";
+  else return "a string";
+}
+
+template <class T>
+T YamlMap::get(const std::string& key, const T& fallback) {
+  if (!has(key)) return fallback;
+  return require<T>(key);
+}
+
+template <class T>
+T YamlMap::require(const std::string& key) {
+  read_.insert(key);
+  YAML::Node v = node_[key];
+  IAPT_CHECK(v && !v.IsNull(), "{}: missing required key '{}'", where(node_), key_path(key));
+  try {
+    IAPT_CHECK(v.IsScalar(), "");
+    return v.as<T>();
+  } catch (const std::exception&) {
+    throw Error(fmt::format("{}: {}: expected {}, got {}", where(v), key_path(key), yaml_type_name<T>(),
+                            v.IsScalar() ? "'" + v.Scalar() + "'" : std::string("a ") + (v.IsMap() ? "mapping" : "list")));
+  }
+}
+
+}  // namespace iapt::config
