@@ -25,10 +25,26 @@ LlamaDecoderLayer::LlamaDecoderLayer(const LlamaConfig& c, DType dtype) {
       register_module("post_attention_layernorm", std::make_shared<nn::RMSNorm>(c.hidden_size, c.rms_norm_eps, dtype));
 }
 
-Variable LlamaDecoderLayer::forward(const Variable& h, const nn::AttentionInputs& in) const {
-  Variable x = h + self_attn->forward(input_layernorm->forward(h), in);
-  return x + mlp->forward(post_attention_layernorm->forward(x));
+Variable LlamaDecoderLayer::forward(const Variable& h, const nn::AttentionInputs& in, nn::ForwardHooks* hooks,
+                                    int64_t index) const {
+  Variable a_in = input_layernorm->forward(h);
+  Variable a = self_attn->forward(a_in, in);
+  if (hooks) a = hooks->adapt_sublayer(index, nn::Sublayer::Attention, a_in, a);
+  Variable x = h + a;
+  Variable m_in = post_attention_layernorm->forward(x);
+  Variable m = mlp->forward(m_in);
+  if (hooks) m = hooks->adapt_sublayer(index, nn::Sublayer::Mlp, m_in, m);
+  return x + m;
 }
+
+namespace {
+// Positions 0..k-1 for k inserted tokens in front of the given ones ([T] or [B, T]).
+Tensor prepend_positions(int64_t k, const Tensor& positions) {
+  Tensor front = arange(k, DType::I64);
+  if (positions.dim() == 2) front = front.reshape({1, k}).expand({positions.size(0), k}).contiguous();
+  return ops::concat({front.to(positions.device()), positions}, positions.dim() - 1);
+}
+}  // namespace
 
 LlamaModel::LlamaModel(const LlamaConfig& c, DType dtype) {
   embed_tokens = register_module("embed_tokens", std::make_shared<nn::Embedding>(c.vocab_size, c.hidden_size, dtype));
@@ -63,26 +79,40 @@ Variable LlamaForCausalLM::forward_embeds(const Variable& embeds, const ForwardI
                     .to(DType::I64);
 
   Variable h = embeds;
+  int64_t inserted = 0;  // prompt tokens in front of the text in h (prompt tuning, IDPG, LPT)
   for (size_t l = 0; l < model->layers.size(); ++l) {
-    nn::AttentionInputs a;
-    a.positions = positions;
-    a.cache = in.cache ? &in.cache->layers[l] : nullptr;
-    nn::KVPrefix prefix;  // asked for at prefill only: while decoding, the cache holds it
     const auto& layer = *model->layers[l];
-    if (in.hooks && (!a.cache || a.cache->length() == 0))
+    nn::AttentionInputs a;
+    a.cache = in.cache ? &in.cache->layers[l] : nullptr;
+    const bool prefill = !a.cache || a.cache->length() == 0;  // hooks add their tokens then only
+    nn::KVPrefix prefix;
+    if (in.hooks && prefill) {
+      Variable tokens = in.hooks->insert_tokens(static_cast<int64_t>(l), h);
+      if (tokens.defined()) {
+        IAPT_CHECK(tokens.dim() == 3 && tokens.size(0) == b && tokens.size(2) == h.size(2),
+                   "llama forward: inserted tokens {} for hidden states {}", shape_str(tokens.shape()),
+                   shape_str(h.shape()));
+        h = concat({tokens, h}, 1);
+        positions = prepend_positions(tokens.size(1), positions);
+        inserted += tokens.size(1);
+      }
       prefix = in.hooks->layer_prefix(static_cast<int64_t>(l), h, *layer.input_layernorm, *layer.self_attn);
+    }
+    a.positions = positions;
     a.prefix = prefix.defined() ? &prefix : nullptr;
-    // prefix positions this layer's queries see: given now, or stored in the cache at prefill
-    const int64_t p = a.prefix ? a.prefix->length() : (a.cache ? a.cache->prefix : 0);
-    if (in.attention_mask || p > 0) {
-      // [B, keys]: the layer's prefix positions are always visible, then cached + current text
+    a.leading_tokens = inserted;
+    // key positions in front of the text: this layer's prefix and the inserted tokens, given now,
+    // or stored in the cache at prefill
+    const int64_t lead = prefill ? (a.prefix ? a.prefix->length() : 0) + inserted : a.cache->prefix;
+    if (in.attention_mask || lead > 0) {
       Tensor text = in.attention_mask ? *in.attention_mask : ones({b, cached + t}, DType::I64);
       IAPT_CHECK(text.dim() == 2 && text.size(0) == b, "llama forward: attention_mask {} for a batch of {}",
                  shape_str(text.shape()), b);
-      a.key_mask = p > 0 ? ops::concat({ones({b, p}, text.dtype(), text.device()), text}, 1) : text;
+      a.key_mask = lead > 0 ? ops::concat({ones({b, lead}, text.dtype(), text.device()), text}, 1) : text;
     }
-    h = layer.forward(h, a);
+    h = layer.forward(h, a, in.hooks, static_cast<int64_t>(l));
   }
+  if (inserted > 0) h = narrow(h, 1, inserted, t);  // the inserted tokens' outputs are not predictions
   return matmul(model->norm->forward(h), lm_head_weight(), false, true);
 }
 

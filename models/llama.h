@@ -21,8 +21,10 @@ class LlamaMLP : public nn::Module {
 class LlamaDecoderLayer : public nn::Module {
  public:
   LlamaDecoderLayer(const LlamaConfig& c, DType dtype);
-  // h + attn(norm(h)), then + mlp(norm(.)); h [B, T, hidden]
-  Variable forward(const Variable& h, const nn::AttentionInputs& in) const;
+  // h + attn(norm(h)), then + mlp(norm(.)); h [B, T, hidden]. `hooks` may adapt each sublayer's
+  // output (adapters); `index` is this layer's number.
+  Variable forward(const Variable& h, const nn::AttentionInputs& in, nn::ForwardHooks* hooks = nullptr,
+                   int64_t index = 0) const;
   std::shared_ptr<nn::RMSNorm> input_layernorm, post_attention_layernorm;
   std::shared_ptr<nn::LlamaAttention> self_attn;
   std::shared_ptr<LlamaMLP> mlp;

@@ -39,10 +39,10 @@ Variable LlamaAttention::forward(const Variable& x, const AttentionInputs& in) c
   Variable q = rope(split_heads(q_proj->forward(x), heads, head_dim), in.positions, rope_theta);  // [B, H, T, hd]
   auto [k, v] = keys_values(x, in.positions);                                                     // [B, Hkv, T, hd]
   std::vector<Variable> ks, vs;
+  const bool prefill = in.cache && in.cache->length() == 0;
+  if (prefill) in.cache->prefix = in.leading_tokens + (in.prefix && in.prefix->defined() ? in.prefix->length() : 0);
   if (in.prefix && in.prefix->defined()) {
-    IAPT_CHECK(!in.cache || in.cache->length() == 0,
-               "attention: a prefix is given once, at prefill, when the cache is still empty");
-    if (in.cache) in.cache->prefix = in.prefix->length();
+    IAPT_CHECK(!in.cache || prefill, "attention: a prefix is given once, at prefill, when the cache is still empty");
     IAPT_CHECK(in.prefix->k.size(0) == b && in.prefix->k.size(1) == kv_heads && in.prefix->k.size(3) == head_dim,
                "attention: prefix keys {} do not fit [{}, {}, p, {}]", shape_str(in.prefix->k.shape()), b, kv_heads,
                head_dim);

@@ -30,6 +30,7 @@ struct AttentionInputs {
   std::optional<Tensor> key_mask;   // [B, S] over prefix + cached + current keys, nonzero = real token
   LayerKV* cache = nullptr;         // read, then extended with this call's keys and values
   const KVPrefix* prefix = nullptr;  // seen by every query; stored into the cache when there is one
+  int64_t leading_tokens = 0;        // inserted prompt tokens at the front of the queries: cached as prefix
 };
 
 class LlamaAttention : public Module {

@@ -7,6 +7,8 @@
 
 namespace iapt::nn {
 
+enum class Sublayer { Attention, Mlp };
+
 class ForwardHooks {
  public:
   virtual ~ForwardHooks() = default;
@@ -20,6 +22,20 @@ class ForwardHooks {
   }
   // Added to every text token's RoPE position (the prefix takes positions 0..k-1 before the text).
   virtual int64_t text_position_offset() const { return 0; }
+  // Tokens [B, k, d] put in front of the hidden states h entering layer l (prompt tuning and IDPG
+  // at layer 0, LPT at a middle layer); they take RoPE positions 0..k-1, run through every layer
+  // above like text, are cached as a prefix for decoding, and are dropped before the output.
+  // Asked for at prefill only.
+  virtual Variable insert_tokens(int64_t layer, const Variable& h) {
+    (void)layer, (void)h;
+    return {};
+  }
+  // A sublayer's output before the residual add (adapters): `input` is what the sublayer read
+  // (the normalised hidden states), `output` what it returned.
+  virtual Variable adapt_sublayer(int64_t layer, Sublayer which, const Variable& input, const Variable& output) {
+    (void)layer, (void)which, (void)input;
+    return output;
+  }
 };
 
 // Fixed prefixes, one per layer (undefined entries: none): for tests and for methods whose

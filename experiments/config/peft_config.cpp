@@ -4,6 +4,8 @@
 #include <filesystem>
 
 #include "experiments/config/yaml_reader.h"
+#include "nn/peft/full.h"
+#include "nn/peft/ia3.h"
 
 namespace iapt::config {
 
@@ -94,7 +96,7 @@ nn::ActivationSpec read_activation(YamlMap a) {
 
 MethodSpec read_method(YamlMap m, int64_t num_layers) {
   MethodSpec s;
-  s.name = m.choice("name", "iapt", {"iapt", "lora", "full"});
+  s.name = m.choice("name", "iapt", method_names());
   if (s.name == "iapt") {
     nn::IaptOptions& o = s.iapt;
     o.soft_tokens = m.get<int64_t>("soft_tokens", 4);
@@ -123,12 +125,38 @@ MethodSpec read_method(YamlMap m, int64_t num_layers) {
     o.dropout = m.get<double>("dropout", 0.0);
     o.targets = m.string_list("targets", {"q", "v"});
     for (const auto& t : o.targets) nn::projection_name(t);  // throws on an unknown target
+  } else if (s.name == "prompt_tuning") {
+    s.soft_tokens = m.get<int64_t>("soft_tokens", 20);
+    s.init_from_vocabulary = m.choice("init", "vocabulary", {"vocabulary", "random"}) == "vocabulary";
+  } else if (s.name == "ptuning_v2") {
+    s.ptuning.soft_tokens = m.get<int64_t>("soft_tokens", 16);
+    s.ptuning.reparameterize = m.get<bool>("reparameterize", false);
+    s.ptuning.reparam_hidden = m.get<int64_t>("reparam_hidden", 512);
+  } else if (s.name == "idpg") {
+    s.soft_tokens = m.get<int64_t>("soft_tokens", 4);
+    s.bottleneck = m.get<int64_t>("bottleneck", 64);
+  } else if (s.name == "lpt") {
+    s.lpt.soft_tokens = m.get<int64_t>("soft_tokens", 4);
+    s.lpt.bottleneck = m.get<int64_t>("bottleneck", 64);
+    s.lpt.layer = m.get<int64_t>("layer", -1);
+    s.lpt.pooler = nn::parse_pooler(m.choice("pooler", "attention", {"attention", "mean", "max", "last"}));
+  } else if (s.name == "adapter" || s.name == "parallel_adapter") {
+    s.adapter.parallel = s.name == "parallel_adapter";
+    s.adapter.bottleneck = m.get<int64_t>("bottleneck", 64);
+    s.adapter.placement = m.choice("placement", "both", {"attention", "mlp", "both"});
+    s.adapter.scale = m.get<double>("scale", 1.0);
   }
   m.finish();
   return s;
 }
 
 }  // namespace
+
+const std::vector<std::string>& method_names() {
+  static const std::vector<std::string> names{"iapt", "lora", "prompt_tuning", "ptuning_v2", "idpg", "lpt",
+                                              "adapter", "parallel_adapter", "ia3", "full"};
+  return names;
+}
 
 PeftConfig load_peft_config(const std::string& path) {
   YamlMap root(load_yaml_file(path), path, "");
@@ -147,18 +175,63 @@ int64_t backbone_parameters(const models::LlamaConfig& c) {
 }
 
 int64_t tunable_parameters(const models::LlamaConfig& c, const MethodSpec& m) {
-  if (m.name == "iapt") return nn::Iapt::count_parameters(c.hidden_size, c.num_hidden_layers, m.iapt);
-  if (m.name == "full") return backbone_parameters(c);
-  // lora: r (in + out) per target projection per layer
   const int64_t d = c.hidden_size, hd = d / c.num_attention_heads, kv = c.num_key_value_heads * hd,
-                f = c.intermediate_size;
-  int64_t per_layer = 0;
+                f = c.intermediate_size, layers = c.num_hidden_layers;
+  if (m.name == "iapt") return nn::Iapt::count_parameters(d, layers, m.iapt);
+  if (m.name == "full") return backbone_parameters(c);
+  if (m.name == "prompt_tuning") return m.soft_tokens * d;
+  if (m.name == "idpg") return d * m.bottleneck + m.bottleneck * m.soft_tokens * d;
+  if (m.name == "ia3") return layers * (2 * kv + f);
+  if (m.name == "ptuning_v2") {
+    const int64_t width = layers * 2 * kv, k = m.ptuning.soft_tokens, h = m.ptuning.reparam_hidden;
+    return m.ptuning.reparameterize ? k * d + (d * h + h) + (h * width + width) : k * width;
+  }
+  if (m.name == "lpt") {
+    nn::IaptOptions g;
+    g.soft_tokens = m.lpt.soft_tokens, g.bottleneck = m.lpt.bottleneck, g.pooler = m.lpt.pooler;
+    g.activation = m.lpt.activation;
+    return nn::Iapt::count_parameters(d, 1, g);
+  }
+  if (m.name == "adapter" || m.name == "parallel_adapter") {
+    const int64_t per_adapter = 2 * d * m.adapter.bottleneck + m.adapter.bottleneck + d;
+    return layers * per_adapter * (m.adapter.placement == "both" ? 2 : 1);
+  }
+  IAPT_CHECK(m.name == "lora", "tunable_parameters: unknown method '{}'", m.name);
+  int64_t per_layer = 0;  // r (in + out) per target projection
   for (const auto& t : m.lora.targets) {
     if (t == "q" || t == "o") per_layer += d + d;
     else if (t == "k" || t == "v") per_layer += d + kv;
     else per_layer += d + f;  // gate, up, down
   }
-  return per_layer * m.lora.r * c.num_hidden_layers;
+  return per_layer * m.lora.r * layers;
+}
+
+std::shared_ptr<nn::PeftMethod> make_method(const MethodSpec& m, const std::shared_ptr<models::LlamaForCausalLM>& model,
+                                            DType dtype) {
+  const models::LlamaConfig& c = model->config;
+  const int64_t d = c.hidden_size, layers = c.num_hidden_layers;
+  if (m.name == "full") return std::make_shared<nn::FullFineTuning>(model);
+  model->freeze();
+  if (m.name == "iapt") return std::make_shared<nn::Iapt>(d, layers, m.iapt, dtype);
+  if (m.name == "lora") {
+    auto lora = std::make_shared<nn::Lora>(m.lora);
+    lora->attach(*model, dtype);
+    return lora;
+  }
+  if (m.name == "ia3") {
+    auto ia3 = std::make_shared<nn::Ia3>();
+    ia3->attach(*model, dtype);
+    return ia3;
+  }
+  if (m.name == "prompt_tuning")
+    return std::make_shared<nn::PromptTuning>(
+        m.soft_tokens, d, m.init_from_vocabulary ? model->model->embed_tokens->weight.data() : Tensor(), dtype);
+  if (m.name == "ptuning_v2")
+    return std::make_shared<nn::PtuningV2>(d, layers, c.num_key_value_heads, d / c.num_attention_heads, m.ptuning, dtype);
+  if (m.name == "idpg") return std::make_shared<nn::Idpg>(m.soft_tokens, d, m.bottleneck, dtype);
+  if (m.name == "lpt") return std::make_shared<nn::Lpt>(d, layers, m.lpt, dtype);
+  if (m.name == "adapter" || m.name == "parallel_adapter") return std::make_shared<nn::Adapters>(d, layers, m.adapter, dtype);
+  throw Error(fmt::format("make_method: unknown method '{}'", m.name));
 }
 
 }  // namespace iapt::config

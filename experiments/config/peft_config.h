@@ -8,13 +8,23 @@
 //              activation_pattern: {lower: relu, upper: gelu}, shift_text_positions: true,
 //              coefficient_learning: joint}
 //   method:   {name: lora, r: 8, alpha: 16, dropout: 0.0, targets: [q, k, v, o, gate, up, down]}
+//   method:   {name: prompt_tuning, soft_tokens: 20, init: vocabulary | random}
+//   method:   {name: ptuning_v2, soft_tokens: 16, reparameterize: false, reparam_hidden: 512}
+//   method:   {name: idpg, soft_tokens: 4, bottleneck: 64}
+//   method:   {name: lpt, soft_tokens: 4, bottleneck: 64, layer: -1 (middle), pooler: attention}
+//   method:   {name: adapter | parallel_adapter, bottleneck: 64, placement: both, scale: 1.0}
+//   method:   {name: ia3}
 //   method:   {name: full}
 // Paths may use environment variables: ${IAPT_SHARED}/models/en-llama-6m.
 #include <string>
 
 #include "models/llama_config.h"
+#include "models/llama.h"
+#include "nn/peft/adapters.h"
 #include "nn/peft/iapt.h"
 #include "nn/peft/lora.h"
+#include "nn/peft/prompts.h"
+#include "nn/peft/ptuning_v2.h"
 
 namespace iapt::config {
 
@@ -25,10 +35,18 @@ struct BackboneSpec {
 };
 
 struct MethodSpec {
-  std::string name;  // iapt, lora, full
+  std::string name;  // one of method_names()
   nn::IaptOptions iapt;
   nn::LoraOptions lora;
+  int64_t soft_tokens = 4;        // prompt_tuning, idpg (lpt and ptuning_v2 keep theirs below)
+  int64_t bottleneck = 64;        // idpg
+  bool init_from_vocabulary = true;  // prompt_tuning
+  nn::PtuningV2Options ptuning;
+  nn::LptOptions lpt;
+  nn::AdapterOptions adapter;
 };
+
+const std::vector<std::string>& method_names();
 
 struct PeftConfig {
   std::string file;
@@ -47,5 +65,10 @@ std::string expand_env(const std::string& text, const std::string& where);
 // Tunable parameters of the method on a backbone of this shape, computed from the shape alone.
 int64_t tunable_parameters(const models::LlamaConfig& backbone, const MethodSpec& method);
 int64_t backbone_parameters(const models::LlamaConfig& backbone);
+
+// Builds the method for `model`, attaches what attaches (LoRA, (IA)^3), and freezes the backbone
+// (full fine-tuning unfreezes it instead).
+std::shared_ptr<nn::PeftMethod> make_method(const MethodSpec& spec, const std::shared_ptr<models::LlamaForCausalLM>& model,
+                                            DType dtype = DType::F32);
 
 }  // namespace iapt::config

@@ -17,7 +17,7 @@ Variable IaptGenerator::soft_tokens(const Variable& h, const Tensor& instruction
   return up->forward(act->forward(pooled));               // [B, k, d]
 }
 
-Iapt::Iapt(int64_t hidden, int64_t num_layers, const IaptOptions& o, DType dtype) : options(o) {
+Iapt::Iapt(int64_t hidden, int64_t num_layers, const IaptOptions& o, DType dtype) : PeftMethod("iapt."), options(o) {
   IAPT_CHECK(o.soft_tokens >= 1 && o.bottleneck >= 1, "iapt: soft_tokens {} and bottleneck {} must be positive",
              o.soft_tokens, o.bottleneck);
   std::vector<int64_t> layers = o.layers;

@@ -8,8 +8,8 @@
 #include <map>
 #include <vector>
 
-#include "nn/hooks.h"
 #include "nn/peft/activation.h"
+#include "nn/peft/method.h"
 #include "nn/peft/pooler.h"
 
 namespace iapt::nn {
@@ -36,13 +36,14 @@ class IaptGenerator : public Module {
   std::shared_ptr<Activation> act;
 };
 
-class Iapt : public Module, public ForwardHooks {
+class Iapt : public PeftMethod {
  public:
+  std::string name() const override { return "iapt"; }
   // For a decoder of `num_layers` layers of width `hidden`.
   Iapt(int64_t hidden, int64_t num_layers, const IaptOptions& options, DType dtype = DType::F32);
 
   // The instruction tokens of the batch about to run (1 = instruction), [B, T].
-  void set_instruction_mask(Tensor mask) { instruction_mask_ = std::move(mask); }
+  void set_instruction_mask(const Tensor& mask) override { instruction_mask_ = mask; }
 
   KVPrefix layer_prefix(int64_t layer, const Variable& h, const RMSNorm& input_norm,
                         const LlamaAttention& attn) override;

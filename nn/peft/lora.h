@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "nn/linear.h"
+#include "nn/peft/method.h"
 
 namespace iapt::nn {
 
@@ -26,13 +27,14 @@ class LoraAdapter : public Module, public LinearAdapter {
   bool training = true;
 };
 
-class Lora : public Module {
+class Lora : public PeftMethod {
  public:
-  explicit Lora(const LoraOptions& options) : options(options) {}
+  explicit Lora(const LoraOptions& options) : PeftMethod(""), options(options) {}
+  std::string name() const override { return "lora"; }
   // Attaches an adapter to every target projection of `model` (by path); returns how many.
   int64_t attach(const Module& model, DType dtype = DType::F32);
   void detach();
-  void set_training(bool on);
+  void set_training(bool on) override;
   LoraOptions options;
 
  private:

@@ -1,0 +1,36 @@
+#pragma once
+// The interface every parameter-efficient method shares, so that swapping method.name in a YAML
+// file is the whole difference between two runs: the method is a module (its tunable parameters)
+// and a set of forward hooks (how it reaches into the frozen decoder).
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "nn/hooks.h"
+#include "nn/module.h"
+
+namespace iapt::nn {
+
+class PeftMethod : public Module, public ForwardHooks {
+ public:
+  explicit PeftMethod(std::string canonical_prefix) : canonical_prefix_(std::move(canonical_prefix)) {}
+  virtual std::string name() const = 0;
+  // The tunable parameters under their canonical names (README): the method's own dotted names
+  // behind its prefix ("iapt.", "prompt_encoder.", ...; LoRA's are the projections' paths).
+  virtual std::vector<std::pair<std::string, Variable>> canonical_parameters() const {
+    std::vector<std::pair<std::string, Variable>> out;
+    for (auto& [n, p] : named_parameters())
+      if (p.requires_grad()) out.emplace_back(canonical_prefix_ + n, p);
+    return out;
+  }
+  // The instruction tokens of the batch about to run (1 = instruction), [B, T], for the methods
+  // that read them (IAPT, IDPG, LPT).
+  virtual void set_instruction_mask(const Tensor& mask) { (void)mask; }
+  // Dropout on (training) or off (evaluation), where a method has any.
+  virtual void set_training(bool on) { (void)on; }
+
+ protected:
+  std::string canonical_prefix_;
+};
+
+}  // namespace iapt::nn

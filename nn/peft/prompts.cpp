@@ -1,0 +1,66 @@
+#include "nn/peft/prompts.h"
+
+#include <cmath>
+
+#include "core/error.h"
+#include "core/ops.h"
+
+namespace iapt::nn {
+
+PromptTuning::PromptTuning(int64_t k, int64_t hidden, const Tensor& vocabulary, DType dtype)
+    : PeftMethod("prompt_encoder.") {
+  IAPT_CHECK(k >= 1, "prompt tuning: soft_tokens must be at least 1, got {}", k);
+  Tensor init;
+  if (vocabulary.defined()) {
+    IAPT_CHECK(vocabulary.dim() == 2 && vocabulary.size(1) == hidden, "prompt tuning: vocabulary {} for hidden {}",
+               shape_str(vocabulary.shape()), hidden);
+    std::vector<int64_t> rows(k);
+    Tensor u = rand({k}, DType::F64);
+    for (int64_t i = 0; i < k; ++i)
+      rows[i] = std::min<int64_t>(static_cast<int64_t>(u.at({i}) * vocabulary.size(0)), vocabulary.size(0) - 1);
+    init = ops::embedding(vocabulary.to(Device::CPU).to(dtype), from_ints(rows, {k}));
+  } else {
+    init = ops::mul_scalar(randn({k, hidden}, dtype), 0.02);
+  }
+  embedding = register_parameter("embedding.weight", init);
+}
+
+Variable PromptTuning::insert_tokens(int64_t layer, const Variable& h) {
+  if (layer != 0) return {};
+  const int64_t k = embedding.size(0), d = embedding.size(1);
+  return expand(unsqueeze(embedding, 0), {h.size(0), k, d});
+}
+
+Idpg::Idpg(int64_t k, int64_t hidden, int64_t bottleneck, DType dtype) : PeftMethod("idpg."), soft_tokens(k) {
+  down = register_module("down", std::make_shared<Linear>(hidden, bottleneck, false, dtype));
+  up = register_module("up", std::make_shared<Linear>(bottleneck, k * hidden, false, dtype));
+  pool = std::make_shared<Pooler>(PoolerKind::Mean, 1, hidden, dtype);  // no parameters
+}
+
+Variable Idpg::insert_tokens(int64_t layer, const Variable& h) {
+  if (layer != 0) return {};
+  IAPT_CHECK(instruction_mask_.defined() && instruction_mask_.size(0) == h.size(0) && instruction_mask_.size(1) == h.size(1),
+             "idpg: set_instruction_mask([B, T]) for this batch first");
+  Variable pooled = pool->forward(h, instruction_mask_);             // [B, 1, d]: mean input embedding
+  Variable prompts = up->forward(relu(down->forward(pooled)));       // [B, 1, k d]
+  return reshape(prompts, {h.size(0), soft_tokens, h.size(2)});      // [B, k, d]
+}
+
+Lpt::Lpt(int64_t hidden, int64_t num_layers, const LptOptions& o, DType dtype) : PeftMethod("lpt."), options(o) {
+  if (options.layer < 0) options.layer = num_layers / 2;
+  IAPT_CHECK(options.layer < num_layers, "lpt: layer {} outside [0, {})", options.layer, num_layers);
+  IaptOptions g;
+  g.soft_tokens = o.soft_tokens;
+  g.bottleneck = o.bottleneck;
+  g.pooler = o.pooler;
+  generator = register_module("generator", std::make_shared<IaptGenerator>(hidden, g, o.activation, dtype));
+}
+
+Variable Lpt::insert_tokens(int64_t layer, const Variable& h) {
+  if (layer != options.layer) return {};
+  IAPT_CHECK(instruction_mask_.defined() && instruction_mask_.size(0) == h.size(0) && instruction_mask_.size(1) == h.size(1),
+             "lpt: set_instruction_mask([B, T]) for this batch first");
+  return generator->soft_tokens(h, instruction_mask_);  // [B, k, d]
+}
+
+}  // namespace iapt::nn
