@@ -10,5 +10,6 @@ void add_generate(CLI::App& app);
 void add_score(CLI::App& app);
 void add_perplexity(CLI::App& app);
 void add_params(CLI::App& app);
+void add_grads(CLI::App& app);
 
 }  // namespace iapt::cli

@@ -14,6 +14,7 @@ int main(int argc, char** argv) {
   iapt::cli::add_score(app);
   iapt::cli::add_perplexity(app);
   iapt::cli::add_params(app);
+  iapt::cli::add_grads(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -53,6 +53,9 @@ BackboneSpec read_backbone(YamlMap m, const std::string& file) {
   BackboneSpec b;
   if (m.has("path")) {
     b.path = expand_env(m.require<std::string>("path"), file + ": backbone.path");
+    // a relative path is relative to the config file's folder
+    if (std::filesystem::path(b.path).is_relative())
+      b.path = (std::filesystem::path(file).parent_path() / b.path).lexically_normal().string();
     const std::string cfg = (std::filesystem::path(b.path) / "config.json").string();
     b.config = models::LlamaConfig::from_json_file(cfg);
   } else {

@@ -15,7 +15,8 @@
 //   method:   {name: adapter | parallel_adapter, bottleneck: 64, placement: both, scale: 1.0}
 //   method:   {name: ia3}
 //   method:   {name: full}
-// Paths may use environment variables: ${IAPT_SHARED}/models/en-llama-6m.
+// Paths may use environment variables (${IAPT_SHARED}/models/en-llama-6m); a relative path is
+// relative to the config file's folder.
 #include <string>
 
 #include "models/llama_config.h"

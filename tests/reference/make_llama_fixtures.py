@@ -64,6 +64,26 @@ def write_safetensors(path, entries, metadata=None):
             f.write(b)
 
 
+def read_safetensors(path):
+    """name -> tensor for the F32, BF16 and I64 files this script writes."""
+    with open(path, "rb") as f:
+        n = struct.unpack("<Q", f.read(8))[0]
+        header = json.loads(f.read(n))
+        data = f.read()
+    out = {}
+    for name, info in header.items():
+        if name == "__metadata__":
+            continue
+        b, e = info["data_offsets"]
+        raw = bytearray(data[b:e])
+        if info["dtype"] == "BF16":
+            t = torch.frombuffer(raw, dtype=torch.int16).view(torch.bfloat16)
+        else:
+            t = torch.frombuffer(raw, dtype={"F32": torch.float32, "I64": torch.int64}[info["dtype"]])
+        out[name] = t.reshape(info["shape"]).clone()
+    return out
+
+
 def rmsnorm(z, w, eps):
     return z * torch.rsqrt((z * z).mean(-1, keepdim=True) + eps) * w
 
