@@ -138,6 +138,7 @@ MethodSpec read_method(YamlMap m, int64_t num_layers) {
   } else if (s.name == "idpg") {
     s.soft_tokens = m.get<int64_t>("soft_tokens", 4);
     s.bottleneck = m.get<int64_t>("bottleneck", 64);
+    s.idpg_per_layer = m.get<bool>("per_layer", false);
   } else if (s.name == "lpt") {
     s.lpt.soft_tokens = m.get<int64_t>("soft_tokens", 4);
     s.lpt.bottleneck = m.get<int64_t>("bottleneck", 64);
@@ -183,7 +184,7 @@ int64_t tunable_parameters(const models::LlamaConfig& c, const MethodSpec& m) {
   if (m.name == "iapt") return nn::Iapt::count_parameters(d, layers, m.iapt);
   if (m.name == "full") return backbone_parameters(c);
   if (m.name == "prompt_tuning") return m.soft_tokens * d;
-  if (m.name == "idpg") return d * m.bottleneck + m.bottleneck * m.soft_tokens * d;
+  if (m.name == "idpg") return d * m.bottleneck + (m.idpg_per_layer ? layers : 1) * m.bottleneck * m.soft_tokens * d;
   if (m.name == "ia3") return layers * (2 * kv + f);
   if (m.name == "ptuning_v2") {
     const int64_t width = layers * 2 * kv, k = m.ptuning.soft_tokens, h = m.ptuning.reparam_hidden;
@@ -231,7 +232,8 @@ std::shared_ptr<nn::PeftMethod> make_method(const MethodSpec& m, const std::shar
         m.soft_tokens, d, m.init_from_vocabulary ? model->model->embed_tokens->weight.data() : Tensor(), dtype);
   if (m.name == "ptuning_v2")
     return std::make_shared<nn::PtuningV2>(d, layers, c.num_key_value_heads, d / c.num_attention_heads, m.ptuning, dtype);
-  if (m.name == "idpg") return std::make_shared<nn::Idpg>(m.soft_tokens, d, m.bottleneck, dtype);
+  if (m.name == "idpg")
+    return std::make_shared<nn::Idpg>(m.soft_tokens, d, m.bottleneck, m.idpg_per_layer ? layers : 0, dtype);
   if (m.name == "lpt") return std::make_shared<nn::Lpt>(d, layers, m.lpt, dtype);
   if (m.name == "adapter" || m.name == "parallel_adapter") return std::make_shared<nn::Adapters>(d, layers, m.adapter, dtype);
   throw Error(fmt::format("make_method: unknown method '{}'", m.name));

@@ -10,7 +10,7 @@
 //   method:   {name: lora, r: 8, alpha: 16, dropout: 0.0, targets: [q, k, v, o, gate, up, down]}
 //   method:   {name: prompt_tuning, soft_tokens: 20, init: vocabulary | random}
 //   method:   {name: ptuning_v2, soft_tokens: 16, reparameterize: false, reparam_hidden: 512}
-//   method:   {name: idpg, soft_tokens: 4, bottleneck: 64}
+//   method:   {name: idpg, soft_tokens: 4, bottleneck: 64, per_layer: false}
 //   method:   {name: lpt, soft_tokens: 4, bottleneck: 64, layer: -1 (middle), pooler: attention}
 //   method:   {name: adapter | parallel_adapter, bottleneck: 64, placement: both, scale: 1.0}
 //   method:   {name: ia3}
@@ -41,6 +41,7 @@ struct MethodSpec {
   nn::LoraOptions lora;
   int64_t soft_tokens = 4;        // prompt_tuning, idpg (lpt and ptuning_v2 keep theirs below)
   int64_t bottleneck = 64;        // idpg
+  bool idpg_per_layer = false;
   bool init_from_vocabulary = true;  // prompt_tuning
   nn::PtuningV2Options ptuning;
   nn::LptOptions lpt;

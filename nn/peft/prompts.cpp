@@ -31,19 +31,39 @@ Variable PromptTuning::insert_tokens(int64_t layer, const Variable& h) {
   return expand(unsqueeze(embedding, 0), {h.size(0), k, d});
 }
 
-Idpg::Idpg(int64_t k, int64_t hidden, int64_t bottleneck, DType dtype) : PeftMethod("idpg."), soft_tokens(k) {
+Idpg::Idpg(int64_t k, int64_t hidden, int64_t bottleneck, int64_t num_layers, DType dtype)
+    : PeftMethod("idpg."), soft_tokens(k) {
   down = register_module("down", std::make_shared<Linear>(hidden, bottleneck, false, dtype));
-  up = register_module("up", std::make_shared<Linear>(bottleneck, k * hidden, false, dtype));
+  if (num_layers == 0) {
+    up = register_module("up", std::make_shared<Linear>(bottleneck, k * hidden, false, dtype));
+  } else {
+    for (int64_t l = 0; l < num_layers; ++l)
+      layer_up.push_back(register_module("layers." + std::to_string(l) + ".up",
+                                         std::make_shared<Linear>(bottleneck, k * hidden, false, dtype)));
+  }
   pool = std::make_shared<Pooler>(PoolerKind::Mean, 1, hidden, dtype);  // no parameters
+}
+
+Variable Idpg::prompts(const std::shared_ptr<Linear>& up_projection, int64_t batch, int64_t hidden) const {
+  return reshape(up_projection->forward(bottleneck_), {batch, soft_tokens, hidden});  // [B, k, d]
 }
 
 Variable Idpg::insert_tokens(int64_t layer, const Variable& h) {
   if (layer != 0) return {};
   IAPT_CHECK(instruction_mask_.defined() && instruction_mask_.size(0) == h.size(0) && instruction_mask_.size(1) == h.size(1),
              "idpg: set_instruction_mask([B, T]) for this batch first");
-  Variable pooled = pool->forward(h, instruction_mask_);             // [B, 1, d]: mean input embedding
-  Variable prompts = up->forward(relu(down->forward(pooled)));       // [B, 1, k d]
-  return reshape(prompts, {h.size(0), soft_tokens, h.size(2)});      // [B, k, d]
+  // h entering layer 0 is the input embeddings: their mean over the instruction represents the input
+  bottleneck_ = relu(down->forward(pool->forward(h, instruction_mask_)));  // [B, 1, m]
+  return up ? prompts(up, h.size(0), h.size(2)) : Variable();
+}
+
+KVPrefix Idpg::layer_prefix(int64_t layer, const Variable& h, const RMSNorm& input_norm, const LlamaAttention& attn) {
+  if (layer_up.empty()) return {};
+  IAPT_CHECK(bottleneck_.defined() && layer < static_cast<int64_t>(layer_up.size()),
+             "idpg: layer {} of {} (the input representation is made at layer 0)", layer, layer_up.size());
+  Variable p = prompts(layer_up[layer], h.size(0), h.size(2));
+  auto [k, v] = attn.keys_values(input_norm.forward(p), arange(soft_tokens, DType::I64));
+  return {k, v};
 }
 
 Lpt::Lpt(int64_t hidden, int64_t num_layers, const LptOptions& o, DType dtype) : PeftMethod("lpt."), options(o) {

@@ -2,7 +2,9 @@
 // The prompt-token baselines, all inserting k tokens in front of the hidden states:
 //   PromptTuning (Lester et al.): k learned input embeddings, the same for every input
 //   Idpg (Wu et al.): instance-dependent prompts at the input, generated from the mean of the
-//     instruction's input embeddings by a bottleneck MLP: up(relu(down(mean)))
+//     instruction's input embeddings by a bottleneck MLP: up(relu(down(mean))); or, per layer
+//     (their multi-layer variant), one up-projection per layer whose k tokens enter that layer as
+//     a key/value prefix through its own norm and projections, as IAPT's do
 //   Lpt (Liu et al., late prompt tuning): instance-dependent prompts inserted at one middle layer,
 //     from that layer's hidden states through a pooler and a bottleneck (the IAPT generator's
 //     parts), then propagated through the layers above
@@ -23,17 +25,23 @@ class PromptTuning : public PeftMethod {
 
 class Idpg : public PeftMethod {
  public:
-  Idpg(int64_t soft_tokens, int64_t hidden, int64_t bottleneck, DType dtype = DType::F32);
+  // num_layers > 0: the per-layer variant
+  Idpg(int64_t soft_tokens, int64_t hidden, int64_t bottleneck, int64_t num_layers = 0, DType dtype = DType::F32);
   std::string name() const override { return "idpg"; }
   void set_instruction_mask(const Tensor& mask) override { instruction_mask_ = mask; }
   Variable insert_tokens(int64_t layer, const Variable& h) override;
+  KVPrefix layer_prefix(int64_t layer, const Variable& h, const RMSNorm& input_norm,
+                        const LlamaAttention& attn) override;
   int64_t text_position_offset() const override { return soft_tokens; }
-  std::shared_ptr<Linear> down, up;  // [m, d] and [k d, m]
-  std::shared_ptr<Pooler> pool;      // mean over the instruction
+  std::shared_ptr<Linear> down, up;             // [m, d] and [k d, m] (up: input variant)
+  std::vector<std::shared_ptr<Linear>> layer_up;  // [k d, m] per layer (per-layer variant)
+  std::shared_ptr<Pooler> pool;                 // mean over the instruction
   int64_t soft_tokens;
 
  private:
+  Variable prompts(const std::shared_ptr<Linear>& up_projection, int64_t batch, int64_t hidden) const;
   Tensor instruction_mask_;
+  Variable bottleneck_;  // relu(down(mean input embedding)) [B, 1, m], made at layer 0
 };
 
 struct LptOptions {

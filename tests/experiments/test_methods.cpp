@@ -65,22 +65,27 @@ TEST_CASE("methods: every method's parameter count matches its shape formula", "
     CHECK(count(*method) == config::tunable_parameters(model->config, s));
     if (name != "full") CHECK(model->trainable_parameter_count() == 0);
   }
-  // with the reparameterisation MLP too
+  // with the reparameterisation MLP, and IDPG per layer
   auto model = std::make_shared<models::LlamaForCausalLM>(tiny_config());
   config::MethodSpec s = spec_for("ptuning_v2");
   s.ptuning.reparameterize = true;
   CHECK(count(*config::make_method(s, model)) == config::tunable_parameters(model->config, s));
+  config::MethodSpec idpg = spec_for("idpg");
+  idpg.idpg_per_layer = true;
+  CHECK(count(*config::make_method(idpg, model)) == config::tunable_parameters(model->config, idpg));
 }
 
 TEST_CASE("methods: gradcheck of every method's parameters through a tiny frozen LLaMA", "[methods][gradcheck]") {
   for (const auto& name : config::method_names()) {
     if (name == "full") continue;  // the backbone's own gradients: the engine's gradchecks cover them
-    for (bool reparam : {false, true}) {
-      if (reparam && name != "ptuning_v2") continue;
+    for (bool variant : {false, true}) {  // P-tuning v2 with its MLP, IDPG per layer
+      if (variant && name != "ptuning_v2" && name != "idpg") continue;
+      const bool reparam = variant;
       manual_seed(51);
       auto model = std::make_shared<models::LlamaForCausalLM>(tiny_config(), DType::F64);
       config::MethodSpec s = spec_for(name);
       s.ptuning.reparameterize = reparam;
+      s.idpg_per_layer = variant;
       auto method = config::make_method(s, model, DType::F64);
       std::vector<Variable> params;
       for (auto& [n, p] : method->canonical_parameters()) {
@@ -117,10 +122,12 @@ TEST_CASE("methods: adapters, (IA)^3 and LoRA start at the frozen model", "[meth
 }
 
 TEST_CASE("methods: cached generation equals recomputation for inserted tokens and prefixes", "[methods]") {
-  for (const std::string name : {"prompt_tuning", "lpt", "idpg", "ptuning_v2", "iapt"}) {
+  for (const std::string name : {"prompt_tuning", "lpt", "idpg", "idpg per layer", "ptuning_v2", "iapt"}) {
     manual_seed(53);
     auto model = std::make_shared<models::LlamaForCausalLM>(tiny_config());
-    auto method = config::make_method(spec_for(name), model);
+    config::MethodSpec spec = spec_for(name == "idpg per layer" ? "idpg" : name);
+    spec.idpg_per_layer = name == "idpg per layer";
+    auto method = config::make_method(spec, model);
     for (auto& [n, p] : method->canonical_parameters())
       p.data().copy_(ops::add(p.data(), ops::mul_scalar(randn(p.shape()), 0.5)));
     std::vector<int64_t> prompt{1, 4, 9, 2, 17};
@@ -150,4 +157,25 @@ TEST_CASE("methods: cached generation equals recomputation for inserted tokens a
     INFO(name);
     CHECK(cached[0].tokens == std::vector<int64_t>(seq.begin() + n, seq.end()));
   }
+}
+
+TEST_CASE("methods: gradcheck of full fine-tuning on a micro LLaMA", "[methods][gradcheck]") {
+  models::LlamaConfig c;
+  c.vocab_size = 6, c.hidden_size = 4, c.intermediate_size = 6, c.num_hidden_layers = 1;
+  c.num_attention_heads = 2, c.num_key_value_heads = 1;
+  manual_seed(54);
+  auto model = std::make_shared<models::LlamaForCausalLM>(c, DType::F64);
+  config::MethodSpec s;
+  s.name = "full";
+  auto method = config::make_method(s, model, DType::F64);
+  std::vector<Variable> params;
+  for (auto& [n, p] : method->canonical_parameters()) params.push_back(p);
+  CHECK(params.size() == model->named_parameters().size());
+  Tensor ids = from_ints({1, 4, 2, 5, 3, 1}, {2, 3});
+  Tensor targets = from_ints({4, 2, -100, 3, 1, -100}, {6});
+  auto loss = [&] { return cross_entropy(reshape(model->forward(ids), {6, 6}), targets); };
+  GradcheckReport r = gradcheck_parameters(loss, params);
+  INFO(r.to_string());
+  CHECK(r.ok);
+  CHECK(r.elements_checked == model->parameter_count());
 }
