@@ -8,7 +8,7 @@
 #include <memory>
 #include <vector>
 
-#include "optim/adamw.h"
+#include "optim/optimizer.h"
 
 namespace iapt::optim {
 

@@ -6,7 +6,7 @@
 #include "autograd/functions.h"
 #include "core/ops.h"
 #include "core/rng.h"
-#include "optim/adamw.h"
+#include "optim/optimizer.h"
 
 namespace iapt::demo {
 

@@ -1,0 +1,23 @@
+#include "optim/clip.h"
+
+#include <cmath>
+
+#include "core/ops.h"
+
+namespace iapt::optim {
+
+double clip_grad_norm(const std::vector<Variable>& params, double max_norm) {
+  NoGradGuard no_grad;
+  double total = 0;
+  for (const auto& p : params)
+    if (p.grad().defined()) total += ops::sum(ops::mul(p.grad(), p.grad())).item();
+  const double norm = std::sqrt(total);
+  if (max_norm > 0 && norm > max_norm) {
+    const double scale = max_norm / (norm + 1e-6);
+    for (const auto& p : params)
+      if (p.grad().defined()) p.set_grad(ops::mul_scalar(p.grad(), scale));
+  }
+  return norm;
+}
+
+}  // namespace iapt::optim
