@@ -24,6 +24,11 @@ class YamlMap {
   std::vector<int64_t> int_list(const std::string& key, const std::vector<int64_t>& fallback);
   std::vector<std::string> string_list(const std::string& key, const std::vector<std::string>& fallback);
   YamlMap map(const std::string& key);  // a nested mapping (empty when absent)
+  // The node under `key` as it is, for values whose keys are data rather than schema (label maps).
+  YAML::Node raw(const std::string& key) {
+    read_.insert(key);
+    return node_[key];
+  }
   // Whether the value under `key` is a single scalar (as opposed to a mapping or a list).
   bool is_scalar(const std::string& key) const { return has(key) && node_[key].IsScalar(); }
   // A string that must be one of `allowed`.

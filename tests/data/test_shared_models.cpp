@@ -14,6 +14,7 @@
 #include "models/evaluation.h"
 #include "models/generation.h"
 #include "models/tokenizer.h"
+#include "experiments/tasks/task.h"
 
 using namespace iapt;
 namespace fs = std::filesystem;
@@ -132,9 +133,31 @@ TEST_CASE("en-llama-6m: iapt score ranks a likely continuation above an unlikely
   CHECK(s.logprob == Approx(a["logprob"].get<double>()).epsilon(1e-9));
 }
 
+TEST_CASE("shared data: every task's official files read with their documented row counts", "[shared]") {
+  const std::string data = shared_dir() + "/data", defs = std::string(IAPT_SOURCE_DIR) + "/experiments/tasks/defs";
+  struct Expect {
+    const char* task;
+    int64_t train, dev;  // -1: no file in the shared data
+  };
+  for (Expect e : {Expect{"sst2", 67349, 872}, Expect{"rte", 2490, 277}, Expect{"mrpc", 3668, 408},
+                   Expect{"cola", 8551, 1043}, Expect{"stsb", 5749, 1500}, Expect{"qnli", -1, 5463},
+                   Expect{"boolq", -1, 3270}, Expect{"copa", 400, 100}, Expect{"cb", 250, 56}, Expect{"wic", 5428, 638},
+                   Expect{"wsc", 554, 104}}) {
+    INFO(e.task);
+    tasks::TaskSpec t = tasks::load_task(e.task, defs);
+    if (e.train >= 0) CHECK(static_cast<int64_t>(tasks::read_split(t, data, "train").size()) == e.train);
+    CHECK(static_cast<int64_t>(tasks::read_split(t, data, "dev").size()) == e.dev);
+  }
+  auto multirc = tasks::read_split(tasks::load_task("multirc", defs), data, "dev");
+  CHECK(multirc.size() > 83);  // one example per answer of the 83 passages
+  tasks::Splits sst2 = tasks::make_splits(tasks::load_task("sst2", defs), data, {.seed = 1});
+  CHECK(sst2.dev.size() == 1000);
+  CHECK(sst2.test.size() == 872);
+}
+
 int main(int argc, char** argv) {
   if (!fs::exists(model_dir() + "/config.json")) {
-    std::printf("SKIPPED: %s not found (set IAPT_SHARED to the shared folder); 5 end-to-end tests not run\n",
+    std::printf("SKIPPED: %s not found (set IAPT_SHARED to the shared folder); 6 end-to-end tests not run\n",
                 model_dir().c_str());
     return 77;
   }

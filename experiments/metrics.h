@@ -1,0 +1,21 @@
+#pragma once
+// Evaluation metrics of GLUE and SuperGLUE.
+#include <string>
+#include <vector>
+
+namespace iapt::metrics {
+
+double accuracy(const std::vector<std::string>& predicted, const std::vector<std::string>& gold);
+// F1 of the `positive` class.
+double f1(const std::vector<std::string>& predicted, const std::vector<std::string>& gold, const std::string& positive);
+// Matthews correlation of a binary labelling (`positive` against everything else).
+double matthews(const std::vector<std::string>& predicted, const std::vector<std::string>& gold,
+                const std::string& positive);
+double pearson(const std::vector<double>& x, const std::vector<double>& y);
+double spearman(const std::vector<double>& x, const std::vector<double>& y);  // ties take their mean rank
+// SQuAD-style answer matching: lower case, punctuation and articles (a, an, the) removed, spaces collapsed.
+std::string normalize_answer(const std::string& s);
+double exact_match(const std::vector<std::string>& predicted, const std::vector<std::string>& gold);
+double token_f1(const std::vector<std::string>& predicted, const std::vector<std::string>& gold);  // mean over pairs
+
+}  // namespace iapt::metrics

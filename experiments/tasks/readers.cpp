@@ -1,0 +1,142 @@
+#include "experiments/tasks/readers.h"
+
+#include <fstream>
+#include <nlohmann/json.hpp>
+
+#include "core/error.h"
+
+namespace iapt::tasks {
+
+namespace {
+
+std::vector<std::string> split_tabs(const std::string& line) {
+  std::vector<std::string> out;
+  size_t start = 0;
+  for (size_t i = 0; i <= line.size(); ++i)
+    if (i == line.size() || line[i] == '\t') {
+      out.push_back(line.substr(start, i - start));
+      start = i + 1;
+    }
+  return out;
+}
+
+std::ifstream open_or_throw(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  IAPT_CHECK(in.good(), "{}: cannot open the data file (is the data directory right?)", path);
+  return in;
+}
+
+void strip_line_end(std::string& line) {
+  if (!line.empty() && line.back() == '\r') line.pop_back();
+}
+
+}  // namespace
+
+std::vector<Example> read_tsv(const std::string& path, bool has_header, const std::vector<std::string>& columns) {
+  std::ifstream in = open_or_throw(path);
+  std::string line;
+  int64_t line_no = 0;
+  std::vector<int64_t> index;  // column position of each kept name
+  size_t width = 0;
+  if (has_header) {
+    IAPT_CHECK(std::getline(in, line), "{}: empty file, expected a header row", path);
+    ++line_no;
+    strip_line_end(line);
+    if (line.rfind("\xEF\xBB\xBF", 0) == 0) line = line.substr(3);  // MRPC's byte-order mark
+    std::vector<std::string> header = split_tabs(line);
+    width = header.size();
+    for (const auto& c : columns) {
+      auto it = std::find(header.begin(), header.end(), c);
+      IAPT_CHECK(it != header.end(), "{}:1: no column '{}' in the header ({})", path, c, fmt::join(header, ", "));
+      index.push_back(it - header.begin());
+    }
+  } else {
+    width = columns.size();
+    for (size_t i = 0; i < columns.size(); ++i) index.push_back(static_cast<int64_t>(i));
+  }
+  std::vector<Example> out;
+  while (std::getline(in, line)) {
+    ++line_no;
+    strip_line_end(line);
+    if (line.empty()) continue;
+    std::vector<std::string> cells = split_tabs(line);
+    IAPT_CHECK(cells.size() == width, "{}:{}: expected {} tab-separated fields, got {}", path, line_no, width,
+               cells.size());
+    Example e;
+    e.source = fmt::format("{}:{}", path, line_no);
+    for (size_t i = 0; i < columns.size(); ++i)
+      if (!columns[i].empty()) e.fields[columns[i]] = cells[index[i]];
+    out.push_back(std::move(e));
+  }
+  return out;
+}
+
+std::vector<Example> read_jsonl(const std::string& path, const std::vector<std::string>& keys) {
+  std::ifstream in = open_or_throw(path);
+  std::string line;
+  std::vector<Example> out;
+  for (int64_t line_no = 1; std::getline(in, line); ++line_no) {
+    strip_line_end(line);
+    if (line.find_first_not_of(" \t") == std::string::npos) continue;
+    nlohmann::json j;
+    try {
+      j = nlohmann::json::parse(line);
+    } catch (const nlohmann::json::parse_error& e) {
+      throw Error(fmt::format("{}:{}: not valid JSON: {}", path, line_no, e.what()));
+    }
+    IAPT_CHECK(j.is_object(), "{}:{}: expected a JSON object", path, line_no);
+    Example e;
+    e.source = fmt::format("{}:{}", path, line_no);
+    for (const auto& k : keys) {
+      const nlohmann::json* v = &j;
+      size_t start = 0;
+      while (true) {  // a dotted key walks nested objects
+        const size_t dot = k.find('.', start);
+        const std::string part = k.substr(start, dot == std::string::npos ? std::string::npos : dot - start);
+        IAPT_CHECK(v->is_object() && v->contains(part), "{}:{}: missing key '{}'", path, line_no, k);
+        v = &(*v)[part];
+        if (dot == std::string::npos) break;
+        start = dot + 1;
+      }
+      e.fields[k] = v->is_string() ? v->get<std::string>() : v->dump();
+    }
+    out.push_back(std::move(e));
+  }
+  return out;
+}
+
+std::vector<Example> read_multirc(const std::string& path) {
+  std::ifstream in = open_or_throw(path);
+  std::string line;
+  std::vector<Example> out;
+  for (int64_t line_no = 1; std::getline(in, line); ++line_no) {
+    strip_line_end(line);
+    if (line.find_first_not_of(" \t") == std::string::npos) continue;
+    nlohmann::json j;
+    try {
+      j = nlohmann::json::parse(line);
+      const auto& passage = j.at("passage");
+      const std::string text = passage.at("text").get<std::string>();
+      int64_t q = 0;
+      for (const auto& question : passage.at("questions")) {
+        for (const auto& answer : question.at("answers")) {
+          Example e;
+          e.source = fmt::format("{}:{}", path, line_no);
+          e.fields = {{"passage", text},
+                      {"question", question.at("question").get<std::string>()},
+                      {"answer", answer.at("text").get<std::string>()},
+                      {"label", answer.at("label").dump()},
+                      {"group", fmt::format("{}/{}", line_no, q)}};
+          out.push_back(std::move(e));
+        }
+        ++q;
+      }
+    } catch (const nlohmann::json::exception& e) {
+      throw Error(fmt::format("{}:{}: not a MultiRC passage (passage.text, passage.questions[].answers[]): {}", path,
+                              line_no, e.what()));
+    }
+  }
+  return out;
+}
+
+}  // namespace iapt::tasks

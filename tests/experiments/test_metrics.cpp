@@ -1,0 +1,39 @@
+#include <catch2/catch.hpp>
+
+#include "experiments/metrics.h"
+
+using namespace iapt;
+
+TEST_CASE("metrics: accuracy, F1 and Matthews correlation on a worked example", "[experiments][metrics]") {
+  // tp = 3, fp = 1, fn = 2, tn = 4
+  std::vector<std::string> gold{"1", "1", "1", "1", "1", "0", "0", "0", "0", "0"};
+  std::vector<std::string> pred{"1", "1", "1", "0", "0", "1", "0", "0", "0", "0"};
+  CHECK(metrics::accuracy(pred, gold) == Approx(0.7));
+  CHECK(metrics::f1(pred, gold, "1") == Approx(2.0 * 3 / (2 * 3 + 1 + 2)));
+  CHECK(metrics::matthews(pred, gold, "1") == Approx((3.0 * 4 - 1 * 2) / std::sqrt(4.0 * 5 * 5 * 6)));
+  CHECK(metrics::matthews(gold, gold, "1") == Approx(1.0));
+  CHECK(metrics::matthews(std::vector<std::string>(10, "1"), gold, "1") == 0.0);  // constant prediction
+  CHECK_THROWS(metrics::accuracy({"1"}, {"1", "0"}));
+}
+
+TEST_CASE("metrics: Pearson and Spearman, ties included", "[experiments][metrics]") {
+  std::vector<double> x{1, 2, 3, 4, 5}, y{2, 4, 6, 8, 10};
+  CHECK(metrics::pearson(x, y) == Approx(1.0));
+  CHECK(metrics::pearson(x, {5, 4, 3, 2, 1}) == Approx(-1.0));
+  // monotone but not linear: Spearman 1, Pearson below 1
+  std::vector<double> z{1, 4, 9, 16, 100};
+  CHECK(metrics::spearman(x, z) == Approx(1.0));
+  CHECK(metrics::pearson(x, z) < 0.95);
+  // ties take their mean rank: ranks of {1, 2, 2, 3} are {1, 2.5, 2.5, 4}
+  CHECK(metrics::spearman({1, 2, 2, 3}, {1, 2.5, 2.5, 4}) == Approx(1.0));
+  CHECK(metrics::spearman({1, 2, 3, 4}, {1, 3, 2, 4}) == Approx(0.8));
+}
+
+TEST_CASE("metrics: exact match and token F1 after SQuAD normalisation", "[experiments][metrics]") {
+  CHECK(metrics::normalize_answer("The  Eiffel Tower!") == "eiffel tower");
+  CHECK(metrics::exact_match({"the Eiffel tower", "Paris"}, {"Eiffel Tower.", "London"}) == Approx(0.5));
+  // "big red dog" vs "red dog": precision 2/3, recall 1 -> 0.8
+  CHECK(metrics::token_f1({"big red dog"}, {"a red dog"}) == Approx(0.8));
+  CHECK(metrics::token_f1({""}, {""}) == Approx(1.0));
+  CHECK(metrics::token_f1({"cat"}, {"dog"}) == Approx(0.0));
+}
