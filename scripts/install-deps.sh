@@ -8,9 +8,9 @@ packages=(
   libeigen3-dev libopenblas-dev
   libyaml-cpp-dev libfmt-dev catch2 libcli11-dev nlohmann-json3-dev libsentencepiece-dev
 )
-# Only for regenerating the committed PyTorch fixtures (tests/reference); never needed by the tests.
+# Only for regenerating the committed fixtures (tests/reference); never needed by the tests.
 if [[ "${IAPT_WITH_REFERENCE:-0}" == "1" ]]; then
-  packages+=(python3 python3-torch python3-numpy)
+  packages+=(python3 python3-torch python3-numpy sentencepiece)
 fi
 
 missing=()

@@ -11,5 +11,6 @@ void add_score(CLI::App& app);
 void add_perplexity(CLI::App& app);
 void add_params(CLI::App& app);
 void add_grads(CLI::App& app);
+void add_run(CLI::App& app);  // run and eval
 
 }  // namespace iapt::cli

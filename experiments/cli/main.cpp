@@ -15,6 +15,7 @@ int main(int argc, char** argv) {
   iapt::cli::add_perplexity(app);
   iapt::cli::add_params(app);
   iapt::cli::add_grads(app);
+  iapt::cli::add_run(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -47,8 +47,6 @@ std::string expand_env(const std::string& text, const std::string& where) {
   return out;
 }
 
-namespace {
-
 BackboneSpec read_backbone(YamlMap m, const std::string& file) {
   BackboneSpec b;
   if (m.has("path")) {
@@ -56,6 +54,11 @@ BackboneSpec read_backbone(YamlMap m, const std::string& file) {
     // a relative path is relative to the config file's folder
     if (std::filesystem::path(b.path).is_relative())
       b.path = (std::filesystem::path(file).parent_path() / b.path).lexically_normal().string();
+    if (m.has("tokenizer")) {
+      b.tokenizer = expand_env(m.require<std::string>("tokenizer"), file + ": backbone.tokenizer");
+      if (std::filesystem::path(b.tokenizer).is_relative())
+        b.tokenizer = (std::filesystem::path(file).parent_path() / b.tokenizer).lexically_normal().string();
+    }
     const std::string cfg = (std::filesystem::path(b.path) / "config.json").string();
     b.config = models::LlamaConfig::from_json_file(cfg);
   } else {
@@ -80,6 +83,8 @@ BackboneSpec read_backbone(YamlMap m, const std::string& file) {
   return b;
 }
 
+namespace {
+
 nn::ActivationSpec read_activation(YamlMap a) {
   nn::ActivationSpec spec;
   std::vector<std::string> kinds{"rational"};
@@ -96,6 +101,8 @@ nn::ActivationSpec read_activation(YamlMap a) {
   a.finish();
   return spec;
 }
+
+}  // namespace
 
 MethodSpec read_method(YamlMap m, int64_t num_layers) {
   MethodSpec s;
@@ -153,8 +160,6 @@ MethodSpec read_method(YamlMap m, int64_t num_layers) {
   m.finish();
   return s;
 }
-
-}  // namespace
 
 const std::vector<std::string>& method_names() {
   static const std::vector<std::string> names{"iapt", "lora", "prompt_tuning", "ptuning_v2", "idpg", "lpt",

@@ -20,6 +20,7 @@
 #include <string>
 
 #include "models/llama_config.h"
+#include "experiments/config/yaml_reader.h"
 #include "models/llama.h"
 #include "nn/peft/adapters.h"
 #include "nn/peft/iapt.h"
@@ -31,6 +32,7 @@ namespace iapt::config {
 
 struct BackboneSpec {
   std::string path;            // empty when given as a shape
+  std::string tokenizer;       // tokenizer.model, when not the one in `path`
   std::string shape_name;      // set for a named shape
   models::LlamaConfig config;
 };
@@ -57,6 +59,10 @@ struct PeftConfig {
 };
 
 PeftConfig load_peft_config(const std::string& path);
+
+// The two sections, for files that hold more (experiments/run/run_config.h).
+BackboneSpec read_backbone(YamlMap m, const std::string& file);
+MethodSpec read_method(YamlMap m, int64_t num_layers);
 
 // Shapes of well-known checkpoints, by name (llama-2-7b, llama-2-13b, tinyllama-1.1b).
 models::LlamaConfig named_shape(const std::string& name);

@@ -1,0 +1,36 @@
+#include <fmt/format.h>
+
+#include "experiments/cli/commands.h"
+#include "experiments/run/trainer.h"
+
+namespace iapt::cli {
+
+void add_run(CLI::App& app) {
+  struct Args {
+    std::string file;
+    std::vector<std::string> overrides;
+  };
+  auto a = std::make_shared<Args>();
+  auto* cmd = app.add_subcommand("run", "Train and evaluate one experiment (resumes a killed run from its checkpoint)");
+  cmd->add_option("file", a->file, "experiment YAML")->required()->check(CLI::ExistingFile);
+  cmd->add_option("--set", a->overrides, "override a field: key.path=value (repeatable)");
+  cmd->callback([a] {
+    run::RunConfig c = run::load_run_config(a->file, a->overrides);
+    run::RunSummary s = run::train_run(c);
+    fmt::print("{}{}: {} tunable parameters, {} steps, best dev {} {:.4f} at step {}", s.run_dir,
+               s.resumed ? " (resumed)" : "", s.tunable_parameters, s.steps, s.dev_metric, s.best_dev, s.best_step);
+    for (auto& [k, v] : s.test) fmt::print(", test {} {:.4f}", k, v);
+    fmt::print(", {:.1f} s\n", s.wall_seconds);
+  });
+
+  auto split = std::make_shared<std::string>("test");
+  auto dir = std::make_shared<std::string>();
+  auto* ev = app.add_subcommand("eval", "Evaluate a run's best weights on a split");
+  ev->add_option("--run", *dir, "run directory")->required()->check(CLI::ExistingDirectory);
+  ev->add_option("--split", *split, "dev or test")->check(CLI::IsMember({"dev", "test"}));
+  ev->callback([dir, split] {
+    for (auto& [k, v] : run::evaluate_run(*dir, *split)) fmt::print("{} {} {:.4f}\n", *split, k, v);
+  });
+}
+
+}  // namespace iapt::cli

@@ -1,0 +1,38 @@
+#pragma once
+// Examples as token ids, and batches of them. A sequence is the instruction's tokens (BOS first;
+// when longer than max_length, BOS and the last max_length - 1 tokens are kept, so the template's
+// question survives) followed by the response's tokens and EOS. The loss counts the response and
+// EOS only; the instruction mask marks the instruction (what IAPT's generators read).
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "core/tensor.h"
+#include "experiments/tasks/example.h"
+#include "models/tokenizer.h"
+
+namespace iapt::run {
+
+struct Encoded {
+  std::vector<int64_t> ids;
+  int64_t instruction_length = 0;
+};
+
+std::vector<int64_t> encode_instruction(const models::Tokenizer& tok, const std::string& instruction, int64_t max_length);
+std::vector<int64_t> encode_response(const models::Tokenizer& tok, const std::string& response);  // + EOS
+Encoded encode_example(const models::Tokenizer& tok, const tasks::Example& e, int64_t max_length);
+
+struct Batch {
+  Tensor input_ids, attention_mask, instruction_mask, labels;  // i64 [B, T], right-padded
+  int64_t tokens = 0;                                          // real tokens in the batch
+};
+
+// Right-padded with pad_id; labels are the ids on response tokens and -100 elsewhere (the model
+// shifts them: position t predicts label t + 1).
+Batch make_batch(const std::vector<const Encoded*>& rows, int64_t pad_id = 0);
+
+// One epoch's batches of example indices: a seeded shuffle, then chunks of 50 batches sorted by
+// length (little padding), then the batches themselves shuffled.
+std::vector<std::vector<size_t>> bucketed_batches(const std::vector<Encoded>& data, int64_t batch_size, uint64_t seed);
+
+}  // namespace iapt::run

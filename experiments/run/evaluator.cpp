@@ -1,0 +1,131 @@
+#include "experiments/run/evaluator.h"
+
+#include <algorithm>
+#include <set>
+
+#include "autograd/functions.h"
+#include "core/error.h"
+#include "core/ops.h"
+#include "experiments/metrics.h"
+#include "experiments/run/batches.h"
+#include "models/generation.h"
+
+namespace iapt::run {
+
+std::map<std::string, double> score(const tasks::TaskSpec& task, const std::vector<std::string>& predicted,
+                                    const std::vector<std::string>& gold) {
+  std::map<std::string, double> out;
+  std::vector<std::string> words;
+  for (auto& [raw, word] : task.labels) words.push_back(word);
+  const std::string positive = words.empty() ? "" : words.back();  // "positive", "yes", "1", ...
+  auto numbers = [](const std::vector<std::string>& v) {
+    std::vector<double> out;
+    for (const auto& s : v) {
+      try {
+        out.push_back(std::stod(s));
+      } catch (const std::exception&) {
+        out.push_back(0.0);  // an unparsable prediction scores as 0
+      }
+    }
+    return out;
+  };
+  for (const auto& m : task.metrics) {
+    if (m == "accuracy") out[m] = metrics::accuracy(predicted, gold);
+    else if (m == "mcc") out[m] = metrics::matthews(predicted, gold, positive);
+    else if (m == "f1" && words.size() <= 2) out[m] = metrics::f1(predicted, gold, positive);
+    else if (m == "f1") {  // macro-averaged over the label words (CB)
+      double total = 0;
+      for (const auto& w : words) total += metrics::f1(predicted, gold, w);
+      out[m] = total / static_cast<double>(words.size());
+    } else if (m == "pearson") out[m] = metrics::pearson(numbers(predicted), numbers(gold));
+    else if (m == "spearman") out[m] = metrics::spearman(numbers(predicted), numbers(gold));
+    else if (m == "exact_match") out[m] = metrics::exact_match(predicted, gold);
+    else if (m == "token_f1") out[m] = metrics::token_f1(predicted, gold);
+    else throw Error(fmt::format("{}: unknown metric '{}'", task.source, m));
+  }
+  return out;
+}
+
+namespace {
+
+// Summed log-probability of each sequence's response tokens (those after instruction_length).
+std::vector<double> response_logprobs(const models::LlamaForCausalLM& model, nn::PeftMethod& method,
+                                      const std::vector<Encoded>& seqs, int64_t batch_size) {
+  std::vector<double> out(seqs.size(), 0.0);
+  NoGradGuard no_grad;
+  method.set_training(false);
+  for (size_t start = 0; start < seqs.size(); start += batch_size) {
+    std::vector<const Encoded*> rows;
+    for (size_t i = start; i < std::min(seqs.size(), start + batch_size); ++i) rows.push_back(&seqs[i]);
+    Batch b = make_batch(rows);
+    method.set_instruction_mask(b.instruction_mask);
+    models::ForwardInputs in;
+    in.attention_mask = b.attention_mask;
+    in.hooks = &method;
+    Tensor lp = ops::softmax(model.forward(b.input_ids, in).data(), -1, true);  // [B, T, V]
+    for (size_t r = 0; r < rows.size(); ++r) {
+      const Encoded& e = *rows[r];
+      double total = 0;
+      for (size_t j = static_cast<size_t>(e.instruction_length); j < e.ids.size(); ++j)
+        total += lp.at({static_cast<int64_t>(r), static_cast<int64_t>(j) - 1, e.ids[j]});
+      out[start + r] = total;
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+Evaluation evaluate(const models::LlamaForCausalLM& model, nn::PeftMethod& method, const models::Tokenizer& tok,
+                    const tasks::TaskSpec& task, const std::vector<tasks::Example>& examples,
+                    const TaskOptions& task_options, const EvaluationOptions& options) {
+  Evaluation ev;
+  std::vector<std::string> gold;
+  for (const auto& e : examples) gold.push_back(e.response);
+  if (examples.empty()) return ev;
+  if (options.mode == "rank" && !task.regression) {
+    std::vector<std::string> words;
+    for (auto& [raw, word] : task.labels) words.push_back(word);
+    std::vector<Encoded> seqs;  // every example with every label word
+    for (const auto& e : examples) {
+      std::vector<int64_t> instr = encode_instruction(tok, e.instruction, task_options.max_length);
+      for (const auto& w : words) {
+        Encoded s;
+        s.ids = instr;
+        s.instruction_length = static_cast<int64_t>(instr.size());
+        std::vector<int64_t> r = encode_response(tok, w);
+        s.ids.insert(s.ids.end(), r.begin(), r.end());
+        seqs.push_back(std::move(s));
+      }
+    }
+    std::vector<double> lp = response_logprobs(model, method, seqs, options.batch_size);
+    for (size_t i = 0; i < examples.size(); ++i) {
+      size_t best = 0;
+      for (size_t w = 1; w < words.size(); ++w)
+        if (lp[i * words.size() + w] > lp[i * words.size() + best]) best = w;
+      ev.predictions.push_back(words[best]);
+    }
+  } else {
+    method.set_training(false);
+    for (size_t start = 0; start < examples.size(); start += options.batch_size) {
+      std::vector<std::vector<int64_t>> prompts;
+      for (size_t i = start; i < std::min(examples.size(), start + options.batch_size); ++i)
+        prompts.push_back(encode_instruction(tok, examples[i].instruction, task_options.max_length));
+      models::GenerationOptions g;
+      g.max_new_tokens = 8;
+      g.beams = options.beams;
+      g.eos_id = tok.eos_id();
+      g.hooks = &method;
+      g.before_prefill = [&](const Tensor& mask) { method.set_instruction_mask(mask); };
+      for (const auto& r : models::generate(model, prompts, g)) {
+        std::string text = tok.decode(r.tokens);
+        const auto first = text.find_first_not_of(" \n"), last = text.find_last_not_of(" \n");
+        ev.predictions.push_back(first == std::string::npos ? "" : text.substr(first, last - first + 1));
+      }
+    }
+  }
+  ev.metrics = score(task, ev.predictions, gold);
+  return ev;
+}
+
+}  // namespace iapt::run

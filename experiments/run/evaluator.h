@@ -1,0 +1,30 @@
+#pragma once
+// Evaluation of a (model, method) on a split: rank the task's label words by the likelihood of
+// their response tokens given the instruction (default for classification), or generate and match
+// (and parse a number, for regression). Returns every metric the task names.
+#include <map>
+#include <string>
+#include <vector>
+
+#include "experiments/run/run_config.h"
+#include "experiments/tasks/task.h"
+#include "models/llama.h"
+#include "models/tokenizer.h"
+#include "nn/peft/method.h"
+
+namespace iapt::run {
+
+struct Evaluation {
+  std::map<std::string, double> metrics;
+  std::vector<std::string> predictions;  // label words (or generated text)
+};
+
+Evaluation evaluate(const models::LlamaForCausalLM& model, nn::PeftMethod& method, const models::Tokenizer& tok,
+                    const tasks::TaskSpec& task, const std::vector<tasks::Example>& examples,
+                    const TaskOptions& task_options, const EvaluationOptions& options);
+
+// The task's metrics of predictions against the gold responses.
+std::map<std::string, double> score(const tasks::TaskSpec& task, const std::vector<std::string>& predicted,
+                                    const std::vector<std::string>& gold);
+
+}  // namespace iapt::run

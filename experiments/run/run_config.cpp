@@ -1,0 +1,145 @@
+#include "experiments/run/run_config.h"
+
+#include <filesystem>
+#include <sstream>
+
+#include "experiments/config/yaml_reader.h"
+
+namespace iapt::run {
+
+namespace fs = std::filesystem;
+using config::YamlMap;
+
+namespace {
+
+void apply_override(YAML::Node root, const std::string& assignment) {
+  const size_t eq = assignment.find('=');
+  IAPT_CHECK(eq != std::string::npos && eq > 0, "--set {}: expected key.path=value", assignment);
+  const std::string path = assignment.substr(0, eq), value = assignment.substr(eq + 1);
+  std::vector<std::string> keys;
+  std::stringstream ss(path);
+  for (std::string k; std::getline(ss, k, '.');) keys.push_back(k);
+  YAML::Node node = root;
+  for (size_t i = 0; i + 1 < keys.size(); ++i) {
+    IAPT_CHECK(!node[keys[i]] || node[keys[i]].IsMap() || node[keys[i]].IsNull(), "--set {}: '{}' is not a mapping",
+               assignment, keys[i]);
+    node.reset(node[keys[i]]);  // rebind (operator= would overwrite the node's content)
+  }
+  node[keys.back()] = YAML::Load(value);  // a number, a boolean, a list or a string, as YAML reads it
+}
+
+}  // namespace
+
+RunConfig load_run_config(const std::string& path, const std::vector<std::string>& overrides) {
+  YAML::Node root = config::load_yaml_file(path);
+  for (const auto& o : overrides) apply_override(root, o);
+  YamlMap m(root, path, "");
+  RunConfig c;
+  c.file = path;
+  c.name = m.get<std::string>("name", fs::path(path).stem().string());
+  c.seed = m.get<uint64_t>("seed", 1);
+  c.output_dir = config::expand_env(m.get<std::string>("output_dir", "runs"), path + ": output_dir");
+
+  c.backbone = config::read_backbone(m.map("backbone"), path);
+  c.method = config::read_method(m.map("method"), c.backbone.config.num_hidden_layers);
+  c.tokenizer = c.backbone.tokenizer;
+  IAPT_CHECK(!c.backbone.path.empty(), "{}: backbone.path: training needs a model directory, not a shape", path);
+  if (c.tokenizer.empty()) c.tokenizer = (fs::path(c.backbone.path) / "tokenizer.model").string();
+
+  YamlMap t = m.map("task");
+  c.task.name = t.require<std::string>("name");
+  c.task.data_dir = config::expand_env(t.require<std::string>("data_dir"), path + ": task.data_dir");
+  if (fs::path(c.task.data_dir).is_relative())
+    c.task.data_dir = (fs::path(path).parent_path() / c.task.data_dir).lexically_normal().string();
+  c.task.max_train = t.get<int64_t>("max_train", 0);
+  c.task.max_dev = t.get<int64_t>("max_dev", 0);
+  c.task.max_test = t.get<int64_t>("max_test", 0);
+  c.task.max_length = t.get<int64_t>("max_length", 256);
+  c.task.carve_train = t.get<double>("carve_train", 0.0);
+  c.task.carve_dev = t.get<double>("carve_dev", 0.0);
+  t.finish();
+
+  YamlMap tr = m.map("training");
+  TrainingOptions& o = c.training;
+  o.optimizer = tr.choice("optimizer", o.optimizer, {"adamw", "adam", "sgd"});
+  o.lr = tr.get<double>("lr", o.lr);
+  o.coefficient_lr = tr.get<double>("coefficient_lr", o.lr);
+  o.weight_decay = tr.get<double>("weight_decay", o.weight_decay);
+  o.schedule = tr.choice("schedule", o.schedule, {"constant", "linear", "cosine"});
+  o.warmup_ratio = tr.get<double>("warmup_ratio", o.warmup_ratio);
+  o.steps = tr.get<int64_t>("steps", o.steps);
+  o.batch_size = tr.get<int64_t>("batch_size", o.batch_size);
+  o.grad_accumulation = tr.get<int64_t>("grad_accumulation", o.grad_accumulation);
+  o.max_grad_norm = tr.get<double>("max_grad_norm", o.max_grad_norm);
+  o.eval_every = tr.get<int64_t>("eval_every", o.eval_every);
+  o.checkpoint_every = tr.get<int64_t>("checkpoint_every", o.checkpoint_every);
+  o.patience = tr.get<int64_t>("patience", o.patience);
+  o.log_every = tr.get<int64_t>("log_every", o.log_every);
+  tr.finish();
+  IAPT_CHECK(o.steps > 0 && o.batch_size > 0 && o.grad_accumulation > 0 && o.eval_every > 0 && o.checkpoint_every > 0,
+             "{}: training.steps, batch_size, grad_accumulation, eval_every and checkpoint_every must be positive", path);
+
+  YamlMap ev = m.map("evaluation");
+  c.evaluation.mode = ev.choice("mode", "rank", {"rank", "generate"});
+  c.evaluation.beams = ev.get<int64_t>("beams", 1);
+  c.evaluation.batch_size = ev.get<int64_t>("batch_size", 32);
+  ev.finish();
+  m.finish();
+  return c;
+}
+
+std::string RunConfig::run_dir() const { return (fs::path(output_dir) / name / fmt::format("seed-{}", seed)).string(); }
+
+std::string RunConfig::to_yaml() const {
+  YAML::Emitter e;
+  e << YAML::BeginMap;
+  e << YAML::Key << "name" << YAML::Value << name << YAML::Key << "seed" << YAML::Value << seed;
+  e << YAML::Key << "output_dir" << YAML::Value << output_dir;
+  e << YAML::Key << "backbone" << YAML::Value << YAML::BeginMap << YAML::Key << "path" << YAML::Value << backbone.path
+    << YAML::Key << "tokenizer" << YAML::Value << tokenizer << YAML::EndMap;
+  e << YAML::Key << "method" << YAML::Value << YAML::BeginMap << YAML::Key << "name" << YAML::Value << method.name;
+  if (method.name == "iapt") {
+    const auto& o = method.iapt;
+    e << YAML::Key << "soft_tokens" << YAML::Value << o.soft_tokens << YAML::Key << "bottleneck" << YAML::Value
+      << o.bottleneck << YAML::Key << "pooler" << YAML::Value << nn::pooler_name(o.pooler);
+    e << YAML::Key << "layers" << YAML::Value << YAML::Flow << o.layers;
+    e << YAML::Key << "activation" << YAML::Value << YAML::Flow << YAML::BeginMap << YAML::Key << "kind"
+      << YAML::Value << o.activation.kind << YAML::Key << "version" << YAML::Value
+      << nn::rational_version_name(o.activation.rational.version) << YAML::Key << "degrees" << YAML::Value
+      << YAML::Flow << std::vector<int>{o.activation.rational.deg_num, o.activation.rational.deg_den} << YAML::Key
+      << "init" << YAML::Value << o.activation.rational.init << YAML::EndMap;
+    e << YAML::Key << "shift_text_positions" << YAML::Value << o.shift_text_positions;
+    e << YAML::Key << "coefficient_learning" << YAML::Value << o.coefficient_learning;
+  } else if (method.name == "lora") {
+    e << YAML::Key << "r" << YAML::Value << method.lora.r << YAML::Key << "alpha" << YAML::Value << method.lora.alpha
+      << YAML::Key << "dropout" << YAML::Value << method.lora.dropout << YAML::Key << "targets" << YAML::Value
+      << YAML::Flow << method.lora.targets;
+  } else if (method.name == "prompt_tuning" || method.name == "idpg") {
+    e << YAML::Key << "soft_tokens" << YAML::Value << method.soft_tokens;
+    if (method.name == "idpg") e << YAML::Key << "bottleneck" << YAML::Value << method.bottleneck;
+  }
+  e << YAML::EndMap;
+  e << YAML::Key << "task" << YAML::Value << YAML::BeginMap << YAML::Key << "name" << YAML::Value << task.name
+    << YAML::Key << "data_dir" << YAML::Value << task.data_dir << YAML::Key << "max_train" << YAML::Value
+    << task.max_train << YAML::Key << "max_dev" << YAML::Value << task.max_dev << YAML::Key << "max_test"
+    << YAML::Value << task.max_test << YAML::Key << "max_length" << YAML::Value << task.max_length << YAML::Key
+    << "carve_train" << YAML::Value << task.carve_train << YAML::Key << "carve_dev" << YAML::Value << task.carve_dev
+    << YAML::EndMap;
+  const auto& o = training;
+  e << YAML::Key << "training" << YAML::Value << YAML::BeginMap << YAML::Key << "optimizer" << YAML::Value
+    << o.optimizer << YAML::Key << "lr" << YAML::Value << o.lr << YAML::Key << "coefficient_lr" << YAML::Value
+    << o.coefficient_lr << YAML::Key << "weight_decay" << YAML::Value << o.weight_decay << YAML::Key << "schedule"
+    << YAML::Value << o.schedule << YAML::Key << "warmup_ratio" << YAML::Value << o.warmup_ratio << YAML::Key
+    << "steps" << YAML::Value << o.steps << YAML::Key << "batch_size" << YAML::Value << o.batch_size << YAML::Key
+    << "grad_accumulation" << YAML::Value << o.grad_accumulation << YAML::Key << "max_grad_norm" << YAML::Value
+    << o.max_grad_norm << YAML::Key << "eval_every" << YAML::Value << o.eval_every << YAML::Key
+    << "checkpoint_every" << YAML::Value << o.checkpoint_every << YAML::Key << "patience" << YAML::Value << o.patience
+    << YAML::Key << "log_every" << YAML::Value << o.log_every << YAML::EndMap;
+  e << YAML::Key << "evaluation" << YAML::Value << YAML::BeginMap << YAML::Key << "mode" << YAML::Value
+    << evaluation.mode << YAML::Key << "beams" << YAML::Value << evaluation.beams << YAML::Key << "batch_size"
+    << YAML::Value << evaluation.batch_size << YAML::EndMap;
+  e << YAML::EndMap;
+  return std::string(e.c_str()) + "\n";
+}
+
+}  // namespace iapt::run

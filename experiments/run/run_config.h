@@ -1,0 +1,74 @@
+#pragma once
+// An experiment: one YAML file with the backbone, the method, the task and how to train and
+// evaluate. Every field has a default except backbone and task; the resolved config (defaults
+// filled in) is written into each run's directory. `--set a.b.c=value` overrides any field.
+//
+//   name: sst2-iapt
+//   seed: 1
+//   output_dir: runs            # the run goes to output_dir/name/seed-N
+//   backbone: {path: ${IAPT_SHARED}/models/en-llama-6m, tokenizer: (default: path/tokenizer.model)}
+//   method:   {name: iapt, ...}            (experiments/config/peft_config.h)
+//   task:     {name: sst2, data_dir: ${IAPT_SHARED}/data, max_train: 0, max_dev: 0, max_test: 0,
+//              max_length: 256, carve_train: 0, carve_dev: 0}
+//   training: {optimizer: adamw, lr: 1e-3, coefficient_lr: 1e-3, weight_decay: 0, schedule: linear,
+//              warmup_ratio: 0.06, steps: 200, batch_size: 16, grad_accumulation: 1,
+//              max_grad_norm: 1.0, eval_every: 50, checkpoint_every: 50, patience: 0, log_every: 10}
+//   evaluation: {mode: rank, beams: 1, batch_size: 32}
+#include <string>
+#include <vector>
+
+#include "experiments/config/peft_config.h"
+
+namespace iapt::run {
+
+struct TaskOptions {
+  std::string name;
+  std::string data_dir;
+  int64_t max_train = 0, max_dev = 0, max_test = 0;  // 0: all
+  int64_t max_length = 256;                          // instruction tokens kept (BOS and the end)
+  double carve_train = 0, carve_dev = 0;
+};
+
+struct TrainingOptions {
+  std::string optimizer = "adamw";  // adamw, adam, sgd
+  double lr = 1e-3;
+  double coefficient_lr = 1e-3;     // IAPT's rational coefficients
+  double weight_decay = 0.0;
+  std::string schedule = "linear";  // constant, linear, cosine
+  double warmup_ratio = 0.06;
+  int64_t steps = 200;
+  int64_t batch_size = 16;
+  int64_t grad_accumulation = 1;
+  double max_grad_norm = 1.0;
+  int64_t eval_every = 50;
+  int64_t checkpoint_every = 50;
+  int64_t patience = 0;  // evaluations without a better dev score before stopping (0: never stop early)
+  int64_t log_every = 10;
+};
+
+struct EvaluationOptions {
+  std::string mode = "rank";  // rank the label words by likelihood, or generate and match
+  int64_t beams = 1;
+  int64_t batch_size = 32;
+};
+
+struct RunConfig {
+  std::string file;
+  std::string name;
+  uint64_t seed = 1;
+  std::string output_dir = "runs";
+  std::string tokenizer;  // backbone.tokenizer
+  config::BackboneSpec backbone;
+  config::MethodSpec method;
+  TaskOptions task;
+  TrainingOptions training;
+  EvaluationOptions evaluation;
+
+  std::string run_dir() const;  // output_dir/name/seed-N
+  std::string to_yaml() const;  // every field, defaults included
+};
+
+// Reads and validates a run config; `overrides` are "a.b.c=value" applied before validation.
+RunConfig load_run_config(const std::string& path, const std::vector<std::string>& overrides = {});
+
+}  // namespace iapt::run

@@ -1,0 +1,347 @@
+#include "experiments/run/trainer.h"
+
+#include <chrono>
+#include <csignal>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <unistd.h>
+
+#include "autograd/functions.h"
+#include "core/error.h"
+#include "core/rng.h"
+#include "core/safetensors.h"
+#include "experiments/run/batches.h"
+#include "experiments/run/evaluator.h"
+#include "models/checkpoint.h"
+#include "nn/peft/iapt.h"
+#include "optim/clip.h"
+#include "optim/optimizer.h"
+#include "optim/schedule.h"
+
+namespace iapt::run {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+const std::string kTaskDefs = IAPT_TASK_DEFS_DIR;
+
+void write_atomically(const fs::path& path, const std::string& text) {
+  const fs::path tmp = path.string() + ".tmp";
+  {
+    std::ofstream out(tmp, std::ios::trunc);
+    out << text;
+    out.flush();
+    IAPT_CHECK(out.good(), "{}: write failed", tmp.string());
+  }
+  fs::rename(tmp, path);
+}
+
+// Everything a run needs in memory: model, tokenizer, method, splits.
+struct Setup {
+  RunConfig config;
+  std::shared_ptr<models::LlamaForCausalLM> model;
+  std::unique_ptr<models::Tokenizer> tok;
+  std::shared_ptr<nn::PeftMethod> method;
+  tasks::TaskSpec task;
+  tasks::Splits splits;
+};
+
+std::vector<tasks::Example> first(std::vector<tasks::Example> v, int64_t n) {
+  if (n > 0 && static_cast<int64_t>(v.size()) > n) v.resize(n);
+  return v;
+}
+
+Setup build(const RunConfig& c) {
+  Setup s;
+  s.config = c;
+  manual_seed(c.seed);
+  s.model = models::load_llama(c.backbone.path);
+  s.tok = std::make_unique<models::Tokenizer>(c.tokenizer);
+  s.method = config::make_method(c.method, s.model);
+  s.task = tasks::load_task(c.task.name, kTaskDefs);
+  s.splits = tasks::make_splits(s.task, c.task.data_dir,
+                                {.seed = c.seed, .max_train = c.task.max_train, .carve_train = c.task.carve_train,
+                                 .carve_dev = c.task.carve_dev});
+  s.splits.dev = first(std::move(s.splits.dev), c.task.max_dev);
+  s.splits.test = first(std::move(s.splits.test), c.task.max_test);
+  if (c.task.max_dev > 0) s.splits.protocol += fmt::format("; dev limited to its first {}", s.splits.dev.size());
+  if (c.task.max_test > 0) s.splits.protocol += fmt::format("; test limited to its first {}", s.splits.test.size());
+  IAPT_CHECK(!s.splits.train.empty() && !s.splits.dev.empty(), "{}: task {} gives an empty train or dev split", c.file,
+             c.task.name);
+  return s;
+}
+
+std::map<std::string, Tensor> method_state(const nn::PeftMethod& m) {
+  std::map<std::string, Tensor> out;
+  for (auto& [name, p] : m.canonical_parameters()) out[name] = p.data();
+  return out;
+}
+
+void load_method_state(const nn::PeftMethod& m, const std::map<std::string, Tensor>& state, const std::string& prefix,
+                       const std::string& source) {
+  for (auto& [name, p] : m.canonical_parameters()) {
+    auto it = state.find(prefix + name);
+    IAPT_CHECK(it != state.end(), "{}: missing '{}'", source, prefix + name);
+    p.data().copy_(it->second);
+  }
+}
+
+// The loss on the response tokens: position t predicts label t + 1.
+Variable lm_loss(const models::LlamaForCausalLM& model, nn::PeftMethod& method, const Batch& b) {
+  method.set_instruction_mask(b.instruction_mask);
+  models::ForwardInputs in;
+  in.attention_mask = b.attention_mask;
+  in.hooks = &method;
+  Variable logits = model.forward(b.input_ids, in);
+  const int64_t rows = b.input_ids.size(0), t = b.input_ids.size(1), v = logits.size(2);
+  return cross_entropy(reshape(narrow(logits, 1, 0, t - 1), {rows * (t - 1), v}),
+                       b.labels.narrow(1, 1, t - 1).reshape({rows * (t - 1)}), -100);
+}
+
+std::string progress_bar(int64_t step, int64_t steps, double loss, double tokens_per_s, double eta_s) {
+  const int width = 24, filled = static_cast<int>(width * (step + 1) / std::max<int64_t>(steps, 1));
+  return fmt::format("\r[{}{}] {}/{}  loss {:.4f}  {:.0f} tok/s  ETA {:.0f}s ", std::string(filled, '#'),
+                     std::string(width - filled, '.'), step + 1, steps, loss, tokens_per_s, eta_s);
+}
+
+}  // namespace
+
+RunSummary train_run(const RunConfig& c) {
+  const auto started = std::chrono::steady_clock::now();
+  const fs::path dir = c.run_dir();
+  const std::string resolved = c.to_yaml();
+  Setup s = build(c);  // before anything is written: a bad model, task or data file leaves no run behind
+  fs::create_directories(dir / "best");
+  fs::create_directories(dir / "last");
+  if (fs::exists(dir / "config.yaml")) {
+    std::ifstream in(dir / "config.yaml");
+    std::string existing((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    IAPT_CHECK(existing == resolved, "{}: this run directory holds a run of another config; choose another name or "
+                                     "output_dir, or remove it", dir.string());
+  } else {
+    write_atomically(dir / "config.yaml", resolved);
+  }
+
+  const TrainingOptions& o = c.training;
+  write_atomically(dir / "data.json",
+                   nlohmann::json{{"task", s.task.name},
+                                  {"protocol", s.splits.protocol},
+                                  {"train", s.splits.train.size()},
+                                  {"dev", s.splits.dev.size()},
+                                  {"test", s.splits.test.size()}}
+                           .dump(2) +
+                       "\n");
+  std::vector<Encoded> train;
+  for (const auto& e : s.splits.train) train.push_back(encode_example(*s.tok, e, c.task.max_length));
+
+  // Optimizer groups: IAPT's rational coefficients learn at their own rate.
+  std::vector<Variable> coefficients, others;
+  auto iapt = std::dynamic_pointer_cast<nn::Iapt>(s.method);
+  if (iapt) coefficients = iapt->activation_parameters();
+  for (auto& [name, p] : s.method->canonical_parameters())
+    if (std::find_if(coefficients.begin(), coefficients.end(),
+                     [&](const Variable& q) { return q.impl() == p.impl(); }) == coefficients.end())
+      others.push_back(p);
+  const bool bilevel = iapt && c.method.iapt.coefficient_learning == "bilevel" && !coefficients.empty();
+  auto make_opt = [&](std::vector<Variable> params, double lr, double wd) -> std::unique_ptr<optim::Optimizer> {
+    std::vector<optim::ParamGroup> g{{"params", std::move(params), lr, wd}};
+    if (o.optimizer == "sgd") return std::make_unique<optim::SGD>(g);
+    if (o.optimizer == "adam") return std::make_unique<optim::Adam>(g);
+    return std::make_unique<optim::AdamW>(g);
+  };
+  auto main_opt = make_opt(others, o.lr, o.weight_decay);
+  auto coef_opt = make_opt(coefficients, o.coefficient_lr, 0.0);
+  const optim::Schedule schedule{o.schedule, static_cast<int64_t>(o.warmup_ratio * static_cast<double>(o.steps)),
+                                 o.steps, 0.0};
+
+  RunSummary summary;
+  summary.run_dir = dir.string();
+  for (auto& [n, p] : s.method->canonical_parameters()) summary.tunable_parameters += p.data().numel();
+  summary.dev_metric = s.task.metrics.front();
+  int64_t start_step = 0, bad_evals = 0;
+  double best = -1e300;
+  const fs::path state_file = dir / "last" / "state.safetensors";
+  if (fs::exists(state_file)) {  // resume
+    SafetensorsFile st = load_safetensors(state_file.string());
+    load_method_state(*s.method, st.tensors, "param.", state_file.string());
+    auto sub = [&](const std::string& prefix) {
+      std::map<std::string, Tensor> out;
+      for (auto& [k, t] : st.tensors)
+        if (k.rfind(prefix, 0) == 0) out[k.substr(prefix.size())] = t;
+      return out;
+    };
+    main_opt->load_state_dict(sub("opt.main."), state_file.string());
+    if (!coefficients.empty()) coef_opt->load_state_dict(sub("opt.coef."), state_file.string());
+    start_step = std::stoll(st.metadata.at("next_step"));
+    best = std::stod(st.metadata.at("best"));
+    summary.best_step = std::stoll(st.metadata.at("best_step"));
+    bad_evals = std::stoll(st.metadata.at("bad_evals"));
+    default_generator().manual_seed(std::stoull(st.metadata.at("rng_seed")));
+    default_generator().take(std::stoull(st.metadata.at("rng_offset")));
+    summary.resumed = true;
+    // lines logged after the checkpoint will be logged again
+    std::vector<std::string> kept;
+    std::ifstream in(dir / "metrics.jsonl");
+    for (std::string line; std::getline(in, line);)
+      if (!line.empty() && nlohmann::json::parse(line).value("step", int64_t{0}) <= start_step) kept.push_back(line);
+    std::string text;
+    for (auto& l : kept) text += l + "\n";
+    write_atomically(dir / "metrics.jsonl", text);
+  }
+  std::ofstream metrics(dir / "metrics.jsonl", std::ios::app);
+  const bool terminal = isatty(fileno(stderr));
+
+  auto save_best = [&]() {
+    save_safetensors((dir / "best" / "adapter.safetensors").string(), method_state(*s.method),
+                     {{"method", c.method.name}});
+    write_atomically(dir / "best" / "config.yaml", resolved);
+  };
+  auto checkpoint = [&](int64_t next_step) {
+    std::map<std::string, Tensor> t;
+    for (auto& [k, v] : method_state(*s.method)) t["param." + k] = v;
+    for (auto& [k, v] : main_opt->state_dict()) t["opt.main." + k] = v;
+    if (!coefficients.empty())
+      for (auto& [k, v] : coef_opt->state_dict()) t["opt.coef." + k] = v;
+    save_safetensors(state_file.string(), t,
+                     {{"next_step", std::to_string(next_step)},
+                      {"best", fmt::format("{:.17g}", best)},
+                      {"best_step", std::to_string(summary.best_step)},
+                      {"bad_evals", std::to_string(bad_evals)},
+                      {"rng_seed", std::to_string(default_generator().seed())},
+                      {"rng_offset", std::to_string(default_generator().offset())}});
+  };
+
+  std::vector<std::vector<size_t>> epoch_batches;
+  int64_t epoch_loaded = -1;
+  auto batch_at = [&](int64_t counter) {  // the counter-th micro-batch of the run: a function of the step alone
+    // chunks hold 50 whole batches, so an epoch has ceil(n / batch_size) of them
+    const int64_t per_epoch = (static_cast<int64_t>(train.size()) + o.batch_size - 1) / o.batch_size;
+    const int64_t epoch = counter / per_epoch;
+    if (epoch != epoch_loaded) epoch_batches = bucketed_batches(train, o.batch_size, c.seed + 1000 * epoch), epoch_loaded = epoch;
+    std::vector<const Encoded*> rows;
+    for (size_t i : epoch_batches[counter % per_epoch]) rows.push_back(&train[i]);
+    return make_batch(rows);
+  };
+  std::vector<Encoded> dev_encoded;  // bilevel: the coefficients' batches
+  if (bilevel)
+    for (const auto& e : s.splits.dev) dev_encoded.push_back(encode_example(*s.tok, e, c.task.max_length));
+
+  const char* kill_env = std::getenv("IAPT_FAULT_KILL_AFTER_STEP");  // fault injection for the resume test
+  const int64_t kill_after = kill_env ? std::stoll(kill_env) : -1;
+  int64_t tokens_since = 0;
+  auto window_start = std::chrono::steady_clock::now();
+  int64_t step = start_step;
+  for (; step < o.steps; ++step) {
+    const double scale = schedule.multiplier(step);
+    main_opt->set_lr_scale(scale);
+    coef_opt->set_lr_scale(scale);
+    s.method->set_training(true);
+    if (bilevel) {  // the coefficients first, on a dev batch
+      coef_opt->zero_grad();
+      main_opt->zero_grad();
+      std::vector<const Encoded*> rows;
+      for (int64_t i = 0; i < o.batch_size; ++i)
+        rows.push_back(&dev_encoded[(step * o.batch_size + i) % dev_encoded.size()]);
+      lm_loss(*s.model, *s.method, make_batch(rows)).backward();
+      coef_opt->step();
+    }
+    main_opt->zero_grad();
+    coef_opt->zero_grad();
+    double loss_sum = 0;
+    for (int64_t micro = 0; micro < o.grad_accumulation; ++micro) {
+      Batch b = batch_at(step * o.grad_accumulation + micro);
+      Variable loss = mul_scalar(lm_loss(*s.model, *s.method, b), 1.0 / static_cast<double>(o.grad_accumulation));
+      loss.backward();
+      loss_sum += loss.item();
+      tokens_since += b.tokens;
+    }
+    if (o.max_grad_norm > 0) optim::clip_grad_norm(s.method->parameters(), o.max_grad_norm);
+    main_opt->step();
+    if (!bilevel) coef_opt->step();
+    summary.final_loss = loss_sum;
+
+    if ((step + 1) % o.log_every == 0 || step + 1 == o.steps) {
+      const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - window_start).count();
+      const double tps = secs > 0 ? static_cast<double>(tokens_since) / secs : 0;
+      const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+      const double eta = elapsed / static_cast<double>(step + 1 - start_step) * static_cast<double>(o.steps - step - 1);
+      metrics << nlohmann::json{{"step", step + 1}, {"loss", loss_sum}, {"lr", o.lr * scale}, {"tokens_per_s", tps}}.dump()
+              << '\n';
+      metrics.flush();
+      if (terminal)
+        std::fputs(progress_bar(step, o.steps, loss_sum, tps, eta).c_str(), stderr);
+      else
+        std::fprintf(stderr, "step %lld/%lld loss %.4f %.0f tok/s ETA %.0fs\n", static_cast<long long>(step + 1),
+                     static_cast<long long>(o.steps), loss_sum, tps, eta);
+      tokens_since = 0;
+      window_start = std::chrono::steady_clock::now();
+    }
+    bool stop = false;
+    if ((step + 1) % o.eval_every == 0 || step + 1 == o.steps) {
+      Evaluation ev = evaluate(*s.model, *s.method, *s.tok, s.task, s.splits.dev, c.task, c.evaluation);
+      const double value = ev.metrics.at(summary.dev_metric);
+      metrics << nlohmann::json{{"step", step + 1}, {"dev", ev.metrics}}.dump() << '\n';
+      metrics.flush();
+      if (terminal) std::fputs("\n", stderr);
+      std::fprintf(stderr, "step %lld dev %s %.4f\n", static_cast<long long>(step + 1), summary.dev_metric.c_str(), value);
+      if (value > best) {
+        best = value, summary.best_step = step + 1, bad_evals = 0;
+        save_best();
+      } else if (o.patience > 0 && ++bad_evals >= o.patience) {
+        stop = true;
+      }
+    }
+    if ((step + 1) % o.checkpoint_every == 0 || step + 1 == o.steps || stop) checkpoint(step + 1);
+    if (step + 1 == kill_after) std::raise(SIGKILL);
+    if (stop) {
+      ++step;
+      break;
+    }
+  }
+  summary.steps = step;
+  summary.best_dev = best;
+
+  // The best weights on dev (again, for the full metric set) and on test.
+  SafetensorsFile best_file = load_safetensors((dir / "best" / "adapter.safetensors").string());
+  load_method_state(*s.method, best_file.tensors, "", (dir / "best" / "adapter.safetensors").string());
+  summary.dev = evaluate(*s.model, *s.method, *s.tok, s.task, s.splits.dev, c.task, c.evaluation).metrics;
+  if (!s.splits.test.empty())
+    summary.test = evaluate(*s.model, *s.method, *s.tok, s.task, s.splits.test, c.task, c.evaluation).metrics;
+  summary.wall_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  write_atomically(dir / "summary.json",
+                   nlohmann::json{{"name", c.name},
+                                  {"seed", c.seed},
+                                  {"method", c.method.name},
+                                  {"task", s.task.name},
+                                  {"tunable_parameters", summary.tunable_parameters},
+                                  {"steps", summary.steps},
+                                  {"final_loss", summary.final_loss},
+                                  {"best_step", summary.best_step},
+                                  {"dev_metric", summary.dev_metric},
+                                  {"dev", summary.dev},
+                                  {"test", summary.test},
+                                  {"wall_seconds", summary.wall_seconds},
+                                  {"resumed", summary.resumed},
+                                  {"protocol", s.splits.protocol}}
+                           .dump(2) +
+                       "\n");
+  return summary;
+}
+
+std::map<std::string, double> evaluate_run(const std::string& run_dir, const std::string& split) {
+  IAPT_CHECK(split == "dev" || split == "test", "eval: split '{}' (dev or test)", split);
+  const fs::path dir(run_dir);
+  IAPT_CHECK(fs::exists(dir / "best" / "adapter.safetensors"), "{}: no best/adapter.safetensors (has the run trained?)",
+             run_dir);
+  RunConfig c = load_run_config((dir / "config.yaml").string());
+  Setup s = build(c);
+  SafetensorsFile best = load_safetensors((dir / "best" / "adapter.safetensors").string());
+  load_method_state(*s.method, best.tensors, "", (dir / "best" / "adapter.safetensors").string());
+  const auto& examples = split == "dev" ? s.splits.dev : s.splits.test;
+  return evaluate(*s.model, *s.method, *s.tok, s.task, examples, c.task, c.evaluation).metrics;
+}
+
+}  // namespace iapt::run
