@@ -9,7 +9,9 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <sstream>
+#include <fmt/format.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 using namespace std::string_literals;
 namespace fs = std::filesystem;
@@ -35,8 +37,9 @@ Result run_cli(const std::string& args, const std::string& env = "") {
   return r;
 }
 
-fs::path workspace() {
-  fs::path d = fs::temp_directory_path() / "iapt_run_test";
+// Each test its own folder: ctest runs test cases in parallel processes.
+fs::path workspace(const std::string& name) {
+  fs::path d = fs::temp_directory_path() / fmt::format("iapt_run_test_{}_{}", name, static_cast<long>(getpid()));
   fs::remove_all(d);
   fs::create_directories(d / "data/glue/SST-2");
   const char* good[] = {"good", "great", "fine", "nice", "lovely", "superb"};
@@ -81,7 +84,7 @@ std::string read_text(const fs::path& p) {
 }  // namespace
 
 TEST_CASE("run: a run killed with SIGKILL resumes and ends with the metrics of an uninterrupted one", "[experiments][run]") {
-  fs::path ws = workspace();
+  fs::path ws = workspace("resume");
   std::ofstream(ws / "a.yaml") << config_text(ws, "a");
   std::ofstream(ws / "b.yaml") << config_text(ws, "b");
 
@@ -128,7 +131,7 @@ TEST_CASE("run: a run killed with SIGKILL resumes and ends with the metrics of a
 }
 
 TEST_CASE("run: bad configs and data stop the run with a one-line error naming the place", "[experiments][run]") {
-  fs::path ws = workspace();
+  fs::path ws = workspace("errors");
   auto expect_error = [&](const std::string& yaml, const std::string& message, const std::string& extra = "") {
     std::ofstream(ws / "bad.yaml") << yaml;
     Result r = run_cli("run " + (ws / "bad.yaml").string() + extra);
