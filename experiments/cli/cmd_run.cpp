@@ -1,6 +1,12 @@
 #include <fmt/format.h>
 
 #include "experiments/cli/commands.h"
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+
+#include "experiments/run/report.h"
+#include "experiments/run/sweep.h"
 #include "experiments/run/trainer.h"
 
 namespace iapt::cli {
@@ -30,6 +36,35 @@ void add_run(CLI::App& app) {
   ev->add_option("--split", *split, "dev or test")->check(CLI::IsMember({"dev", "test"}));
   ev->callback([dir, split] {
     for (auto& [k, v] : run::evaluate_run(*dir, *split)) fmt::print("{} {} {:.4f}\n", *split, k, v);
+  });
+}
+
+}  // namespace iapt::cli
+
+namespace iapt::cli {
+
+void add_sweep(CLI::App& app) {
+  struct Args {
+    std::string file;
+    int jobs = 1;
+  };
+  auto a = std::make_shared<Args>();
+  auto* cmd = app.add_subcommand("sweep", "Run every configuration and seed of a sweep, then report");
+  cmd->add_option("file", a->file, "experiment YAML with a sweep section")->required()->check(CLI::ExistingFile);
+  cmd->add_option("--jobs", a->jobs, "runs at once (local processes)")->check(CLI::PositiveNumber);
+  cmd->callback([a] {
+    // the runs are this same executable, in processes of their own
+    const int failed = run::run_sweep(a->file, a->jobs, std::filesystem::read_symlink("/proc/self/exe").string());
+    if (failed > 0) throw CLI::RuntimeError(fmt::format("{} runs failed", failed), 1);
+  });
+
+  auto dir = std::make_shared<std::string>();
+  auto* rep = app.add_subcommand("report", "Tables (Markdown, CSV) and plots of a sweep's runs");
+  rep->add_option("dir", *dir, "the sweep's output directory (output_dir/NAME)")->required()->check(CLI::ExistingDirectory);
+  rep->callback([dir] {
+    auto rows = run::write_report(*dir);
+    std::ifstream in(std::filesystem::path(*dir) / "table.md");
+    std::cout << in.rdbuf();
   });
 }
 

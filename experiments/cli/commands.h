@@ -11,6 +11,7 @@ void add_score(CLI::App& app);
 void add_perplexity(CLI::App& app);
 void add_params(CLI::App& app);
 void add_grads(CLI::App& app);
-void add_run(CLI::App& app);  // run and eval
+void add_run(CLI::App& app);    // run and eval
+void add_sweep(CLI::App& app);  // sweep and report
 
 }  // namespace iapt::cli

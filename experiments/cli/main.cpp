@@ -16,6 +16,7 @@ int main(int argc, char** argv) {
   iapt::cli::add_params(app);
   iapt::cli::add_grads(app);
   iapt::cli::add_run(app);
+  iapt::cli::add_sweep(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

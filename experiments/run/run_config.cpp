@@ -10,22 +10,26 @@ namespace iapt::run {
 namespace fs = std::filesystem;
 using config::YamlMap;
 
-namespace {
-
-void apply_override(YAML::Node root, const std::string& assignment) {
-  const size_t eq = assignment.find('=');
-  IAPT_CHECK(eq != std::string::npos && eq > 0, "--set {}: expected key.path=value", assignment);
-  const std::string path = assignment.substr(0, eq), value = assignment.substr(eq + 1);
+void set_path(YAML::Node root, const std::string& path, const YAML::Node& value, const std::string& what) {
   std::vector<std::string> keys;
   std::stringstream ss(path);
   for (std::string k; std::getline(ss, k, '.');) keys.push_back(k);
   YAML::Node node = root;
   for (size_t i = 0; i + 1 < keys.size(); ++i) {
-    IAPT_CHECK(!node[keys[i]] || node[keys[i]].IsMap() || node[keys[i]].IsNull(), "--set {}: '{}' is not a mapping",
-               assignment, keys[i]);
+    IAPT_CHECK(!node[keys[i]] || node[keys[i]].IsMap() || node[keys[i]].IsNull(), "{}: '{}' is not a mapping", what,
+               keys[i]);
     node.reset(node[keys[i]]);  // rebind (operator= would overwrite the node's content)
   }
-  node[keys.back()] = YAML::Load(value);  // a number, a boolean, a list or a string, as YAML reads it
+  node[keys.back()] = value;
+}
+
+namespace {
+
+void apply_override(YAML::Node root, const std::string& assignment) {
+  const size_t eq = assignment.find('=');
+  IAPT_CHECK(eq != std::string::npos && eq > 0, "--set {}: expected key.path=value", assignment);
+  // the value as YAML reads it: a number, a boolean, a list, a mapping or a string
+  set_path(root, assignment.substr(0, eq), YAML::Load(assignment.substr(eq + 1)), "--set " + assignment);
 }
 
 }  // namespace
@@ -33,6 +37,10 @@ void apply_override(YAML::Node root, const std::string& assignment) {
 RunConfig load_run_config(const std::string& path, const std::vector<std::string>& overrides) {
   YAML::Node root = config::load_yaml_file(path);
   for (const auto& o : overrides) apply_override(root, o);
+  return read_run_config(root, path);
+}
+
+RunConfig read_run_config(YAML::Node root, const std::string& path) {
   YamlMap m(root, path, "");
   RunConfig c;
   c.file = path;

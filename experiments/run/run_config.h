@@ -17,6 +17,8 @@
 #include <string>
 #include <vector>
 
+#include <yaml-cpp/yaml.h>
+
 #include "experiments/config/peft_config.h"
 
 namespace iapt::run {
@@ -70,5 +72,8 @@ struct RunConfig {
 
 // Reads and validates a run config; `overrides` are "a.b.c=value" applied before validation.
 RunConfig load_run_config(const std::string& path, const std::vector<std::string>& overrides = {});
+RunConfig read_run_config(YAML::Node root, const std::string& path);
+// Sets root[a][b][c] for the path "a.b.c", making mappings on the way; `what` names it in errors.
+void set_path(YAML::Node root, const std::string& path, const YAML::Node& value, const std::string& what);
 
 }  // namespace iapt::run

@@ -153,3 +153,34 @@ TEST_CASE("run: bad configs and data stop the run with a one-line error naming t
   std::ofstream(ws / "data/glue/SST-2/dev.tsv", std::ios::app) << "a broken row without its label\n";
   expect_error(good, "dev.tsv:26: expected 2 tab-separated fields, got 1");
 }
+
+TEST_CASE("sweep: configurations and seeds run in parallel, are skipped once done, and are reported", "[experiments][run]") {
+  fs::path ws = workspace("sweep");
+  std::string yaml = config_text(ws, "sweeps");
+  yaml.replace(yaml.find("name: tiny-sst2"), 15, "name: ablation");
+  yaml.replace(yaml.find("steps: 12"), 9, "steps: 8");
+  yaml += "sweep:\n  seeds: [1, 2]\n  grid:\n    method:\n"
+          "      - {name: iapt, soft_tokens: 2, bottleneck: 6, activation: {kind: rational, version: B, degrees: [3, 2], init: gelu}}\n"
+          "      - {name: prompt_tuning, soft_tokens: 2}\n";
+  std::ofstream(ws / "sweep.yaml") << yaml;
+  Result first = run_cli("sweep " + (ws / "sweep.yaml").string() + " --jobs 2");
+  INFO(first.output);
+  REQUIRE(first.exit_code == 0);
+  const fs::path out = ws / "sweeps/ablation";
+  for (const char* label : {"iapt", "prompt_tuning"})
+    for (const char* seed : {"seed-1", "seed-2"}) CHECK(fs::exists(out / label / seed / "summary.json"));
+  const std::string table = read_text(out / "table.md");
+  CHECK(table.find("| iapt | iapt |") != std::string::npos);
+  CHECK(table.find("| prompt_tuning | prompt_tuning |") != std::string::npos);
+  CHECK(read_text(out / "table.csv").find("iapt,iapt,") != std::string::npos);
+  if (std::system("command -v gnuplot > /dev/null 2>&1") == 0) {
+    CHECK(fs::file_size(out / "plots/learning_curves.png") > 1000);
+    CHECK(fs::file_size(out / "plots/ablation.png") > 1000);
+    CHECK(fs::file_size(out / "plots/rationals.png") > 1000);
+  }
+  Result again = run_cli("sweep " + (ws / "sweep.yaml").string());
+  INFO(again.output);
+  CHECK(again.exit_code == 0);
+  CHECK(again.output.find("skip iapt seed 1 (done)") != std::string::npos);
+  CHECK(again.output.find("done iapt") == std::string::npos);
+}
