@@ -47,12 +47,18 @@ void add_sweep(CLI::App& app) {
   struct Args {
     std::string file;
     int jobs = 1;
+    bool dry_run = false;
   };
   auto a = std::make_shared<Args>();
   auto* cmd = app.add_subcommand("sweep", "Run every configuration and seed of a sweep, then report");
   cmd->add_option("file", a->file, "experiment YAML with a sweep section")->required()->check(CLI::ExistingFile);
   cmd->add_option("--jobs", a->jobs, "runs at once (local processes)")->check(CLI::PositiveNumber);
+  cmd->add_flag("--dry-run", a->dry_run, "validate every run's config and list the runs, run nothing");
   cmd->callback([a] {
+    if (a->dry_run) {
+      for (const auto& r : run::expand_sweep(a->file)) fmt::print("{} seed {} -> {}\n", r.label, r.seed, r.run_dir);
+      return;
+    }
     // the runs are this same executable, in processes of their own
     const int failed = run::run_sweep(a->file, a->jobs, std::filesystem::read_symlink("/proc/self/exe").string());
     if (failed > 0) throw CLI::RuntimeError(fmt::format("{} runs failed", failed), 1);

@@ -41,6 +41,7 @@ RunConfig load_run_config(const std::string& path, const std::vector<std::string
 }
 
 RunConfig read_run_config(YAML::Node root, const std::string& path) {
+  IAPT_CHECK(!root["sweep"], "{}: this file has a sweep section: run it with `iapt sweep`", path);
   YamlMap m(root, path, "");
   RunConfig c;
   c.file = path;

@@ -71,6 +71,9 @@ std::vector<SweepRun> expand_sweep(const std::string& path) {
     IAPT_CHECK(v.size() == zip_len, "{}: sweep.zip: '{}' has {} values, '{}' has {}", path, k, v.size(),
                zip.front().first, zip_len);
   std::vector<std::string> label_keys = sweep.string_list("label", {});
+  const std::vector<std::string> zip_labels = sweep.string_list("labels", {});  // names of the zip's positions
+  IAPT_CHECK(zip_labels.empty() || (grid.empty() && zip_labels.size() == zip_len),
+             "{}: sweep.labels names the zip's {} positions (and needs no grid)", path, zip_len);
   if (label_keys.empty()) {
     for (auto& [k, v] : grid) label_keys.push_back(k);
     for (auto& [k, v] : zip) label_keys.push_back(k);
@@ -81,10 +84,12 @@ std::vector<SweepRun> expand_sweep(const std::string& path) {
   base.remove("sweep");
   const fs::path dir = fs::path(path).parent_path();
   for (auto keys : std::vector<std::vector<std::string>>{{"backbone", "path"}, {"backbone", "tokenizer"},
-                                                         {"task", "data_dir"}, {"output_dir"}})
-    absolutize(base, keys, dir);
+                                                         {"task", "data_dir"}})
+    absolutize(base, keys, dir);  // (output_dir stays relative to where the sweep runs)
   const std::string name = base["name"] ? base["name"].Scalar() : fs::path(path).stem().string();
-  const std::string output_dir = config::expand_env(base["output_dir"] ? base["output_dir"].Scalar() : "runs", path);
+  const std::string output_dir = fs::absolute(config::expand_env(base["output_dir"] ? base["output_dir"].Scalar() : "runs", path))
+                                     .lexically_normal()
+                                     .string();
 
   // every combination: the grid's cartesian product times the zip's positions
   std::vector<std::vector<std::pair<std::string, YAML::Node>>> combos{{}};
@@ -110,11 +115,13 @@ std::vector<SweepRun> expand_sweep(const std::string& path) {
   }
 
   std::vector<SweepRun> runs;
-  for (auto& combo : combos) {
-    std::string label;
-    for (const auto& lk : label_keys)
-      for (auto& [k, v] : combo)
-        if (k == lk) label += (label.empty() ? "" : "_") + value_label(v);
+  for (size_t ci = 0; ci < combos.size(); ++ci) {
+    auto& combo = combos[ci];
+    std::string label = zip_labels.empty() ? "" : zip_labels[ci];
+    if (zip_labels.empty())
+      for (const auto& lk : label_keys)
+        for (auto& [k, v] : combo)
+          if (k == lk) label += (label.empty() ? "" : "_") + value_label(v);
     label = sanitize(label.empty() ? "default" : label);
     for (int64_t seed : seeds) {
       YAML::Node cfg = YAML::Clone(base);

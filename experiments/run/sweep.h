@@ -5,6 +5,7 @@
 //     grid: {method: [{name: iapt, ...}, {name: lora, ...}], training.lr: [1e-3, 3e-3]}  # every combination
 //     zip:  {method.soft_tokens: [1, 2, 4], method.bottleneck: [8, 16, 32]}              # side by side
 //     label: [method.name]   # the keys whose values name a configuration (default: every swept key)
+//     labels: [a, b, c]      # or names for the zip's positions, one each
 // Each configuration and seed becomes output_dir/NAME/LABEL/seed-N (its config written beside it as
 // seed-N.yaml); a run whose summary.json exists is skipped; --jobs N runs N processes at once.
 #include <string>

@@ -14,6 +14,7 @@
 #include "models/evaluation.h"
 #include "models/generation.h"
 #include "models/tokenizer.h"
+#include "experiments/run/sweep.h"
 #include "experiments/tasks/task.h"
 
 using namespace iapt;
@@ -155,9 +156,23 @@ TEST_CASE("shared data: every task's official files read with their documented r
   CHECK(sst2.test.size() == 872);
 }
 
+TEST_CASE("shared data: every CPU experiment config expands into valid runs", "[shared]") {
+  setenv("IAPT_SHARED", shared_dir().c_str(), 1);
+  const std::string configs = std::string(IAPT_SOURCE_DIR) + "/experiments/configs";
+  int files = 0;
+  for (auto& f : fs::directory_iterator(configs)) {
+    if (!f.path().string().ends_with("_cpu.yaml")) continue;
+    INFO(f.path().string());
+    auto runs = run::expand_sweep(f.path().string());
+    CHECK(runs.size() >= 3);
+    ++files;
+  }
+  CHECK(files >= 5);
+}
+
 int main(int argc, char** argv) {
   if (!fs::exists(model_dir() + "/config.json")) {
-    std::printf("SKIPPED: %s not found (set IAPT_SHARED to the shared folder); 6 end-to-end tests not run\n",
+    std::printf("SKIPPED: %s not found (set IAPT_SHARED to the shared folder); 7 end-to-end tests not run\n",
                 model_dir().c_str());
     return 77;
   }
