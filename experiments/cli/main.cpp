@@ -21,7 +21,7 @@ int main(int argc, char** argv) {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     return app.exit(e);
-  } catch (const iapt::Error& e) {
+  } catch (const std::exception& e) {  // iapt::Error and anything a library threw: one line, exit 1
     fmt::print(stderr, "error: {}\n", e.what());
     return 1;
   }

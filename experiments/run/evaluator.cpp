@@ -80,8 +80,8 @@ Evaluation evaluate(const models::LlamaForCausalLM& model, nn::PeftMethod& metho
                     const tasks::TaskSpec& task, const std::vector<tasks::Example>& examples,
                     const TaskOptions& task_options, const EvaluationOptions& options) {
   Evaluation ev;
-  std::vector<std::string> gold;
-  for (const auto& e : examples) gold.push_back(e.response);
+  std::vector<std::string> gold;  // the label words, or for regression the raw score (not the rounded response)
+  for (const auto& e : examples) gold.push_back(task.regression ? e.label : e.response);
   if (examples.empty()) return ev;
   if (options.mode == "rank" && !task.regression) {
     std::vector<std::string> words;

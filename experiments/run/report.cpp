@@ -5,6 +5,7 @@
 #include <filesystem>
 #include <fmt/format.h>
 #include <fstream>
+#include <cstdlib>
 #include <map>
 #include <nlohmann/json.hpp>
 
@@ -80,7 +81,7 @@ void rational_plot(const fs::path& run_dir, const fs::path& plots) {
   const int cols = static_cast<int>(std::ceil(std::sqrt(static_cast<double>(layers.size()))));
   const int rows = static_cast<int>((layers.size() + cols - 1) / cols);
   std::string script = fmt::format(
-      "set terminal pngcairo size {},{} font ',9'\nset output '{}'\nset multiplot layout {},{} title 'learned "
+      "set terminal pngcairo size {},{} font ',9' noenhanced\nset output '{}'\nset multiplot layout {},{} title 'learned "
       "rational activations ({}) vs initialisation ({})'\nset key top left\n",
       360 * cols, 280 * rows, (plots / "rationals.png").string(), rows, cols, run_dir.parent_path().filename().string(),
       act["init"].Scalar());
@@ -98,8 +99,20 @@ void rational_plot(const fs::path& run_dir, const fs::path& plots) {
 std::vector<ReportRow> write_report(const std::string& dir_str) {
   const fs::path dir(dir_str);
   IAPT_CHECK(fs::is_directory(dir), "report: {} is not a directory", dir_str);
-  std::map<std::string, std::vector<nlohmann::json>> by_label;
-  std::map<std::string, std::vector<fs::path>> runs_of;
+  // labels in natural order: numbers by value (k 1, 2, 4, 16), the rest alphabetically
+  struct Natural {
+    bool operator()(const std::string& a, const std::string& b) const {
+      char* ea = nullptr;
+      char* eb = nullptr;
+      const double na = std::strtod(a.c_str(), &ea), nb = std::strtod(b.c_str(), &eb);
+      const bool num_a = ea && *ea == '\0' && !a.empty(), num_b = eb && *eb == '\0' && !b.empty();
+      if (num_a && num_b) return na < nb;
+      if (num_a != num_b) return num_a;
+      return a < b;
+    }
+  };
+  std::map<std::string, std::vector<nlohmann::json>, Natural> by_label;
+  std::map<std::string, std::vector<fs::path>, Natural> runs_of;
   for (auto& entry : fs::recursive_directory_iterator(dir)) {
     if (entry.path().filename() != "summary.json") continue;
     std::ifstream in(entry.path());
@@ -108,6 +121,7 @@ std::vector<ReportRow> write_report(const std::string& dir_str) {
     by_label[label].push_back(nlohmann::json::parse(in));
     runs_of[label].push_back(run);
   }
+  for (auto& [label, runs] : runs_of) std::sort(runs.begin(), runs.end());  // seed-1 first
   IAPT_CHECK(!by_label.empty(), "report: no summary.json under {}", dir_str);
 
   std::vector<ReportRow> rows;
@@ -151,7 +165,7 @@ std::vector<ReportRow> write_report(const std::string& dir_str) {
   const fs::path plots = dir / "plots";
   fs::create_directories(plots);
   // learning curves: the training loss of each configuration's first run
-  std::string curves = fmt::format("set terminal pngcairo size 900,500 font ',10'\nset output '{}'\nset xlabel 'step'\n"
+  std::string curves = fmt::format("set terminal pngcairo size 900,500 font ',10' noenhanced\nset output '{}'\nset xlabel 'step'\n"
                                    "set ylabel 'training loss'\nset key outside right\nplot ",
                                    (plots / "learning_curves.png").string());
   size_t i = 0;
@@ -175,9 +189,9 @@ std::vector<ReportRow> write_report(const std::string& dir_str) {
     bars += fmt::format("{} \"{}\" {} {}\n", k, rows[k].label, rows[k].test_mean, rows[k].test_std);
   write_file(plots / "ablation.dat", bars);
   write_file(plots / "ablation.gp",
-             fmt::format("set terminal pngcairo size 900,500 font ',10'\nset output '{}'\nset style fill solid 0.6\n"
+             fmt::format("set terminal pngcairo size 900,500 font ',10' noenhanced\nset output '{}'\nset style fill solid 0.6\n"
                          "set boxwidth 0.6\nset ylabel 'test {} (mean and std over seeds)'\nset xtics rotate by -30\n"
-                         "set yrange [0:*]\nunset key\nplot '{}' using 1:3:xtic(2) with boxes, '' using 1:3:4 with "
+                         "unset key\nplot '{}' using 1:3:xtic(2) with boxes, '' using 1:3:4 with "
                          "yerrorbars lc rgb 'black' pt 0\n",
                          (plots / "ablation.png").string(), rows[0].metric, (plots / "ablation.dat").string()));
   gnuplot(plots / "ablation.gp");

@@ -29,7 +29,13 @@ void apply_override(YAML::Node root, const std::string& assignment) {
   const size_t eq = assignment.find('=');
   IAPT_CHECK(eq != std::string::npos && eq > 0, "--set {}: expected key.path=value", assignment);
   // the value as YAML reads it: a number, a boolean, a list, a mapping or a string
-  set_path(root, assignment.substr(0, eq), YAML::Load(assignment.substr(eq + 1)), "--set " + assignment);
+  YAML::Node value;
+  try {
+    value = YAML::Load(assignment.substr(eq + 1));
+  } catch (const YAML::Exception& e) {
+    throw Error(fmt::format("--set {}: the value is not valid YAML: {}", assignment, e.msg));
+  }
+  set_path(root, assignment.substr(0, eq), value, "--set " + assignment);
 }
 
 }  // namespace
@@ -51,6 +57,7 @@ RunConfig read_run_config(YAML::Node root, const std::string& path) {
 
   c.backbone = config::read_backbone(m.map("backbone"), path);
   c.method = config::read_method(m.map("method"), c.backbone.config.num_hidden_layers);
+  c.method_yaml = YAML::Clone(root["method"]);
   c.tokenizer = c.backbone.tokenizer;
   IAPT_CHECK(!c.backbone.path.empty(), "{}: backbone.path: training needs a model directory, not a shape", path);
   if (c.tokenizer.empty()) c.tokenizer = (fs::path(c.backbone.path) / "tokenizer.model").string();
@@ -85,14 +92,21 @@ RunConfig read_run_config(YAML::Node root, const std::string& path) {
   o.patience = tr.get<int64_t>("patience", o.patience);
   o.log_every = tr.get<int64_t>("log_every", o.log_every);
   tr.finish();
-  IAPT_CHECK(o.steps > 0 && o.batch_size > 0 && o.grad_accumulation > 0 && o.eval_every > 0 && o.checkpoint_every > 0,
-             "{}: training.steps, batch_size, grad_accumulation, eval_every and checkpoint_every must be positive", path);
+  IAPT_CHECK(o.steps > 0 && o.batch_size > 0 && o.grad_accumulation > 0 && o.eval_every > 0 && o.checkpoint_every > 0 &&
+                 o.log_every > 0,
+             "{}: training.steps, batch_size, grad_accumulation, eval_every, checkpoint_every and log_every must be "
+             "positive",
+             path);
+  IAPT_CHECK(o.warmup_ratio >= 0 && o.warmup_ratio < 1, "{}: training.warmup_ratio {} is outside [0, 1)", path,
+             o.warmup_ratio);
 
   YamlMap ev = m.map("evaluation");
   c.evaluation.mode = ev.choice("mode", "rank", {"rank", "generate"});
   c.evaluation.beams = ev.get<int64_t>("beams", 1);
   c.evaluation.batch_size = ev.get<int64_t>("batch_size", 32);
   ev.finish();
+  IAPT_CHECK(c.evaluation.batch_size > 0 && c.evaluation.beams > 0, "{}: evaluation.batch_size and beams must be positive",
+             path);
   m.finish();
   return c;
 }
@@ -106,28 +120,8 @@ std::string RunConfig::to_yaml() const {
   e << YAML::Key << "output_dir" << YAML::Value << output_dir;
   e << YAML::Key << "backbone" << YAML::Value << YAML::BeginMap << YAML::Key << "path" << YAML::Value << backbone.path
     << YAML::Key << "tokenizer" << YAML::Value << tokenizer << YAML::EndMap;
-  e << YAML::Key << "method" << YAML::Value << YAML::BeginMap << YAML::Key << "name" << YAML::Value << method.name;
-  if (method.name == "iapt") {
-    const auto& o = method.iapt;
-    e << YAML::Key << "soft_tokens" << YAML::Value << o.soft_tokens << YAML::Key << "bottleneck" << YAML::Value
-      << o.bottleneck << YAML::Key << "pooler" << YAML::Value << nn::pooler_name(o.pooler);
-    e << YAML::Key << "layers" << YAML::Value << YAML::Flow << o.layers;
-    e << YAML::Key << "activation" << YAML::Value << YAML::Flow << YAML::BeginMap << YAML::Key << "kind"
-      << YAML::Value << o.activation.kind << YAML::Key << "version" << YAML::Value
-      << nn::rational_version_name(o.activation.rational.version) << YAML::Key << "degrees" << YAML::Value
-      << YAML::Flow << std::vector<int>{o.activation.rational.deg_num, o.activation.rational.deg_den} << YAML::Key
-      << "init" << YAML::Value << o.activation.rational.init << YAML::EndMap;
-    e << YAML::Key << "shift_text_positions" << YAML::Value << o.shift_text_positions;
-    e << YAML::Key << "coefficient_learning" << YAML::Value << o.coefficient_learning;
-  } else if (method.name == "lora") {
-    e << YAML::Key << "r" << YAML::Value << method.lora.r << YAML::Key << "alpha" << YAML::Value << method.lora.alpha
-      << YAML::Key << "dropout" << YAML::Value << method.lora.dropout << YAML::Key << "targets" << YAML::Value
-      << YAML::Flow << method.lora.targets;
-  } else if (method.name == "prompt_tuning" || method.name == "idpg") {
-    e << YAML::Key << "soft_tokens" << YAML::Value << method.soft_tokens;
-    if (method.name == "idpg") e << YAML::Key << "bottleneck" << YAML::Value << method.bottleneck;
-  }
-  e << YAML::EndMap;
+  // The method section as it was given: every method's options survive, whatever they are.
+  e << YAML::Key << "method" << YAML::Value << method_yaml;
   e << YAML::Key << "task" << YAML::Value << YAML::BeginMap << YAML::Key << "name" << YAML::Value << task.name
     << YAML::Key << "data_dir" << YAML::Value << task.data_dir << YAML::Key << "max_train" << YAML::Value
     << task.max_train << YAML::Key << "max_dev" << YAML::Value << task.max_dev << YAML::Key << "max_test"

@@ -62,12 +62,13 @@ struct RunConfig {
   std::string tokenizer;  // backbone.tokenizer
   config::BackboneSpec backbone;
   config::MethodSpec method;
+  YAML::Node method_yaml;  // the method section as given (after overrides): written back verbatim
   TaskOptions task;
   TrainingOptions training;
   EvaluationOptions evaluation;
 
   std::string run_dir() const;  // output_dir/name/seed-N
-  std::string to_yaml() const;  // every field, defaults included
+  std::string to_yaml() const;  // every field with its default filled in; the method section as given
 };
 
 // Reads and validates a run config; `overrides` are "a.b.c=value" applied before validation.

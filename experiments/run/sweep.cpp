@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 #include <fstream>
 #include <mutex>
+#include <set>
 #include <thread>
 
 #include "core/error.h"
@@ -43,7 +44,7 @@ void absolutize(YAML::Node root, const std::vector<std::string>& keys, const fs:
   if (!n[keys.back()] || !n[keys.back()].IsScalar()) return;
   const std::string v = n[keys.back()].Scalar();
   if (v.empty() || v[0] == '/' || v[0] == '$') return;
-  n[keys.back()] = (base / v).lexically_normal().string();
+  n[keys.back()] = fs::absolute(base / v).lexically_normal().string();
 }
 
 }  // namespace
@@ -120,8 +121,12 @@ std::vector<SweepRun> expand_sweep(const std::string& path) {
     std::string label = zip_labels.empty() ? "" : zip_labels[ci];
     if (zip_labels.empty())
       for (const auto& lk : label_keys)
-        for (auto& [k, v] : combo)
-          if (k == lk) label += (label.empty() ? "" : "_") + value_label(v);
+        for (auto& [k, v] : combo) {
+          YAML::Node part;
+          if (k == lk) part = v;
+          else if (lk.rfind(k + ".", 0) == 0 && v.IsMap()) part = v[lk.substr(k.size() + 1)];  // method.name of method
+          if (part) label += (label.empty() ? "" : "_") + value_label(part);
+        }
     label = sanitize(label.empty() ? "default" : label);
     for (int64_t seed : seeds) {
       YAML::Node cfg = YAML::Clone(base);
@@ -139,6 +144,12 @@ std::vector<SweepRun> expand_sweep(const std::string& path) {
       runs.push_back(std::move(r));
     }
   }
+  std::set<std::string> dirs;
+  for (const auto& r : runs)
+    IAPT_CHECK(dirs.insert(r.run_dir).second,
+               "{}: two configurations of the sweep are both named '{}'; choose sweep.label keys (or sweep.labels) "
+               "that tell them apart",
+               path, r.label);
   return runs;
 }
 

@@ -82,11 +82,18 @@ std::map<std::string, Tensor> method_state(const nn::PeftMethod& m) {
 
 void load_method_state(const nn::PeftMethod& m, const std::map<std::string, Tensor>& state, const std::string& prefix,
                        const std::string& source) {
+  size_t used = 0;
   for (auto& [name, p] : m.canonical_parameters()) {
     auto it = state.find(prefix + name);
-    IAPT_CHECK(it != state.end(), "{}: missing '{}'", source, prefix + name);
+    IAPT_CHECK(it != state.end(), "{}: missing '{}' (the method does not match these weights)", source, prefix + name);
+    IAPT_CHECK(it->second.shape() == p.shape(), "{}: '{}' has shape {}, the method's parameter {}", source,
+               prefix + name, shape_str(it->second.shape()), shape_str(p.shape()));
     p.data().copy_(it->second);
+    ++used;
   }
+  size_t present = 0;
+  for (auto& [k, t] : state) present += k.rfind(prefix, 0) == 0;
+  IAPT_CHECK(present == used, "{}: {} tensors for a method of {} parameters", source, present, used);
 }
 
 // The loss on the response tokens: position t predicts label t + 1.
@@ -162,6 +169,7 @@ RunSummary train_run(const RunConfig& c) {
   for (auto& [n, p] : s.method->canonical_parameters()) summary.tunable_parameters += p.data().numel();
   summary.dev_metric = s.task.metrics.front();
   int64_t start_step = 0, bad_evals = 0;
+  int64_t trained_steps = 0;  // differs from the next step when early stopping ended the run
   double best = -1e300;
   const fs::path state_file = dir / "last" / "state.safetensors";
   if (fs::exists(state_file)) {  // resume
@@ -176,6 +184,8 @@ RunSummary train_run(const RunConfig& c) {
     main_opt->load_state_dict(sub("opt.main."), state_file.string());
     if (!coefficients.empty()) coef_opt->load_state_dict(sub("opt.coef."), state_file.string());
     start_step = std::stoll(st.metadata.at("next_step"));
+    summary.final_loss = std::stod(st.metadata.at("final_loss"));
+    trained_steps = std::stoll(st.metadata.at("trained_steps"));
     best = std::stod(st.metadata.at("best"));
     summary.best_step = std::stoll(st.metadata.at("best_step"));
     bad_evals = std::stoll(st.metadata.at("bad_evals"));
@@ -185,13 +195,17 @@ RunSummary train_run(const RunConfig& c) {
     // lines logged after the checkpoint will be logged again
     std::vector<std::string> kept;
     std::ifstream in(dir / "metrics.jsonl");
-    for (std::string line; std::getline(in, line);)
-      if (!line.empty() && nlohmann::json::parse(line).value("step", int64_t{0}) <= start_step) kept.push_back(line);
+    for (std::string line; std::getline(in, line);) {
+      // a line the kill cut short cannot parse: it came after the checkpoint anyway
+      auto j = nlohmann::json::parse(line, nullptr, /*allow_exceptions=*/false);
+      if (!j.is_discarded() && j.value("step", int64_t{0}) <= start_step) kept.push_back(line);
+    }
     std::string text;
     for (auto& l : kept) text += l + "\n";
     write_atomically(dir / "metrics.jsonl", text);
   }
-  std::ofstream metrics(dir / "metrics.jsonl", std::ios::app);
+  // a fresh start (no checkpoint) replaces whatever an earlier attempt logged
+  std::ofstream metrics(dir / "metrics.jsonl", summary.resumed ? std::ios::app : std::ios::trunc);
   const bool terminal = isatty(fileno(stderr));
 
   auto save_best = [&]() {
@@ -210,6 +224,8 @@ RunSummary train_run(const RunConfig& c) {
                       {"best", fmt::format("{:.17g}", best)},
                       {"best_step", std::to_string(summary.best_step)},
                       {"bad_evals", std::to_string(bad_evals)},
+                      {"final_loss", fmt::format("{:.17g}", summary.final_loss)},
+                      {"trained_steps", std::to_string(trained_steps)},
                       {"rng_seed", std::to_string(default_generator().seed())},
                       {"rng_offset", std::to_string(default_generator().offset())}});
   };
@@ -246,6 +262,7 @@ RunSummary train_run(const RunConfig& c) {
       for (int64_t i = 0; i < o.batch_size; ++i)
         rows.push_back(&dev_encoded[(step * o.batch_size + i) % dev_encoded.size()]);
       lm_loss(*s.model, *s.method, make_batch(rows)).backward();
+      if (o.max_grad_norm > 0) optim::clip_grad_norm(coef_opt->parameters(), o.max_grad_norm);
       coef_opt->step();
     }
     main_opt->zero_grad();
@@ -258,10 +275,17 @@ RunSummary train_run(const RunConfig& c) {
       loss_sum += loss.item();
       tokens_since += b.tokens;
     }
-    if (o.max_grad_norm > 0) optim::clip_grad_norm(s.method->parameters(), o.max_grad_norm);
+    // clip what this step updates (the coefficients too, when they learn jointly)
+    if (o.max_grad_norm > 0) {
+      std::vector<Variable> stepped = main_opt->parameters();
+      if (!bilevel)
+        for (auto& p : coef_opt->parameters()) stepped.push_back(p);
+      optim::clip_grad_norm(stepped, o.max_grad_norm);
+    }
     main_opt->step();
     if (!bilevel) coef_opt->step();
     summary.final_loss = loss_sum;
+    trained_steps = step + 1;
 
     if ((step + 1) % o.log_every == 0 || step + 1 == o.steps) {
       const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - window_start).count();
@@ -294,14 +318,15 @@ RunSummary train_run(const RunConfig& c) {
         stop = true;
       }
     }
-    if ((step + 1) % o.checkpoint_every == 0 || step + 1 == o.steps || stop) checkpoint(step + 1);
+    // a stopped run checkpoints as finished, so a restart goes straight to the final evaluation
+    if ((step + 1) % o.checkpoint_every == 0 || step + 1 == o.steps || stop) checkpoint(stop ? o.steps : step + 1);
     if (step + 1 == kill_after) std::raise(SIGKILL);
     if (stop) {
       ++step;
       break;
     }
   }
-  summary.steps = step;
+  summary.steps = trained_steps;
   summary.best_dev = best;
 
   // The best weights on dev (again, for the full metric set) and on test.

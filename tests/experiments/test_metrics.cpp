@@ -26,6 +26,7 @@ TEST_CASE("metrics: Pearson and Spearman, ties included", "[experiments][metrics
   CHECK(metrics::pearson(x, z) < 0.95);
   // ties take their mean rank: ranks of {1, 2, 2, 3} are {1, 2.5, 2.5, 4}
   CHECK(metrics::spearman({1, 2, 2, 3}, {1, 2.5, 2.5, 4}) == Approx(1.0));
+  CHECK(metrics::spearman({1, 2, 2, 3}, {1, 2, 3, 4}) == Approx(0.9486832981));  // mean ranks, not positions
   CHECK(metrics::spearman({1, 2, 3, 4}, {1, 3, 2, 4}) == Approx(0.8));
 }
 

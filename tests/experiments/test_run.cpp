@@ -161,7 +161,9 @@ TEST_CASE("sweep: configurations and seeds run in parallel, are skipped once don
   yaml.replace(yaml.find("steps: 12"), 9, "steps: 8");
   yaml += "sweep:\n  seeds: [1, 2]\n  grid:\n    method:\n"
           "      - {name: iapt, soft_tokens: 2, bottleneck: 6, activation: {kind: rational, version: B, degrees: [3, 2], init: gelu}}\n"
-          "      - {name: prompt_tuning, soft_tokens: 2}\n";
+          "      - {name: prompt_tuning, soft_tokens: 2}\n"
+          "      - {name: lpt, soft_tokens: 2, bottleneck: 5, layer: 1, pooler: max}\n"
+          "      - {name: parallel_adapter, bottleneck: 3, placement: mlp, scale: 0.5}\n";
   std::ofstream(ws / "sweep.yaml") << yaml;
   Result first = run_cli("sweep " + (ws / "sweep.yaml").string() + " --jobs 2");
   INFO(first.output);
@@ -178,9 +180,50 @@ TEST_CASE("sweep: configurations and seeds run in parallel, are skipped once don
     CHECK(fs::file_size(out / "plots/ablation.png") > 1000);
     CHECK(fs::file_size(out / "plots/rationals.png") > 1000);
   }
+  // every method's saved run loads back: iapt eval rebuilds it from the run's config.yaml
+  for (const char* label : {"iapt", "prompt_tuning", "lpt", "parallel_adapter"}) {
+    Result ev = run_cli("eval --run " + (out / label / "seed-1").string() + " --split dev");
+    INFO(label << ": " << ev.output);
+    CHECK(ev.exit_code == 0);
+    auto summary = read_json(out / label / "seed-1/summary.json");
+    CHECK(ev.output.find(fmt::format("dev accuracy {:.4f}", summary["dev"]["accuracy"].get<double>())) != std::string::npos);
+  }
   Result again = run_cli("sweep " + (ws / "sweep.yaml").string());
   INFO(again.output);
   CHECK(again.exit_code == 0);
   CHECK(again.output.find("skip iapt seed 1 (done)") != std::string::npos);
   CHECK(again.output.find("done iapt") == std::string::npos);
+}
+
+TEST_CASE("sweep: two configurations with one label are refused", "[experiments][run]") {
+  fs::path ws = workspace("collide");
+  std::string yaml = config_text(ws, "sweeps");
+  yaml += "sweep:\n  label: [method.name]\n  grid:\n    method:\n"
+          "      - {name: iapt, soft_tokens: 2, bottleneck: 6}\n      - {name: iapt, soft_tokens: 3, bottleneck: 6}\n";
+  std::ofstream(ws / "sweep.yaml") << yaml;
+  Result r = run_cli("sweep " + (ws / "sweep.yaml").string() + " --dry-run");
+  INFO(r.output);
+  CHECK(r.exit_code != 0);
+  CHECK(r.output.find("both named 'iapt'") != std::string::npos);
+}
+
+TEST_CASE("run: an early-stopped run, run again, does not train further", "[experiments][run]") {
+  fs::path ws = workspace("stop");
+  std::string yaml = config_text(ws, "out");
+  yaml.replace(yaml.find("steps: 12"), 9, "steps: 40, patience: 1");
+  yaml.replace(yaml.find("lr: 0.01"), 8, "lr: 0.0");  // no progress: the second evaluation stops the run
+  std::ofstream(ws / "stop.yaml") << yaml;
+  Result first = run_cli("run " + (ws / "stop.yaml").string());
+  INFO(first.output);
+  REQUIRE(first.exit_code == 0);
+  const fs::path run = ws / "out/tiny-sst2/seed-3";
+  auto s1 = read_json(run / "summary.json");
+  CHECK(s1["steps"] == 8);  // evaluations at 4 and 8; 8 is no better
+  const std::string log = read_text(run / "metrics.jsonl");
+  Result second = run_cli("run " + (ws / "stop.yaml").string());
+  INFO(second.output);
+  REQUIRE(second.exit_code == 0);
+  CHECK(read_text(run / "metrics.jsonl") == log);  // nothing trained or logged again
+  CHECK(read_json(run / "summary.json")["dev"] == s1["dev"]);
+  CHECK(read_json(run / "summary.json")["steps"] == 8);
 }
