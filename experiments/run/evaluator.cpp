@@ -17,7 +17,7 @@ std::map<std::string, double> score(const tasks::TaskSpec& task, const std::vect
   std::map<std::string, double> out;
   std::vector<std::string> words;
   for (auto& [raw, word] : task.labels) words.push_back(word);
-  const std::string positive = words.empty() ? "" : words.back();  // "positive", "yes", "1", ...
+  const std::string& positive = task.positive;  // "positive", "yes", "1", ...
   auto numbers = [](const std::vector<std::string>& v) {
     std::vector<double> out;
     for (const auto& s : v) {

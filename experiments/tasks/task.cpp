@@ -43,6 +43,12 @@ TaskSpec load_task(const std::string& name_or_path, const std::string& defs_dir)
     for (const auto& kv : m.raw("labels")) t.labels.emplace_back(kv.first.Scalar(), kv.second.Scalar());
   }
   t.metrics = m.string_list("metrics", {t.regression ? "pearson" : "accuracy"});
+  t.positive = m.get<std::string>("positive", t.labels.empty() ? "" : t.labels.back().second);
+  if (!t.regression) {
+    bool known = false;
+    for (auto& [raw, word] : t.labels) known = known || word == t.positive;
+    IAPT_CHECK(known, "{}: positive: '{}' is not one of the label words", path, t.positive);
+  }
   m.finish();
   return t;
 }

@@ -19,6 +19,7 @@ struct TaskSpec {
   std::vector<std::pair<std::string, std::string>> files;  // split -> path under the data directory
   std::string instruction_template;  // "{sentence}\nThe sentiment of the given sentence is:"
   std::vector<std::pair<std::string, std::string>> labels;  // raw label -> label word (classification)
+  std::string positive;             // the label word F1 and MCC count as positive (default: the last)
   bool regression = false;          // the response is the score, formatted with one decimal
   std::vector<std::string> metrics{"accuracy"};
   std::string source;               // the YAML file it came from
