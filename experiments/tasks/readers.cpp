@@ -30,6 +30,24 @@ void strip_line_end(std::string& line) {
   if (!line.empty() && line.back() == '\r') line.pop_back();
 }
 
+// f(json, line_number) for every non-blank line of a JSON-lines file.
+template <class F>
+void for_each_json_line(const std::string& path, F&& f) {
+  std::ifstream in = open_or_throw(path);
+  std::string line;
+  for (int64_t line_no = 1; std::getline(in, line); ++line_no) {
+    strip_line_end(line);
+    if (line.find_first_not_of(" \t") == std::string::npos) continue;
+    nlohmann::json j;
+    try {
+      j = nlohmann::json::parse(line);
+    } catch (const nlohmann::json::parse_error& e) {
+      throw Error(fmt::format("{}:{}: not valid JSON: {}", path, line_no, e.what()));
+    }
+    f(j, line_no);
+  }
+}
+
 }  // namespace
 
 std::vector<Example> read_tsv(const std::string& path, bool has_header, const std::vector<std::string>& columns) {
@@ -72,18 +90,8 @@ std::vector<Example> read_tsv(const std::string& path, bool has_header, const st
 }
 
 std::vector<Example> read_jsonl(const std::string& path, const std::vector<std::string>& keys) {
-  std::ifstream in = open_or_throw(path);
-  std::string line;
   std::vector<Example> out;
-  for (int64_t line_no = 1; std::getline(in, line); ++line_no) {
-    strip_line_end(line);
-    if (line.find_first_not_of(" \t") == std::string::npos) continue;
-    nlohmann::json j;
-    try {
-      j = nlohmann::json::parse(line);
-    } catch (const nlohmann::json::parse_error& e) {
-      throw Error(fmt::format("{}:{}: not valid JSON: {}", path, line_no, e.what()));
-    }
+  for_each_json_line(path, [&](const nlohmann::json& j, int64_t line_no) {
     IAPT_CHECK(j.is_object(), "{}:{}: expected a JSON object", path, line_no);
     Example e;
     e.source = fmt::format("{}:{}", path, line_no);
@@ -101,20 +109,14 @@ std::vector<Example> read_jsonl(const std::string& path, const std::vector<std::
       e.fields[k] = v->is_string() ? v->get<std::string>() : v->dump();
     }
     out.push_back(std::move(e));
-  }
+  });
   return out;
 }
 
 std::vector<Example> read_multirc(const std::string& path) {
-  std::ifstream in = open_or_throw(path);
-  std::string line;
   std::vector<Example> out;
-  for (int64_t line_no = 1; std::getline(in, line); ++line_no) {
-    strip_line_end(line);
-    if (line.find_first_not_of(" \t") == std::string::npos) continue;
-    nlohmann::json j;
+  for_each_json_line(path, [&](const nlohmann::json& j, int64_t line_no) {
     try {
-      j = nlohmann::json::parse(line);
       const auto& passage = j.at("passage");
       const std::string text = passage.at("text").get<std::string>();
       int64_t q = 0;
@@ -135,7 +137,7 @@ std::vector<Example> read_multirc(const std::string& path) {
       throw Error(fmt::format("{}:{}: not a MultiRC passage (passage.text, passage.questions[].answers[]): {}", path,
                               line_no, e.what()));
     }
-  }
+  });
   return out;
 }
 

@@ -9,21 +9,13 @@
 #include "core/ops.h"
 #include "experiments/config/peft_config.h"
 #include "models/generation.h"
+#include "tests/tiny_llama.h"
 
 using namespace iapt;
 
 namespace {
 
-models::LlamaConfig tiny_config() {
-  models::LlamaConfig c;
-  c.vocab_size = 30;
-  c.hidden_size = 16;
-  c.intermediate_size = 24;
-  c.num_hidden_layers = 3;
-  c.num_attention_heads = 4;
-  c.num_key_value_heads = 2;
-  return c;
-}
+models::LlamaConfig tiny_config() { return testing::tiny_llama_config(); }
 
 config::MethodSpec spec_for(const std::string& name) {
   config::MethodSpec s;

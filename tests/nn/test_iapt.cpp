@@ -8,23 +8,14 @@
 #include "core/ops.h"
 #include "models/generation.h"
 #include "models/llama.h"
+#include "tests/tiny_llama.h"
 #include "nn/peft/iapt.h"
 
 using namespace iapt;
 
 namespace {
 
-models::LlamaConfig tiny_config() {
-  models::LlamaConfig c;
-  c.vocab_size = 30;
-  c.hidden_size = 16;
-  c.intermediate_size = 24;
-  c.num_hidden_layers = 3;
-  c.num_attention_heads = 4;
-  c.num_key_value_heads = 2;
-  c.rms_norm_eps = 1e-5;
-  return c;
-}
+models::LlamaConfig tiny_config() { return testing::tiny_llama_config(); }
 
 nn::IaptOptions tiny_iapt(nn::PoolerKind pooler, std::vector<int64_t> layers = {0, 2}) {
   nn::IaptOptions o;

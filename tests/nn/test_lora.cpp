@@ -4,21 +4,13 @@
 #include "autograd/gradcheck.h"
 #include "core/ops.h"
 #include "models/llama.h"
+#include "tests/tiny_llama.h"
 #include "nn/peft/lora.h"
 
 using namespace iapt;
 
 namespace {
-models::LlamaConfig tiny_config() {
-  models::LlamaConfig c;
-  c.vocab_size = 30;
-  c.hidden_size = 16;
-  c.intermediate_size = 24;
-  c.num_hidden_layers = 2;
-  c.num_attention_heads = 4;
-  c.num_key_value_heads = 2;
-  return c;
-}
+models::LlamaConfig tiny_config() { return testing::tiny_llama_config(2); }
 }  // namespace
 
 TEST_CASE("lora: adapters on the chosen projections, named as PEFT names them", "[nn][lora]") {
