@@ -6,6 +6,7 @@
 #include <fstream>
 #include <mutex>
 #include <set>
+#include <sstream>
 #include <thread>
 
 #include "core/error.h"
@@ -158,11 +159,19 @@ int run_sweep(const std::string& path, int jobs, const std::string& cli) {
   std::vector<const SweepRun*> todo;
   for (const auto& r : runs) {
     fs::create_directories(fs::path(r.config_path).parent_path());
-    std::ofstream(r.config_path) << r.config << '\n';
+    std::ostringstream text;
+    text << r.config << '\n';
     if (fs::exists(fs::path(r.run_dir) / "summary.json")) {
+      // a finished run is skipped only if it ran this very config
+      std::ifstream in(r.config_path);
+      const std::string before((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+      IAPT_CHECK(before == text.str(), "{}: the finished run {} was made with another config ({}); remove it or give "
+                                       "the sweep another name",
+                 path, r.run_dir, r.config_path);
       fmt::print("skip {} seed {} (done)\n", r.label, r.seed);
       continue;
     }
+    std::ofstream(r.config_path) << text.str();
     todo.push_back(&r);
   }
   std::atomic<size_t> next{0};

@@ -193,6 +193,13 @@ TEST_CASE("sweep: configurations and seeds run in parallel, are skipped once don
   CHECK(again.exit_code == 0);
   CHECK(again.output.find("skip iapt seed 1 (done)") != std::string::npos);
   CHECK(again.output.find("done iapt") == std::string::npos);
+  // a changed config does not pass for the finished runs of the old one
+  yaml.replace(yaml.find("steps: 8"), 8, "steps: 9");
+  std::ofstream(ws / "sweep.yaml") << yaml;
+  Result changed = run_cli("sweep " + (ws / "sweep.yaml").string());
+  INFO(changed.output);
+  CHECK(changed.exit_code != 0);
+  CHECK(changed.output.find("was made with another config") != std::string::npos);
 }
 
 TEST_CASE("sweep: two configurations with one label are refused", "[experiments][run]") {
