@@ -24,6 +24,17 @@ template <> struct dtype_of<int64_t> { static constexpr DType value = DType::I64
 template <class F>
 decltype(auto) dispatch_floating(DType t, const char* op, F&& f);
 
+// Calls f with a value of the C++ type of any dtype (float{}, double{} or int64_t{}).
+template <class F>
+decltype(auto) dispatch_any(DType t, F&& f) {
+  switch (t) {
+    case DType::F32: return f(float{});
+    case DType::F64: return f(double{});
+    case DType::I64: break;
+  }
+  return f(int64_t{});
+}
+
 }  // namespace iapt
 
 #include "core/error.h"

@@ -24,34 +24,21 @@ void copy_typed(const Tensor& src, const Tensor& dst) {
                      [&](int64_t od, int64_t os) { d[od] = static_cast<D>(s[os]); });
 }
 
-template <class D>
-void copy_from(const Tensor& src, const Tensor& dst) {
-  switch (src.dtype()) {
-    case DType::F32: return copy_typed<D, float>(src, dst);
-    case DType::F64: return copy_typed<D, double>(src, dst);
-    case DType::I64: return copy_typed<D, int64_t>(src, dst);
-  }
-}
-
 }  // namespace
 
 void copy(const Tensor& src, const Tensor& dst) {
-  switch (dst.dtype()) {
-    case DType::F32: return copy_from<float>(src, dst);
-    case DType::F64: return copy_from<double>(src, dst);
-    case DType::I64: return copy_from<int64_t>(src, dst);
-  }
+  dispatch_any(dst.dtype(), [&](auto d) {
+    dispatch_any(src.dtype(), [&](auto s) { copy_typed<decltype(d), decltype(s)>(src, dst); });
+  });
 }
 
 void fill(const Tensor& dst, double value) {
-  auto run = [&](auto zero) {
+  dispatch_any(dst.dtype(), [&](auto zero) {
     using T = decltype(zero);
     T* d = static_cast<T*>(dst.raw_data());
     T v = static_cast<T>(value);
     for_each_offset<1>(dst.shape(), {&dst.strides()}, [&](int64_t o) { d[o] = v; });
-  };
-  if (dst.dtype() == DType::I64) return run(int64_t{});
-  dispatch_floating(dst.dtype(), "fill", run);
+  });
 }
 
 void unary(UnaryOp op, const Tensor& x, double param, const Tensor& out) {
@@ -94,17 +81,18 @@ void binary(BinaryOp op, const Tensor& a, const Tensor& b, const Tensor& out) {
 }
 
 void where(const Tensor& cond, const Tensor& a, const Tensor& b, const Tensor& out) {
-  // The condition may have any dtype: nonzero is true.
-  Tensor c = cond.dtype() == DType::F64 ? cond : cond.to(DType::F64);
+  // The condition keeps its own dtype (read in place, nonzero is true): no converted copy.
   dispatch_floating(a.dtype(), "where", [&](auto zero) {
     using T = decltype(zero);
-    const double* cp = c.data<double>();
-    const T* ap = a.data<T>();
-    const T* bp = b.data<T>();
-    T* o = out.data<T>();
-    Shape cs = c.strides();
-    for_each_offset<4>(out.shape(), {&out.strides(), &cs, &a.strides(), &b.strides()},
-                       [&](int64_t io, int64_t ic, int64_t ia, int64_t ib) { o[io] = cp[ic] != 0 ? ap[ia] : bp[ib]; });
+    dispatch_any(cond.dtype(), [&](auto czero) {
+      using C = decltype(czero);
+      const C* cp = static_cast<const C*>(cond.raw_data());
+      const T* ap = a.data<T>();
+      const T* bp = b.data<T>();
+      T* o = out.data<T>();
+      for_each_offset<4>(out.shape(), {&out.strides(), &cond.strides(), &a.strides(), &b.strides()},
+                         [&](int64_t io, int64_t ic, int64_t ia, int64_t ib) { o[io] = cp[ic] != C(0) ? ap[ia] : bp[ib]; });
+    });
   });
 }
 

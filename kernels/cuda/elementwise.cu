@@ -23,15 +23,6 @@ void copy_typed(const Tensor& src, const Tensor& dst) {
                         CopyFn<D, S>{static_cast<D*>(dst.raw_data()), static_cast<const S*>(src.raw_data())}, "copy");
 }
 
-template <class D>
-void copy_from(const Tensor& src, const Tensor& dst) {
-  switch (src.dtype()) {
-    case DType::F32: return copy_typed<D, float>(src, dst);
-    case DType::F64: return copy_typed<D, double>(src, dst);
-    case DType::I64: return copy_typed<D, int64_t>(src, dst);
-  }
-}
-
 template <class T>
 struct FillFn {
   T* dst;
@@ -119,25 +110,17 @@ void transfer(const Tensor& src, const Tensor& dst) {
 void copy(const Tensor& src, const Tensor& dst) {
   require_cuda(dst, "copy");
   require_cuda(src, "copy");
-  switch (dst.dtype()) {
-    case DType::F32: return copy_from<float>(src, dst);
-    case DType::F64: return copy_from<double>(src, dst);
-    case DType::I64: return copy_from<int64_t>(src, dst);
-  }
+  dispatch_any(dst.dtype(), [&](auto d) {
+    dispatch_any(src.dtype(), [&](auto s) { copy_typed<decltype(d), decltype(s)>(src, dst); });
+  });
 }
 
 void fill(const Tensor& dst, double value) {
   require_cuda(dst, "fill");
-  switch (dst.dtype()) {
-    case DType::F32:
-      return launch_elementwise<1>(dst.shape(), {&dst.strides()},
-                                   FillFn<float>{dst.data<float>(), static_cast<float>(value)}, "fill");
-    case DType::F64:
-      return launch_elementwise<1>(dst.shape(), {&dst.strides()}, FillFn<double>{dst.data<double>(), value}, "fill");
-    case DType::I64:
-      return launch_elementwise<1>(dst.shape(), {&dst.strides()},
-                                   FillFn<int64_t>{dst.data<int64_t>(), static_cast<int64_t>(value)}, "fill");
-  }
+  dispatch_any(dst.dtype(), [&](auto zero) {
+    using T = decltype(zero);
+    launch_elementwise<1>(dst.shape(), {&dst.strides()}, FillFn<T>{dst.data<T>(), static_cast<T>(value)}, "fill");
+  });
 }
 
 template <class T>
@@ -190,20 +173,12 @@ static void where_t(const Tensor& cond, const Tensor& a, const Tensor& b, const 
                         WhereFn<T, C>{out.data<T>(), cond.data<C>(), a.data<T>(), b.data<T>()}, "where");
 }
 
-template <class T>
-static void where_cond(const Tensor& cond, const Tensor& a, const Tensor& b, const Tensor& out) {
-  switch (cond.dtype()) {
-    case DType::F32: return where_t<T, float>(cond, a, b, out);
-    case DType::F64: return where_t<T, double>(cond, a, b, out);
-    case DType::I64: return where_t<T, int64_t>(cond, a, b, out);
-  }
-}
-
 void where(const Tensor& cond, const Tensor& a, const Tensor& b, const Tensor& out) {
   require_cuda(cond, "where");
   require_cuda(a, "where");
-  if (a.dtype() == DType::F32) return where_cond<float>(cond, a, b, out);
-  where_cond<double>(cond, a, b, out);
+  dispatch_floating(a.dtype(), "cuda where", [&](auto t) {
+    dispatch_any(cond.dtype(), [&](auto c) { where_t<decltype(t), decltype(c)>(cond, a, b, out); });
+  });
 }
 
 void uniform(const Tensor& out, uint64_t seed, uint64_t offset) {
