@@ -4,13 +4,13 @@
 // shifted inside: position t predicts label t + 1). The trainable parameters come from INIT by
 // canonical name. Writes loss, logits and every trainable parameter's gradient under its name.
 #include <fmt/format.h>
-#include <set>
 
 #include "autograd/functions.h"
 #include "core/error.h"
 #include "core/safetensors.h"
 #include "experiments/cli/commands.h"
 #include "experiments/config/peft_config.h"
+#include "experiments/run/lm_loss.h"
 #include "models/checkpoint.h"
 
 namespace iapt::cli {
@@ -46,18 +46,7 @@ void add_grads(CLI::App& app) {
     auto model = models::load_llama(c.backbone.path);
     auto method = config::make_method(c.method, model);
 
-    SafetensorsFile init = load_safetensors(a->init);
-    std::set<std::string> used;
-    for (auto& [name, p] : method->canonical_parameters()) {
-      auto it = init.tensors.find(name);
-      IAPT_CHECK(it != init.tensors.end(), "{}: missing parameter '{}' (shape {})", a->init, name, shape_str(p.shape()));
-      IAPT_CHECK(it->second.shape() == p.shape(), "{}: parameter '{}' has shape {}, expected {}", a->init, name,
-                 shape_str(it->second.shape()), shape_str(p.shape()));
-      p.data().copy_(it->second);
-      used.insert(name);
-    }
-    for (auto& [name, t] : init.tensors)
-      IAPT_CHECK(used.count(name), "{}: '{}' is not a trainable parameter of method {}", a->init, name, c.method.name);
+    method->load_canonical_state(load_safetensors(a->init).tensors, "", a->init);
 
     SafetensorsFile batch = load_safetensors(a->batch);
     Tensor ids = batch_tensor(batch, "input_ids", a->batch), mask = batch_tensor(batch, "attention_mask", a->batch),
@@ -66,15 +55,9 @@ void add_grads(CLI::App& app) {
     for (const Tensor* x : {&mask, &instruction, &labels})
       IAPT_CHECK(x->shape() == ids.shape(), "{}: every batch tensor must be [{}, {}]", a->batch, b, t);
 
-    method->set_instruction_mask(instruction);
     method->set_training(false);  // dropout off: a deterministic check
-    models::ForwardInputs in;
-    in.attention_mask = mask;
-    in.hooks = method.get();
-    Variable logits = model->forward(ids, in);  // [B, T, V]
-    const int64_t v = logits.size(2);
-    Variable loss = cross_entropy(reshape(narrow(logits, 1, 0, t - 1), {b * (t - 1), v}),
-                                  labels.narrow(1, 1, t - 1).reshape({b * (t - 1)}), -100);
+    Variable logits;
+    Variable loss = run::response_loss(*model, *method, {ids, mask, instruction, labels}, &logits);
     loss.backward();
 
     std::map<std::string, Tensor> out{{"loss", loss.data()}, {"logits", logits.data()}};

@@ -14,6 +14,7 @@
 #include "core/safetensors.h"
 #include "experiments/run/batches.h"
 #include "experiments/run/evaluator.h"
+#include "experiments/run/lm_loss.h"
 #include "models/checkpoint.h"
 #include "nn/peft/iapt.h"
 #include "optim/clip.h"
@@ -72,40 +73,6 @@ Setup build(const RunConfig& c) {
   IAPT_CHECK(!s.splits.train.empty() && !s.splits.dev.empty(), "{}: task {} gives an empty train or dev split", c.file,
              c.task.name);
   return s;
-}
-
-std::map<std::string, Tensor> method_state(const nn::PeftMethod& m) {
-  std::map<std::string, Tensor> out;
-  for (auto& [name, p] : m.canonical_parameters()) out[name] = p.data();
-  return out;
-}
-
-void load_method_state(const nn::PeftMethod& m, const std::map<std::string, Tensor>& state, const std::string& prefix,
-                       const std::string& source) {
-  size_t used = 0;
-  for (auto& [name, p] : m.canonical_parameters()) {
-    auto it = state.find(prefix + name);
-    IAPT_CHECK(it != state.end(), "{}: missing '{}' (the method does not match these weights)", source, prefix + name);
-    IAPT_CHECK(it->second.shape() == p.shape(), "{}: '{}' has shape {}, the method's parameter {}", source,
-               prefix + name, shape_str(it->second.shape()), shape_str(p.shape()));
-    p.data().copy_(it->second);
-    ++used;
-  }
-  size_t present = 0;
-  for (auto& [k, t] : state) present += k.rfind(prefix, 0) == 0;
-  IAPT_CHECK(present == used, "{}: {} tensors for a method of {} parameters", source, present, used);
-}
-
-// The loss on the response tokens: position t predicts label t + 1.
-Variable lm_loss(const models::LlamaForCausalLM& model, nn::PeftMethod& method, const Batch& b) {
-  method.set_instruction_mask(b.instruction_mask);
-  models::ForwardInputs in;
-  in.attention_mask = b.attention_mask;
-  in.hooks = &method;
-  Variable logits = model.forward(b.input_ids, in);
-  const int64_t rows = b.input_ids.size(0), t = b.input_ids.size(1), v = logits.size(2);
-  return cross_entropy(reshape(narrow(logits, 1, 0, t - 1), {rows * (t - 1), v}),
-                       b.labels.narrow(1, 1, t - 1).reshape({rows * (t - 1)}), -100);
 }
 
 std::string progress_bar(int64_t step, int64_t steps, double loss, double tokens_per_s, double eta_s) {
@@ -174,7 +141,7 @@ RunSummary train_run(const RunConfig& c) {
   const fs::path state_file = dir / "last" / "state.safetensors";
   if (fs::exists(state_file)) {  // resume
     SafetensorsFile st = load_safetensors(state_file.string());
-    load_method_state(*s.method, st.tensors, "param.", state_file.string());
+    s.method->load_canonical_state(st.tensors, "param.", state_file.string());
     auto sub = [&](const std::string& prefix) {
       std::map<std::string, Tensor> out;
       for (auto& [k, t] : st.tensors)
@@ -209,13 +176,13 @@ RunSummary train_run(const RunConfig& c) {
   const bool terminal = isatty(fileno(stderr));
 
   auto save_best = [&]() {
-    save_safetensors((dir / "best" / "adapter.safetensors").string(), method_state(*s.method),
+    save_safetensors((dir / "best" / "adapter.safetensors").string(), s.method->canonical_state(),
                      {{"method", c.method.name}});
     write_atomically(dir / "best" / "config.yaml", resolved);
   };
   auto checkpoint = [&](int64_t next_step) {
     std::map<std::string, Tensor> t;
-    for (auto& [k, v] : method_state(*s.method)) t["param." + k] = v;
+    for (auto& [k, v] : s.method->canonical_state()) t["param." + k] = v;
     for (auto& [k, v] : main_opt->state_dict()) t["opt.main." + k] = v;
     if (!coefficients.empty())
       for (auto& [k, v] : coef_opt->state_dict()) t["opt.coef." + k] = v;
@@ -261,7 +228,7 @@ RunSummary train_run(const RunConfig& c) {
       std::vector<const Encoded*> rows;
       for (int64_t i = 0; i < o.batch_size; ++i)
         rows.push_back(&dev_encoded[(step * o.batch_size + i) % dev_encoded.size()]);
-      lm_loss(*s.model, *s.method, make_batch(rows)).backward();
+      response_loss(*s.model, *s.method, make_batch(rows)).backward();
       if (o.max_grad_norm > 0) optim::clip_grad_norm(coef_opt->parameters(), o.max_grad_norm);
       coef_opt->step();
     }
@@ -270,7 +237,7 @@ RunSummary train_run(const RunConfig& c) {
     double loss_sum = 0;
     for (int64_t micro = 0; micro < o.grad_accumulation; ++micro) {
       Batch b = batch_at(step * o.grad_accumulation + micro);
-      Variable loss = mul_scalar(lm_loss(*s.model, *s.method, b), 1.0 / static_cast<double>(o.grad_accumulation));
+      Variable loss = mul_scalar(response_loss(*s.model, *s.method, b), 1.0 / static_cast<double>(o.grad_accumulation));
       loss.backward();
       loss_sum += loss.item();
       tokens_since += b.tokens;
@@ -331,7 +298,7 @@ RunSummary train_run(const RunConfig& c) {
 
   // The best weights on dev (again, for the full metric set) and on test.
   SafetensorsFile best_file = load_safetensors((dir / "best" / "adapter.safetensors").string());
-  load_method_state(*s.method, best_file.tensors, "", (dir / "best" / "adapter.safetensors").string());
+  s.method->load_canonical_state(best_file.tensors, "", (dir / "best" / "adapter.safetensors").string());
   summary.dev = evaluate(*s.model, *s.method, *s.tok, s.task, s.splits.dev, c.task, c.evaluation).metrics;
   if (!s.splits.test.empty())
     summary.test = evaluate(*s.model, *s.method, *s.tok, s.task, s.splits.test, c.task, c.evaluation).metrics;
@@ -364,7 +331,7 @@ std::map<std::string, double> evaluate_run(const std::string& run_dir, const std
   RunConfig c = load_run_config((dir / "config.yaml").string());
   Setup s = build(c);
   SafetensorsFile best = load_safetensors((dir / "best" / "adapter.safetensors").string());
-  load_method_state(*s.method, best.tensors, "", (dir / "best" / "adapter.safetensors").string());
+  s.method->load_canonical_state(best.tensors, "", (dir / "best" / "adapter.safetensors").string());
   const auto& examples = split == "dev" ? s.splits.dev : s.splits.test;
   return evaluate(*s.model, *s.method, *s.tok, s.task, examples, c.task, c.evaluation).metrics;
 }

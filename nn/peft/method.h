@@ -2,6 +2,7 @@
 // The interface every parameter-efficient method shares, so that swapping method.name in a YAML
 // file is the whole difference between two runs: the method is a module (its tunable parameters)
 // and a set of forward hooks (how it reaches into the frozen decoder).
+#include <map>
 #include <string>
 #include <utility>
 #include <vector>
@@ -23,6 +24,13 @@ class PeftMethod : public Module, public ForwardHooks {
       if (p.requires_grad()) out.emplace_back(canonical_prefix_ + n, p);
     return out;
   }
+  // The tunable parameters' values by canonical name, and their loading back: every parameter must
+  // be present under `prefix` + its name with its exact shape, and nothing else under `prefix`;
+  // `source` names the file in errors.
+  std::map<std::string, Tensor> canonical_state() const;
+  void load_canonical_state(const std::map<std::string, Tensor>& state, const std::string& prefix,
+                            const std::string& source) const;
+
   // The instruction tokens of the batch about to run (1 = instruction), [B, T], for the methods
   // that read them (IAPT, IDPG, LPT).
   virtual void set_instruction_mask(const Tensor& mask) { (void)mask; }
