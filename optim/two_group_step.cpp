@@ -1,35 +1,37 @@
 #include "optim/two_group_step.h"
 
 #include "core/error.h"
+#include "optim/clip.h"
 
 namespace iapt::optim {
 
-TwoGroupStep::TwoGroupStep(std::vector<Variable> main, AdamWOptions main_options, std::vector<Variable> coefficients,
-                           AdamWOptions coefficient_options, bool bilevel)
-    : main_(std::move(main), main_options), coefficients_(std::move(coefficients), coefficient_options),
-      bilevel_(bilevel) {}
-
-double TwoGroupStep::step(const std::function<Variable()>& train_loss, const std::function<Variable()>& dev_loss) {
+double TwoGroupStep::step(const std::function<double()>& train_backward, const std::function<void()>& dev_backward) {
+  auto clip = [&](std::vector<Variable> params) {
+    if (max_grad_norm_ > 0) clip_grad_norm(params, max_grad_norm_);
+  };
   main_.zero_grad();
   coefficients_.zero_grad();
-  if (!bilevel_) {
-    Variable loss = train_loss();
-    loss.backward();
-    main_.step();
-    coefficients_.step();
-    return loss.item();
+  if (bilevel_) {
+    IAPT_CHECK(dev_backward != nullptr, "bilevel step: a dev-batch loss is needed for the coefficients");
+    dev_backward();
+    clip(coefficients_.parameters());
+    coefficients_.step();  // the main group's gradients from the dev batch are discarded
+    main_.zero_grad();
+    coefficients_.zero_grad();
   }
-  IAPT_CHECK(dev_loss != nullptr, "bilevel step: a dev-batch loss is needed for the coefficients");
-  Variable dev = dev_loss();
-  dev.backward();
-  coefficients_.step();  // the main group's gradients from the dev batch are discarded
-  main_.zero_grad();
-  coefficients_.zero_grad();
-  Variable loss = train_loss();
-  loss.backward();
-  main_.step();  // and the coefficients' from the train batch
-  coefficients_.zero_grad();
-  return loss.item();
+  const double loss = train_backward();
+  if (bilevel_) {
+    coefficients_.zero_grad();  // and the coefficients' from the train batch
+    clip(main_.parameters());
+    main_.step();
+    return loss;
+  }
+  std::vector<Variable> stepped = main_.parameters();  // joint: clipped together, stepped together
+  for (auto& p : coefficients_.parameters()) stepped.push_back(p);
+  clip(stepped);
+  main_.step();
+  coefficients_.step();
+  return loss;
 }
 
 }  // namespace iapt::optim

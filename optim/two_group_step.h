@@ -1,11 +1,11 @@
 #pragma once
-// Two parameter groups with their own AdamW (and learning rates), as IAPT's rational coefficients
-// and the rest of its generators are trained:
-//   joint:   one loss on a train batch; both groups step on its gradients
-//   bilevel: first-order DARTS: the coefficient group steps on a dev batch's loss, then the main
-//            group on a train batch's loss (the authors' setting: lr 1e-6 and 1e-4)
+// Two parameter groups, each with its own optimizer (and learning rate), as IAPT's rational
+// coefficients and the rest of its generators are trained:
+//   joint:   one train batch; both groups step on its gradients
+//   bilevel: first-order DARTS: the coefficient group steps on a dev batch's gradients, then the
+//            main group on a train batch's (the authors' setting: lr 1e-6 and 1e-4)
+// Each group's gradients are clipped to max_grad_norm (0: no clipping) before it steps.
 #include <functional>
-#include <memory>
 #include <vector>
 
 #include "optim/optimizer.h"
@@ -14,15 +14,18 @@ namespace iapt::optim {
 
 class TwoGroupStep {
  public:
-  TwoGroupStep(std::vector<Variable> main, AdamWOptions main_options, std::vector<Variable> coefficients,
-               AdamWOptions coefficient_options, bool bilevel);
-  // Returns the train loss. dev_loss is used in bilevel mode only (and must be given then).
-  double step(const std::function<Variable()>& train_loss, const std::function<Variable()>& dev_loss = nullptr);
+  TwoGroupStep(Optimizer& main, Optimizer& coefficients, bool bilevel, double max_grad_norm = 0.0)
+      : main_(main), coefficients_(coefficients), bilevel_(bilevel), max_grad_norm_(max_grad_norm) {}
+  // train_backward runs the backward pass of a train batch (several, when accumulating) and
+  // returns its loss; dev_backward that of a dev batch, in bilevel mode only (and must be given then).
+  double step(const std::function<double()>& train_backward, const std::function<void()>& dev_backward = nullptr);
   bool bilevel() const { return bilevel_; }
 
  private:
-  AdamW main_, coefficients_;
+  Optimizer& main_;
+  Optimizer& coefficients_;
   bool bilevel_;
+  double max_grad_norm_;
 };
 
 }  // namespace iapt::optim

@@ -17,9 +17,9 @@
 #include "experiments/run/lm_loss.h"
 #include "models/checkpoint.h"
 #include "nn/peft/iapt.h"
-#include "optim/clip.h"
 #include "optim/optimizer.h"
 #include "optim/schedule.h"
+#include "optim/two_group_step.h"
 
 namespace iapt::run {
 
@@ -128,6 +128,7 @@ RunSummary train_run(const RunConfig& c) {
   };
   auto main_opt = make_opt(others, o.lr, o.weight_decay);
   auto coef_opt = make_opt(coefficients, o.coefficient_lr, 0.0);
+  optim::TwoGroupStep two_groups(*main_opt, *coef_opt, bilevel, o.max_grad_norm);
   const optim::Schedule schedule{o.schedule, static_cast<int64_t>(o.warmup_ratio * static_cast<double>(o.steps)),
                                  o.steps, 0.0};
 
@@ -222,35 +223,25 @@ RunSummary train_run(const RunConfig& c) {
     main_opt->set_lr_scale(scale);
     coef_opt->set_lr_scale(scale);
     s.method->set_training(true);
-    if (bilevel) {  // the coefficients first, on a dev batch
-      coef_opt->zero_grad();
-      main_opt->zero_grad();
+    double loss_sum = 0;
+    auto train_backward = [&] {
+      loss_sum = 0;
+      for (int64_t micro = 0; micro < o.grad_accumulation; ++micro) {
+        Batch b = batch_at(step * o.grad_accumulation + micro);
+        Variable loss = mul_scalar(response_loss(*s.model, *s.method, b), 1.0 / static_cast<double>(o.grad_accumulation));
+        loss.backward();
+        loss_sum += loss.item();
+        tokens_since += b.tokens;
+      }
+      return loss_sum;
+    };
+    auto dev_backward = [&] {  // bilevel: the coefficients' batch, cycling through dev
       std::vector<const Encoded*> rows;
       for (int64_t i = 0; i < o.batch_size; ++i)
         rows.push_back(&dev_encoded[(step * o.batch_size + i) % dev_encoded.size()]);
       response_loss(*s.model, *s.method, make_batch(rows)).backward();
-      if (o.max_grad_norm > 0) optim::clip_grad_norm(coef_opt->parameters(), o.max_grad_norm);
-      coef_opt->step();
-    }
-    main_opt->zero_grad();
-    coef_opt->zero_grad();
-    double loss_sum = 0;
-    for (int64_t micro = 0; micro < o.grad_accumulation; ++micro) {
-      Batch b = batch_at(step * o.grad_accumulation + micro);
-      Variable loss = mul_scalar(response_loss(*s.model, *s.method, b), 1.0 / static_cast<double>(o.grad_accumulation));
-      loss.backward();
-      loss_sum += loss.item();
-      tokens_since += b.tokens;
-    }
-    // clip what this step updates (the coefficients too, when they learn jointly)
-    if (o.max_grad_norm > 0) {
-      std::vector<Variable> stepped = main_opt->parameters();
-      if (!bilevel)
-        for (auto& p : coef_opt->parameters()) stepped.push_back(p);
-      optim::clip_grad_norm(stepped, o.max_grad_norm);
-    }
-    main_opt->step();
-    if (!bilevel) coef_opt->step();
+    };
+    two_groups.step(train_backward, dev_backward);
     summary.final_loss = loss_sum;
     trained_steps = step + 1;
 
