@@ -28,6 +28,16 @@ struct Batch {
   nn::ForwardHooks* hooks = nullptr;
 };
 
+// Log-probabilities of last-position logits [R, V], as one host vector per row.
+std::vector<std::vector<double>> host_logprobs(const Tensor& logits) {
+  Tensor lp = ops::softmax(logits, -1, /*log=*/true).to(Device::CPU).to(DType::F64).contiguous();
+  const int64_t rows = lp.size(0), v = lp.size(1);
+  const double* p = lp.data<double>();
+  std::vector<std::vector<double>> out(rows);
+  for (int64_t r = 0; r < rows; ++r) out[r].assign(p + r * v, p + (r + 1) * v);
+  return out;
+}
+
 // Runs the prompts (each repeated `copies` times) through the model; returns last-position log-probs [R, V].
 std::vector<std::vector<double>> prefill(const LlamaForCausalLM& model, const std::vector<std::vector<int64_t>>& prompts,
                                          int64_t copies, const GenerationOptions& o, Batch& batch) {
@@ -61,12 +71,7 @@ std::vector<std::vector<double>> prefill(const LlamaForCausalLM& model, const st
   in.cache = &batch.cache;
   NoGradGuard no_grad;
   Tensor logits = model.forward(from_ints(ids, {rows, t}), in).data();  // [R, T, V]
-  Tensor last = ops::softmax(logits.narrow(1, t - 1, 1).squeeze(1), -1, /*log=*/true).to(Device::CPU).to(DType::F64);
-  const int64_t v = last.size(1);
-  std::vector<std::vector<double>> out(rows, std::vector<double>(v));
-  const double* lp = last.contiguous().data<double>();
-  for (int64_t r = 0; r < rows; ++r) std::copy(lp + r * v, lp + (r + 1) * v, out[r].begin());
-  return out;
+  return host_logprobs(logits.narrow(1, t - 1, 1).squeeze(1));
 }
 
 // Feeds one token per row; returns the next log-probs [R, V].
@@ -81,12 +86,7 @@ std::vector<std::vector<double>> step(const LlamaForCausalLM& model, const std::
   for (auto& p : batch.next_pos) ++p;
   NoGradGuard no_grad;
   Tensor logits = model.forward(from_ints(tokens, {rows, 1}), in).data();  // [R, 1, V]
-  Tensor lp_t = ops::softmax(logits.squeeze(1), -1, true).to(Device::CPU).to(DType::F64).contiguous();
-  const int64_t v = lp_t.size(1);
-  const double* lp = lp_t.data<double>();
-  std::vector<std::vector<double>> out(rows, std::vector<double>(v));
-  for (int64_t r = 0; r < rows; ++r) std::copy(lp + r * v, lp + (r + 1) * v, out[r].begin());
-  return out;
+  return host_logprobs(logits.squeeze(1));
 }
 
 int64_t argmax(const std::vector<double>& v) {

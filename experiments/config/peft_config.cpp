@@ -50,15 +50,8 @@ std::string expand_env(const std::string& text, const std::string& where) {
 BackboneSpec read_backbone(YamlMap m, const std::string& file) {
   BackboneSpec b;
   if (m.has("path")) {
-    b.path = expand_env(m.require<std::string>("path"), file + ": backbone.path");
-    // a relative path is relative to the config file's folder
-    if (std::filesystem::path(b.path).is_relative())
-      b.path = (std::filesystem::path(file).parent_path() / b.path).lexically_normal().string();
-    if (m.has("tokenizer")) {
-      b.tokenizer = expand_env(m.require<std::string>("tokenizer"), file + ": backbone.tokenizer");
-      if (std::filesystem::path(b.tokenizer).is_relative())
-        b.tokenizer = (std::filesystem::path(file).parent_path() / b.tokenizer).lexically_normal().string();
-    }
+    b.path = config_path(m.require<std::string>("path"), file, "backbone.path");
+    if (m.has("tokenizer")) b.tokenizer = config_path(m.require<std::string>("tokenizer"), file, "backbone.tokenizer");
     const std::string cfg = (std::filesystem::path(b.path) / "config.json").string();
     b.config = models::LlamaConfig::from_json_file(cfg);
   } else {
@@ -81,6 +74,12 @@ BackboneSpec read_backbone(YamlMap m, const std::string& file) {
   }
   m.finish();
   return b;
+}
+
+std::string config_path(const std::string& value, const std::string& file, const std::string& key) {
+  const std::string path = expand_env(value, file + ": " + key);
+  if (!std::filesystem::path(path).is_relative()) return path;
+  return (std::filesystem::path(file).parent_path() / path).lexically_normal().string();
 }
 
 namespace {

@@ -69,6 +69,9 @@ models::LlamaConfig named_shape(const std::string& name);
 
 // ${VAR} replaced by the environment's value; an unset variable is an error naming it.
 std::string expand_env(const std::string& text, const std::string& where);
+// A path from config file `file`: variables expanded, a relative one taken from the file's folder;
+// `key` names it in errors.
+std::string config_path(const std::string& value, const std::string& file, const std::string& key);
 
 // Tunable parameters of the method on a backbone of this shape, computed from the shape alone.
 int64_t tunable_parameters(const models::LlamaConfig& backbone, const MethodSpec& method);

@@ -64,9 +64,7 @@ RunConfig read_run_config(YAML::Node root, const std::string& path) {
 
   YamlMap t = m.map("task");
   c.task.name = t.require<std::string>("name");
-  c.task.data_dir = config::expand_env(t.require<std::string>("data_dir"), path + ": task.data_dir");
-  if (fs::path(c.task.data_dir).is_relative())
-    c.task.data_dir = (fs::path(path).parent_path() / c.task.data_dir).lexically_normal().string();
+  c.task.data_dir = config::config_path(t.require<std::string>("data_dir"), path, "task.data_dir");
   c.task.max_train = t.get<int64_t>("max_train", 0);
   c.task.max_dev = t.get<int64_t>("max_dev", 0);
   c.task.max_test = t.get<int64_t>("max_test", 0);
