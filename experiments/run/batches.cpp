@@ -22,13 +22,16 @@ std::vector<int64_t> encode_response(const models::Tokenizer& tok, const std::st
   return tok.encode(response, false, true);
 }
 
-Encoded encode_example(const models::Tokenizer& tok, const tasks::Example& e, int64_t max_length) {
+Encoded join(const std::vector<int64_t>& instruction, const std::vector<int64_t>& response) {
   Encoded out;
-  out.ids = encode_instruction(tok, e.instruction, max_length);
-  out.instruction_length = static_cast<int64_t>(out.ids.size());
-  std::vector<int64_t> r = encode_response(tok, e.response);
-  out.ids.insert(out.ids.end(), r.begin(), r.end());
+  out.ids = instruction;
+  out.instruction_length = static_cast<int64_t>(instruction.size());
+  out.ids.insert(out.ids.end(), response.begin(), response.end());
   return out;
+}
+
+Encoded encode_example(const models::Tokenizer& tok, const tasks::Example& e, int64_t max_length) {
+  return join(encode_instruction(tok, e.instruction, max_length), encode_response(tok, e.response));
 }
 
 Batch make_batch(const std::vector<const Encoded*>& rows, int64_t pad_id) {

@@ -21,6 +21,8 @@ struct Encoded {
 std::vector<int64_t> encode_instruction(const models::Tokenizer& tok, const std::string& instruction, int64_t max_length);
 std::vector<int64_t> encode_response(const models::Tokenizer& tok, const std::string& response);  // + EOS
 Encoded encode_example(const models::Tokenizer& tok, const tasks::Example& e, int64_t max_length);
+// An encoded instruction followed by an encoded response.
+Encoded join(const std::vector<int64_t>& instruction, const std::vector<int64_t>& response);
 
 struct Batch {
   Tensor input_ids, attention_mask, instruction_mask, labels;  // i64 [B, T], right-padded

@@ -85,18 +85,12 @@ Evaluation evaluate(const models::LlamaForCausalLM& model, nn::PeftMethod& metho
   if (examples.empty()) return ev;
   if (options.mode == "rank" && !task.regression) {
     std::vector<std::string> words;
-    for (auto& [raw, word] : task.labels) words.push_back(word);
+    std::vector<std::vector<int64_t>> word_ids;  // each label word's response tokens, encoded once
+    for (auto& [raw, word] : task.labels) words.push_back(word), word_ids.push_back(encode_response(tok, word));
     std::vector<Encoded> seqs;  // every example with every label word
     for (const auto& e : examples) {
       std::vector<int64_t> instr = encode_instruction(tok, e.instruction, task_options.max_length);
-      for (const auto& w : words) {
-        Encoded s;
-        s.ids = instr;
-        s.instruction_length = static_cast<int64_t>(instr.size());
-        std::vector<int64_t> r = encode_response(tok, w);
-        s.ids.insert(s.ids.end(), r.begin(), r.end());
-        seqs.push_back(std::move(s));
-      }
+      for (const auto& w : word_ids) seqs.push_back(join(instr, w));
     }
     std::vector<double> lp = response_logprobs(model, method, seqs, options.batch_size);
     for (size_t i = 0; i < examples.size(); ++i) {
