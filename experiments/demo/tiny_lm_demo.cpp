@@ -1,49 +1,16 @@
 #include "experiments/demo/tiny_lm_demo.h"
 
 #include <chrono>
-#include <cmath>
 
 #include "autograd/functions.h"
 #include "core/ops.h"
 #include "core/rng.h"
+#include "models/llama.h"
 #include "optim/optimizer.h"
 
 namespace iapt::demo {
 
 namespace {
-
-struct TinyLm {
-  Variable embed, attn_norm, wq, wk, wv, wo, mlp_norm, w_gate, w_up, w_down, final_norm, lm_head;
-  int64_t heads;
-
-  std::vector<Variable> parameters() const {
-    return {embed, attn_norm, wq, wk, wv, wo, mlp_norm, w_gate, w_up, w_down, final_norm, lm_head};
-  }
-
-  // ids [B, T] -> logits [B, T, V]
-  Variable forward(const Tensor& ids) const {
-    const int64_t b = ids.size(0), t = ids.size(1), d = embed.size(1), hd = d / heads;
-    const double eps = 1e-5, theta = 10000.0;
-    Tensor positions = arange(t, DType::I64);
-    Variable x = embedding(embed, ids);                                  // [B, T, d]
-    Variable a = rms_norm(x, attn_norm, eps);
-    auto heads_of = [&](const Variable& w) {                             // [B, H, T, hd]
-      return transpose(reshape(matmul(a, w, false, true), {b, t, heads, hd}), 1, 2);
-    };
-    Variable q = rope(heads_of(wq), positions, theta);
-    Variable k = rope(heads_of(wk), positions, theta);
-    Variable att = scaled_dot_product_attention(q, k, heads_of(wv), /*causal=*/true);
-    Variable o = matmul(reshape(transpose(att, 1, 2), {b, t, d}), wo, false, true);
-    Variable h = x + o;                                                  // [B, T, d]
-    Variable m = rms_norm(h, mlp_norm, eps);
-    Variable f = matmul(silu(matmul(m, w_gate, false, true)) * matmul(m, w_up, false, true), w_down, false, true);
-    Variable y = h + f;
-    return matmul(rms_norm(y, final_norm, eps), lm_head, false, true);  // [B, T, V]
-  }
-};
-
-Variable param(const Shape& shape, double scale) { return Variable(ops::mul_scalar(randn(shape), scale), true); }
-Variable norm_weight(int64_t d) { return Variable(ones({d}), true); }
 
 // ids [B, 2n] = random half repeated; targets [B*2n] predict the next token, counted on the copy only.
 std::pair<Tensor, Tensor> copy_batch(const TinyLmOptions& o) {
@@ -65,16 +32,17 @@ std::pair<Tensor, Tensor> copy_batch(const TinyLmOptions& o) {
 
 TinyLmResult train_tiny_lm(const TinyLmOptions& o, const std::function<void(int64_t, double)>& on_step) {
   manual_seed(o.seed);
-  const int64_t d = o.dim;
-  const double s = 1.0 / std::sqrt(static_cast<double>(d));
-  TinyLm model{param({o.vocab, d}, 1.0),   norm_weight(d),          param({d, d}, s),
-               param({d, d}, s),           param({d, d}, s),        param({d, d}, s),
-               norm_weight(d),             param({o.ffn, d}, s),    param({o.ffn, d}, s),
-               param({d, o.ffn}, 1.0 / std::sqrt(static_cast<double>(o.ffn))),
-               norm_weight(d),             param({o.vocab, d}, s),  o.heads};
+  models::LlamaConfig c;  // one LLaMA layer: RMSNorm, RoPE attention, SwiGLU, an untied head
+  c.vocab_size = o.vocab;
+  c.hidden_size = o.dim;
+  c.intermediate_size = o.ffn;
+  c.num_hidden_layers = 1;
+  c.num_attention_heads = c.num_key_value_heads = o.heads;
+  c.rms_norm_eps = 1e-5;
+  models::LlamaForCausalLM model(c);
   TinyLmResult result;
-  for (const auto& p : model.parameters()) result.parameters += p.data().numel();
-  optim::AdamW opt(model.parameters(), {.lr = o.lr, .weight_decay = 0.0});
+  result.parameters = model.parameter_count();
+  optim::AdamW opt(model.parameters(), {.lr = o.lr, .weight_decay = 0.0});  // all of them: trained from scratch
 
   double total_ms = 0;
   for (int64_t step = 0; step < o.steps; ++step) {

@@ -1,5 +1,5 @@
 #pragma once
-// The README's main job for now: a one-block LLaMA-style language model (RMSNorm, RoPE attention,
+// The README's main job for now: a one-layer model of the LLaMA decoder (RMSNorm, RoPE attention,
 // SwiGLU) trained from scratch with this engine on a synthetic copy task: each sequence is a random
 // half followed by the same half again, and the loss counts the second half only. Attending back
 // half a sequence solves it, so the loss falls from ln(vocab) towards zero.
