@@ -112,34 +112,43 @@ RunConfig read_run_config(YAML::Node root, const std::string& path) {
 std::string RunConfig::run_dir() const { return (fs::path(output_dir) / name / fmt::format("seed-{}", seed)).string(); }
 
 std::string RunConfig::to_yaml() const {
+  YAML::Node n;
+  n["name"] = name;
+  n["seed"] = seed;
+  n["output_dir"] = output_dir;
+  n["backbone"]["path"] = backbone.path;
+  n["backbone"]["tokenizer"] = tokenizer;
+  n["method"] = method_yaml;  // as given: every method's options survive, whatever they are
+  YAML::Node t = n["task"];
+  t["name"] = task.name;
+  t["data_dir"] = task.data_dir;
+  t["max_train"] = task.max_train;
+  t["max_dev"] = task.max_dev;
+  t["max_test"] = task.max_test;
+  t["max_length"] = task.max_length;
+  t["carve_train"] = task.carve_train;
+  t["carve_dev"] = task.carve_dev;
+  YAML::Node tr = n["training"];
+  const TrainingOptions& o = training;
+  tr["optimizer"] = o.optimizer;
+  tr["lr"] = o.lr;
+  tr["coefficient_lr"] = o.coefficient_lr;
+  tr["weight_decay"] = o.weight_decay;
+  tr["schedule"] = o.schedule;
+  tr["warmup_ratio"] = o.warmup_ratio;
+  tr["steps"] = o.steps;
+  tr["batch_size"] = o.batch_size;
+  tr["grad_accumulation"] = o.grad_accumulation;
+  tr["max_grad_norm"] = o.max_grad_norm;
+  tr["eval_every"] = o.eval_every;
+  tr["checkpoint_every"] = o.checkpoint_every;
+  tr["patience"] = o.patience;
+  tr["log_every"] = o.log_every;
+  n["evaluation"]["mode"] = evaluation.mode;
+  n["evaluation"]["beams"] = evaluation.beams;
+  n["evaluation"]["batch_size"] = evaluation.batch_size;
   YAML::Emitter e;
-  e << YAML::BeginMap;
-  e << YAML::Key << "name" << YAML::Value << name << YAML::Key << "seed" << YAML::Value << seed;
-  e << YAML::Key << "output_dir" << YAML::Value << output_dir;
-  e << YAML::Key << "backbone" << YAML::Value << YAML::BeginMap << YAML::Key << "path" << YAML::Value << backbone.path
-    << YAML::Key << "tokenizer" << YAML::Value << tokenizer << YAML::EndMap;
-  // The method section as it was given: every method's options survive, whatever they are.
-  e << YAML::Key << "method" << YAML::Value << method_yaml;
-  e << YAML::Key << "task" << YAML::Value << YAML::BeginMap << YAML::Key << "name" << YAML::Value << task.name
-    << YAML::Key << "data_dir" << YAML::Value << task.data_dir << YAML::Key << "max_train" << YAML::Value
-    << task.max_train << YAML::Key << "max_dev" << YAML::Value << task.max_dev << YAML::Key << "max_test"
-    << YAML::Value << task.max_test << YAML::Key << "max_length" << YAML::Value << task.max_length << YAML::Key
-    << "carve_train" << YAML::Value << task.carve_train << YAML::Key << "carve_dev" << YAML::Value << task.carve_dev
-    << YAML::EndMap;
-  const auto& o = training;
-  e << YAML::Key << "training" << YAML::Value << YAML::BeginMap << YAML::Key << "optimizer" << YAML::Value
-    << o.optimizer << YAML::Key << "lr" << YAML::Value << o.lr << YAML::Key << "coefficient_lr" << YAML::Value
-    << o.coefficient_lr << YAML::Key << "weight_decay" << YAML::Value << o.weight_decay << YAML::Key << "schedule"
-    << YAML::Value << o.schedule << YAML::Key << "warmup_ratio" << YAML::Value << o.warmup_ratio << YAML::Key
-    << "steps" << YAML::Value << o.steps << YAML::Key << "batch_size" << YAML::Value << o.batch_size << YAML::Key
-    << "grad_accumulation" << YAML::Value << o.grad_accumulation << YAML::Key << "max_grad_norm" << YAML::Value
-    << o.max_grad_norm << YAML::Key << "eval_every" << YAML::Value << o.eval_every << YAML::Key
-    << "checkpoint_every" << YAML::Value << o.checkpoint_every << YAML::Key << "patience" << YAML::Value << o.patience
-    << YAML::Key << "log_every" << YAML::Value << o.log_every << YAML::EndMap;
-  e << YAML::Key << "evaluation" << YAML::Value << YAML::BeginMap << YAML::Key << "mode" << YAML::Value
-    << evaluation.mode << YAML::Key << "beams" << YAML::Value << evaluation.beams << YAML::Key << "batch_size"
-    << YAML::Value << evaluation.batch_size << YAML::EndMap;
-  e << YAML::EndMap;
+  e << n;
   return std::string(e.c_str()) + "\n";
 }
 
