@@ -123,4 +123,18 @@ double token_f1(const std::vector<std::string>& p, const std::vector<std::string
   return total / static_cast<double>(p.size());
 }
 
+double group_exact_match(const std::vector<std::string>& p, const std::vector<std::string>& g,
+                         const std::vector<std::string>& groups) {
+  same_size(p.size(), g.size(), "group_exact_match");
+  IAPT_CHECK(groups.size() == p.size(), "group_exact_match: {} groups for {} predictions", groups.size(), p.size());
+  std::map<std::string, bool> all_right;
+  for (size_t i = 0; i < p.size(); ++i) {
+    auto [it, fresh] = all_right.emplace(groups[i], true);
+    it->second = it->second && p[i] == g[i];
+  }
+  double right = 0;
+  for (auto& [group, ok] : all_right) right += ok;
+  return right / static_cast<double>(all_right.size());
+}
+
 }  // namespace iapt::metrics

@@ -16,6 +16,10 @@ double spearman(const std::vector<double>& x, const std::vector<double>& y);  //
 // SQuAD-style answer matching: lower case, punctuation and articles (a, an, the) removed, spaces collapsed.
 std::string normalize_answer(const std::string& s);
 double exact_match(const std::vector<std::string>& predicted, const std::vector<std::string>& gold);
+// The share of groups (equal values in `groups`) whose every prediction is right: MultiRC's
+// exact match, a question counting only when all of its answers are judged correctly.
+double group_exact_match(const std::vector<std::string>& predicted, const std::vector<std::string>& gold,
+                         const std::vector<std::string>& groups);
 double token_f1(const std::vector<std::string>& predicted, const std::vector<std::string>& gold);  // mean over pairs
 
 }  // namespace iapt::metrics

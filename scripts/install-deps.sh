@@ -8,6 +8,7 @@ packages=(
   libeigen3-dev libopenblas-dev
   libyaml-cpp-dev libfmt-dev catch2 libcli11-dev nlohmann-json3-dev libsentencepiece-dev
   gnuplot-nox
+  wordnet-base  # the main job's data
 )
 # Only for regenerating the committed fixtures (tests/reference); never needed by the tests.
 if [[ "${IAPT_WITH_REFERENCE:-0}" == "1" ]]; then

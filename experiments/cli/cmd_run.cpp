@@ -62,6 +62,12 @@ void add_sweep(CLI::App& app) {
     // the runs are this same executable, in processes of their own
     const int failed = run::run_sweep(a->file, a->jobs, std::filesystem::read_symlink("/proc/self/exe").string());
     if (failed > 0) throw CLI::RuntimeError(fmt::format("{} runs failed", failed), 1);
+    const auto runs = run::expand_sweep(a->file);
+    if (runs.empty()) return;
+    const auto dir = std::filesystem::path(runs.front().run_dir).parent_path().parent_path();
+    fmt::print("\n{}:\n", (dir / "table.md").string());
+    std::ifstream in(dir / "table.md");
+    std::cout << in.rdbuf();
   });
 
   auto dir = std::make_shared<std::string>();

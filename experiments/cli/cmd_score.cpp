@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/error.h"
+#include "core/text_file.h"
 #include "experiments/cli/commands.h"
 #include "models/checkpoint.h"
 #include "models/evaluation.h"
@@ -51,13 +52,9 @@ void add_score(CLI::App& app) {
       for (const auto& l : out_lines) fmt::print("{}\n", l);
       return;
     }
-    const std::string tmp = a->output + ".tmp";
-    {
-      std::ofstream out(tmp);
-      for (const auto& l : out_lines) out << l << '\n';
-      IAPT_CHECK(out.good(), "{}: write failed", tmp);
-    }
-    std::filesystem::rename(tmp, a->output);
+    std::string text;
+    for (const auto& l : out_lines) text += l + '\n';
+    write_text_atomically(a->output, text);
   });
 }
 

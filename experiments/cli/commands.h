@@ -13,5 +13,7 @@ void add_params(CLI::App& app);
 void add_grads(CLI::App& app);
 void add_run(CLI::App& app);    // run and eval
 void add_sweep(CLI::App& app);  // sweep and report
+void add_wordnet(CLI::App& app);
+void add_pretrain(CLI::App& app);
 
 }  // namespace iapt::cli

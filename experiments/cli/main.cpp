@@ -17,6 +17,8 @@ int main(int argc, char** argv) {
   iapt::cli::add_grads(app);
   iapt::cli::add_run(app);
   iapt::cli::add_sweep(app);
+  iapt::cli::add_wordnet(app);
+  iapt::cli::add_pretrain(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -13,7 +13,7 @@
 namespace iapt::run {
 
 std::map<std::string, double> score(const tasks::TaskSpec& task, const std::vector<std::string>& predicted,
-                                    const std::vector<std::string>& gold) {
+                                    const std::vector<std::string>& gold, const std::vector<std::string>& groups) {
   std::map<std::string, double> out;
   std::vector<std::string> words;
   for (auto& [raw, word] : task.labels) words.push_back(word);
@@ -41,6 +41,10 @@ std::map<std::string, double> score(const tasks::TaskSpec& task, const std::vect
     else if (m == "spearman") out[m] = metrics::spearman(numbers(predicted), numbers(gold));
     else if (m == "exact_match") out[m] = metrics::exact_match(predicted, gold);
     else if (m == "token_f1") out[m] = metrics::token_f1(predicted, gold);
+    else if (m == "group_exact_match") {
+      IAPT_CHECK(!groups.empty(), "{}: group_exact_match needs examples with a 'group' field", task.source);
+      out[m] = metrics::group_exact_match(predicted, gold, groups);
+    }
     else throw Error(fmt::format("{}: unknown metric '{}'", task.source, m));
   }
   return out;
@@ -62,7 +66,8 @@ std::vector<double> response_logprobs(const models::LlamaForCausalLM& model, nn:
     models::ForwardInputs in;
     in.attention_mask = b.attention_mask;
     in.hooks = &method;
-    Tensor lp = ops::softmax(model.forward(b.input_ids, in).data(), -1, true);  // [B, T, V]
+    // [B, T, V], read element by element: on the host
+    Tensor lp = ops::softmax(model.forward(b.input_ids, in).data(), -1, true).to(Device::CPU);
     for (size_t r = 0; r < rows.size(); ++r) {
       const Encoded& e = *rows[r];
       double total = 0;
@@ -118,7 +123,11 @@ Evaluation evaluate(const models::LlamaForCausalLM& model, nn::PeftMethod& metho
       }
     }
   }
-  ev.metrics = score(task, ev.predictions, gold);
+  std::vector<std::string> groups;
+  for (const auto& e : examples)
+    if (auto it = e.fields.find("group"); it != e.fields.end()) groups.push_back(it->second);
+  if (groups.size() != examples.size()) groups.clear();
+  ev.metrics = score(task, ev.predictions, gold, groups);
   return ev;
 }
 

@@ -11,6 +11,7 @@
 
 #include "core/error.h"
 #include "core/safetensors.h"
+#include "core/text_file.h"
 #include "experiments/config/yaml_reader.h"
 #include "kernels/rational_math.h"
 #include "nn/rational_fit.h"
@@ -38,11 +39,7 @@ Stats stats_of(std::vector<double> v) {
   return s;
 }
 
-void write_file(const fs::path& p, const std::string& text) {
-  const fs::path tmp = p.string() + ".tmp";
-  std::ofstream(tmp) << text;
-  fs::rename(tmp, p);
-}
+void write_file(const fs::path& p, const std::string& text) { write_text_atomically(p.string(), text); }
 
 bool have_gnuplot() { return std::system("command -v gnuplot > /dev/null 2>&1") == 0; }
 

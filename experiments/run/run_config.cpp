@@ -54,6 +54,7 @@ RunConfig read_run_config(YAML::Node root, const std::string& path) {
   c.name = m.get<std::string>("name", fs::path(path).stem().string());
   c.seed = m.get<uint64_t>("seed", 1);
   c.output_dir = config::expand_env(m.get<std::string>("output_dir", "runs"), path + ": output_dir");
+  c.device = m.choice("device", "cpu", {"cpu", "cuda"});
 
   c.backbone = config::read_backbone(m.map("backbone"), path);
   c.method = config::read_method(m.map("method"), c.backbone.config.num_hidden_layers);
@@ -116,6 +117,7 @@ std::string RunConfig::to_yaml() const {
   n["name"] = name;
   n["seed"] = seed;
   n["output_dir"] = output_dir;
+  n["device"] = device;
   n["backbone"]["path"] = backbone.path;
   n["backbone"]["tokenizer"] = tokenizer;
   n["method"] = method_yaml;  // as given: every method's options survive, whatever they are

@@ -6,6 +6,7 @@
 //   name: sst2-iapt
 //   seed: 1
 //   output_dir: runs            # the run goes to output_dir/name/seed-N
+//   device: cpu                 # or cuda: the backbone, the method and every batch on the GPU
 //   backbone: {path: ${IAPT_SHARED}/models/en-llama-6m, tokenizer: (default: path/tokenizer.model)}
 //   method:   {name: iapt, ...}            (experiments/config/peft_config.h)
 //   task:     {name: sst2, data_dir: ${IAPT_SHARED}/data, max_train: 0, max_dev: 0, max_test: 0,
@@ -59,6 +60,7 @@ struct RunConfig {
   std::string name;
   uint64_t seed = 1;
   std::string output_dir = "runs";
+  std::string device = "cpu";  // cpu or cuda
   std::string tokenizer;  // backbone.tokenizer
   config::BackboneSpec backbone;
   config::MethodSpec method;

@@ -123,10 +123,17 @@ std::vector<SweepRun> expand_sweep(const std::string& path) {
     if (zip_labels.empty())
       for (const auto& lk : label_keys)
         for (auto& [k, v] : combo) {
+          // a default YAML::Node is a defined null, so whether a key matched is kept apart
           YAML::Node part;
-          if (k == lk) part = v;
-          else if (lk.rfind(k + ".", 0) == 0 && v.IsMap()) part = v[lk.substr(k.size() + 1)];  // method.name of method
-          if (part) label += (label.empty() ? "" : "_") + value_label(part);
+          bool matched = false;
+          if (k == lk) {
+            part = v;
+            matched = true;
+          } else if (lk.rfind(k + ".", 0) == 0 && v.IsMap() && v[lk.substr(k.size() + 1)]) {  // method.name of method
+            part = v[lk.substr(k.size() + 1)];
+            matched = true;
+          }
+          if (matched) label += (label.empty() ? "" : "_") + value_label(part);
         }
     label = sanitize(label.empty() ? "default" : label);
     for (int64_t seed : seeds) {

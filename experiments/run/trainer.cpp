@@ -9,9 +9,11 @@
 #include <unistd.h>
 
 #include "autograd/functions.h"
+#include "core/backend.h"
 #include "core/error.h"
 #include "core/rng.h"
 #include "core/safetensors.h"
+#include "core/text_file.h"
 #include "experiments/run/batches.h"
 #include "experiments/run/evaluator.h"
 #include "experiments/run/lm_loss.h"
@@ -29,16 +31,7 @@ namespace {
 
 const std::string kTaskDefs = IAPT_TASK_DEFS_DIR;
 
-void write_atomically(const fs::path& path, const std::string& text) {
-  const fs::path tmp = path.string() + ".tmp";
-  {
-    std::ofstream out(tmp, std::ios::trunc);
-    out << text;
-    out.flush();
-    IAPT_CHECK(out.good(), "{}: write failed", tmp.string());
-  }
-  fs::rename(tmp, path);
-}
+void write_atomically(const fs::path& path, const std::string& text) { write_text_atomically(path.string(), text); }
 
 // Everything a run needs in memory: model, tokenizer, method, splits.
 struct Setup {
@@ -59,9 +52,15 @@ Setup build(const RunConfig& c) {
   Setup s;
   s.config = c;
   manual_seed(c.seed);
+  const Device device = c.device == "cuda" ? Device::CUDA : Device::CPU;
+  IAPT_CHECK(device_available(device), "{}: device: {} is not available here ({}); use device: cpu", c.file, c.device,
+             cuda_compiled() ? "no GPU is visible" : "this build has no CUDA backend");
   s.model = models::load_llama(c.backbone.path);
   s.tok = std::make_unique<models::Tokenizer>(c.tokenizer);
   s.method = config::make_method(c.method, s.model);
+  // Batches stay on the CPU: every op that takes ids, masks or labels moves them to its data.
+  s.model->to(device);
+  s.method->to(device);
   s.task = tasks::load_task(c.task.name, kTaskDefs);
   s.splits = tasks::make_splits(s.task, c.task.data_dir,
                                 {.seed = c.seed, .max_train = c.task.max_train, .carve_train = c.task.carve_train,

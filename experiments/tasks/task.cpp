@@ -1,6 +1,8 @@
 #include "experiments/tasks/task.h"
 
+#include <algorithm>
 #include <filesystem>
+#include <map>
 #include <fstream>
 
 #include "core/error.h"
@@ -33,7 +35,7 @@ TaskSpec load_task(const std::string& name_or_path, const std::string& defs_dir)
   IAPT_CHECK(!t.columns.empty() || t.format == "multirc", "{}: 'columns' lists the fields to read", path);
   t.label_field = m.get<std::string>("label_field", "label");
   config::YamlMap files = m.map("files");
-  for (const char* split : {"train", "dev"})
+  for (const char* split : {"train", "dev", "test"})
     if (files.has(split)) t.files.emplace_back(split, files.require<std::string>(split));
   files.finish();
   t.instruction_template = m.require<std::string>("template");
@@ -43,6 +45,7 @@ TaskSpec load_task(const std::string& name_or_path, const std::string& defs_dir)
     for (const auto& kv : m.raw("labels")) t.labels.emplace_back(kv.first.Scalar(), kv.second.Scalar());
   }
   t.metrics = m.string_list("metrics", {t.regression ? "pearson" : "accuracy"});
+  t.split_by = m.get<std::string>("split_by", "");
   t.positive = m.get<std::string>("positive", t.labels.empty() ? "" : t.labels.back().second);
   if (!t.regression) {
     bool known = false;
@@ -104,19 +107,65 @@ std::vector<Example> read_split(const TaskSpec& t, const std::string& data_dir, 
   return rows;
 }
 
+namespace {
+
+// The examples in a seeded order of whole units (equal values of `field`; without a field every
+// example is a unit, and the order is seeded_shuffle's), and the count at the end of each unit.
+std::vector<Example> shuffle_units(std::vector<Example> v, const std::string& field, uint64_t seed,
+                                   std::vector<size_t>& ends) {
+  std::vector<std::vector<Example>> units;
+  std::map<std::string, size_t> index;
+  for (auto& e : v) {
+    if (field.empty()) {
+      units.push_back({std::move(e)});
+      continue;
+    }
+    auto it = e.fields.find(field);
+    IAPT_CHECK(it != e.fields.end(), "{}: split_by field '{}' missing", e.source, field);
+    auto [pos, fresh] = index.emplace(it->second, units.size());
+    if (fresh) units.emplace_back();
+    units[pos->second].push_back(std::move(e));
+  }
+  seeded_shuffle(units, seed);
+  std::vector<Example> out;
+  ends.clear();
+  for (auto& u : units) {
+    for (auto& e : u) out.push_back(std::move(e));
+    ends.push_back(out.size());
+  }
+  return out;
+}
+
+size_t cut_at(const std::vector<size_t>& ends, size_t n) {
+  auto it = std::lower_bound(ends.begin(), ends.end(), n);
+  return it == ends.end() ? (ends.empty() ? 0 : ends.back()) : *it;
+}
+
+}  // namespace
+
 Splits make_splits(const TaskSpec& t, const std::string& data_dir, const SplitOptions& o) {
   Splits s;
+  bool has_train = false, has_test = false;
+  for (auto& [split, f] : t.files) {
+    has_train = has_train || (split == "train" && fs::exists(fs::path(data_dir) / f));
+    has_test = has_test || split == "test";  // a task that names a test file brings its own labelled split
+  }
   std::vector<Example> dev = read_split(t, data_dir, "dev");
-  bool has_train = false;
-  for (auto& [split, f] : t.files) has_train = has_train || (split == "train" && fs::exists(fs::path(data_dir) / f));
-  if (!has_train) {
+  if (has_test) {
+    s.train = read_split(t, data_dir, "train");
+    s.dev = std::move(dev);
+    s.test = read_split(t, data_dir, "test");
+    s.protocol = fmt::format("the task's own splits: train {}, dev {}, test {}", s.train.size(), s.dev.size(),
+                             s.test.size());
+  } else if (!has_train) {
     IAPT_CHECK(o.carve_train > 0 && o.carve_dev > 0 && o.carve_train + o.carve_dev < 1,
                "{}: task {} has no training file in {}; set data.carve_train and data.carve_dev (fractions of the "
                "official dev set) to carve train/dev/test from it",
                t.source, t.name, data_dir);
-    seeded_shuffle(dev, o.seed);
-    const size_t n = dev.size(), n_train = static_cast<size_t>(o.carve_train * n),
-                 n_dev = static_cast<size_t>(o.carve_dev * n);
+    std::vector<size_t> ends;
+    dev = shuffle_units(std::move(dev), t.split_by, o.seed, ends);
+    const size_t n = dev.size(), n_train = cut_at(ends, static_cast<size_t>(o.carve_train * n)),
+                 n_dev = cut_at(ends, n_train + static_cast<size_t>(o.carve_dev * n)) - n_train;
     s.train.assign(dev.begin(), dev.begin() + n_train);
     s.dev.assign(dev.begin() + n_train, dev.begin() + n_train + n_dev);
     s.test.assign(dev.begin() + n_train + n_dev, dev.end());
@@ -127,8 +176,9 @@ Splits make_splits(const TaskSpec& t, const std::string& data_dir, const SplitOp
     std::vector<Example> train = read_split(t, data_dir, "train");
     const size_t n_train = train.size();
     if (n_train < 10000) {
-      seeded_shuffle(dev, o.seed);
-      const size_t half = dev.size() / 2;
+      std::vector<size_t> ends;
+      dev = shuffle_units(std::move(dev), t.split_by, o.seed, ends);
+      const size_t half = cut_at(ends, dev.size() / 2);
       s.dev.assign(dev.begin(), dev.begin() + half);
       s.test.assign(dev.begin() + half, dev.end());
       s.train = std::move(train);
@@ -136,14 +186,18 @@ Splits make_splits(const TaskSpec& t, const std::string& data_dir, const SplitOp
                                "{} and test {}",
                                n_train, dev.size(), o.seed, s.dev.size(), s.test.size());
     } else {
-      seeded_shuffle(train, o.seed);
-      s.dev.assign(train.begin(), train.begin() + 1000);
-      s.train.assign(train.begin() + 1000, train.end());
+      std::vector<size_t> ends;
+      train = shuffle_units(std::move(train), t.split_by, o.seed, ends);
+      const size_t n_dev = cut_at(ends, 1000);
+      s.dev.assign(train.begin(), train.begin() + n_dev);
+      s.train.assign(train.begin() + n_dev, train.end());
       s.test = std::move(dev);
-      s.protocol = fmt::format("train {} (>= 10k): 1000 held out as dev (seed {}); test: the official dev set ({})",
-                               n_train, o.seed, s.test.size());
+      s.protocol = fmt::format("train {} (>= 10k): {} held out as dev (seed {}); test: the official dev set ({})",
+                               n_train, s.dev.size(), o.seed, s.test.size());
     }
   }
+  if (!has_test && !t.split_by.empty())
+    s.protocol += fmt::format("; examples sharing a {} kept in one split", t.split_by);
   if (o.max_train > 0 && static_cast<int64_t>(s.train.size()) > o.max_train) {
     seeded_shuffle(s.train, o.seed + 1);
     s.train.resize(o.max_train);

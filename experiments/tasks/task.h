@@ -22,6 +22,7 @@ struct TaskSpec {
   std::string positive;             // the label word F1 and MCC count as positive (default: the last)
   bool regression = false;          // the response is the score, formatted with one decimal
   std::vector<std::string> metrics{"accuracy"};
+  std::string split_by;             // a field whose equal values stay in one split (MultiRC: passage)
   std::string source;               // the YAML file it came from
 };
 
@@ -44,7 +45,10 @@ struct SplitOptions {
 
 // The paper's protocol: under 10k training examples the official dev set is split in half into dev
 // and test; otherwise 1k training examples are held out as dev and the official dev set is test.
-// Without a training file, train/dev/test are carved from the dev set when the options say so.
+// Without a training file, train/dev/test are carved from the dev set when the options say so. A
+// task whose files include a labelled "test" split keeps its train, dev and test as they are. With
+// split_by, examples sharing that field's value are shuffled and cut as one unit, so no passage is
+// in two splits; a cut then falls at the first unit boundary at or after its nominal size.
 Splits make_splits(const TaskSpec& task, const std::string& data_dir, const SplitOptions& options);
 
 // A seeded shuffle (Fisher-Yates over Philox numbers): the same on every machine.

@@ -38,3 +38,12 @@ TEST_CASE("metrics: exact match and token F1 after SQuAD normalisation", "[exper
   CHECK(metrics::token_f1({""}, {""}) == Approx(1.0));
   CHECK(metrics::token_f1({"cat"}, {"dog"}) == Approx(0.0));
 }
+
+TEST_CASE("metrics: MultiRC's exact match counts a question only when all its answers are right", "[experiments][metrics]") {
+  // question q1: 2 of 2 right; q2: 1 of 2 right; q3: 1 of 1 right -> 2 of 3 questions
+  const std::vector<std::string> p{"yes", "no", "yes", "yes", "no"}, g{"yes", "no", "yes", "no", "no"},
+      groups{"1/0", "1/0", "1/1", "1/1", "2/0"};
+  CHECK(metrics::group_exact_match(p, g, groups) == Approx(2.0 / 3.0));
+  CHECK(metrics::accuracy(p, g) == Approx(0.8));
+  CHECK_THROWS_WITH(metrics::group_exact_match(p, g, {"1/0"}), Catch::Contains("1 groups for 5 predictions"));
+}

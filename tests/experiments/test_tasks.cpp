@@ -2,6 +2,7 @@
 #include <catch2/catch.hpp>
 #include <filesystem>
 #include <fstream>
+#include <set>
 
 #include "core/error.h"
 #include "experiments/tasks/task.h"
@@ -115,4 +116,30 @@ TEST_CASE("tasks: the paper's split protocol, seeded", "[experiments][tasks]") {
   CHECK(carved.train.size() == 5);
   CHECK(carved.dev.size() == 2);
   CHECK(carved.test.size() == 4);
+}
+
+TEST_CASE("tasks: MultiRC's splits keep each passage whole", "[experiments][tasks]") {
+  fs::path d = scratch("multirc_split");
+  // 12 passages with 1 to 4 answers each: halving by example would cut some passage in two
+  std::string rows;
+  for (int p = 0; p < 12; ++p) {
+    std::string answers;
+    for (int a = 0; a <= p % 4; ++a)
+      answers += fmt::format(R"({}{{"text": "A{}", "label": {}}})", a ? ", " : "", a, (p + a) % 2);
+    rows += fmt::format(R"({{"idx": {}, "passage": {{"text": "passage {}", "questions": [{{"question": "Q", "answers": [{}]}}]}}}})",
+                        p, p, answers) + "\n";
+  }
+  write(d / "superglue/MultiRC/train.jsonl", rows);
+  write(d / "superglue/MultiRC/val.jsonl", rows);
+  auto task = tasks::load_task("multirc", kDefs);
+  CHECK(task.split_by == "passage");
+  for (uint64_t seed : {1, 2, 3}) {
+    auto s = tasks::make_splits(task, d.string(), {.seed = seed});
+    std::set<std::string> dev_passages;
+    for (const auto& e : s.dev) dev_passages.insert(e.fields.at("passage"));
+    for (const auto& e : s.test) CHECK(dev_passages.count(e.fields.at("passage")) == 0);
+    CHECK(s.dev.size() + s.test.size() == 30);
+    CHECK(s.dev.size() >= 15);  // the cut moves to the first passage boundary at or after half
+    CHECK(s.protocol.find("examples sharing a passage kept in one split") != std::string::npos);
+  }
 }
