@@ -92,35 +92,66 @@ std::string normalize_answer(const std::string& s) {
   return out;
 }
 
+namespace {
+
+double pair_exact_match(const std::string& p, const std::string& g) {
+  return normalize_answer(p) == normalize_answer(g) ? 1.0 : 0.0;
+}
+
+// SQuAD's token F1 of one prediction against one answer, after normalisation.
+double pair_token_f1(const std::string& p, const std::string& g) {
+  std::map<std::string, int> counts;
+  std::istringstream pin(normalize_answer(p)), gin(normalize_answer(g));
+  std::string w;
+  int np = 0, ng = 0, common = 0;
+  while (pin >> w) ++counts[w], ++np;
+  while (gin >> w) {
+    ++ng;
+    if (counts[w] > 0) --counts[w], ++common;
+  }
+  if (np == 0 || ng == 0) return np == ng ? 1.0 : 0.0;
+  if (common == 0) return 0.0;
+  const double precision = static_cast<double>(common) / np, recall = static_cast<double>(common) / ng;
+  return 2 * precision * recall / (precision + recall);
+}
+
+// The mean over predictions of each one's best score against its answers.
+template <class PairScore>
+double best_over_answers(const std::vector<std::string>& p, const std::vector<std::vector<std::string>>& answers,
+                         const char* metric, PairScore score) {
+  same_size(p.size(), answers.size(), metric);
+  double total = 0;
+  for (size_t i = 0; i < p.size(); ++i) {
+    IAPT_CHECK(!answers[i].empty(), "{}: prediction {} has no accepted answer", metric, i);
+    double best = 0;
+    for (const auto& a : answers[i]) best = std::max(best, score(p[i], a));
+    total += best;
+  }
+  return total / static_cast<double>(p.size());
+}
+
+std::vector<std::vector<std::string>> one_answer_each(const std::vector<std::string>& g) {
+  std::vector<std::vector<std::string>> out;
+  for (const auto& a : g) out.push_back({a});
+  return out;
+}
+
+}  // namespace
+
 double exact_match(const std::vector<std::string>& p, const std::vector<std::string>& g) {
-  same_size(p.size(), g.size(), "exact_match");
-  size_t right = 0;
-  for (size_t i = 0; i < p.size(); ++i) right += normalize_answer(p[i]) == normalize_answer(g[i]);
-  return static_cast<double>(right) / static_cast<double>(p.size());
+  return best_exact_match(p, one_answer_each(g));
 }
 
 double token_f1(const std::vector<std::string>& p, const std::vector<std::string>& g) {
-  same_size(p.size(), g.size(), "token_f1");
-  double total = 0;
-  for (size_t i = 0; i < p.size(); ++i) {
-    std::map<std::string, int> counts;
-    std::istringstream pin(normalize_answer(p[i])), gin(normalize_answer(g[i]));
-    std::string w;
-    int np = 0, ng = 0, common = 0;
-    while (pin >> w) ++counts[w], ++np;
-    while (gin >> w) {
-      ++ng;
-      if (counts[w] > 0) --counts[w], ++common;
-    }
-    if (np == 0 || ng == 0) {
-      total += np == ng ? 1.0 : 0.0;
-      continue;
-    }
-    if (common == 0) continue;
-    const double precision = static_cast<double>(common) / np, recall = static_cast<double>(common) / ng;
-    total += 2 * precision * recall / (precision + recall);
-  }
-  return total / static_cast<double>(p.size());
+  return best_token_f1(p, one_answer_each(g));
+}
+
+double best_exact_match(const std::vector<std::string>& p, const std::vector<std::vector<std::string>>& answers) {
+  return best_over_answers(p, answers, "exact_match", pair_exact_match);
+}
+
+double best_token_f1(const std::vector<std::string>& p, const std::vector<std::vector<std::string>>& answers) {
+  return best_over_answers(p, answers, "token_f1", pair_token_f1);
 }
 
 double group_exact_match(const std::vector<std::string>& p, const std::vector<std::string>& g,

@@ -21,5 +21,8 @@ double exact_match(const std::vector<std::string>& predicted, const std::vector<
 double group_exact_match(const std::vector<std::string>& predicted, const std::vector<std::string>& gold,
                          const std::vector<std::string>& groups);
 double token_f1(const std::vector<std::string>& predicted, const std::vector<std::string>& gold);  // mean over pairs
+// The same with several accepted answers per prediction: each prediction scores its best match.
+double best_exact_match(const std::vector<std::string>& predicted, const std::vector<std::vector<std::string>>& answers);
+double best_token_f1(const std::vector<std::string>& predicted, const std::vector<std::vector<std::string>>& answers);
 
 }  // namespace iapt::metrics

@@ -1,6 +1,7 @@
 #include "experiments/run/evaluator.h"
 
 #include <algorithm>
+#include <map>
 #include <set>
 
 #include "autograd/functions.h"
@@ -13,7 +14,8 @@
 namespace iapt::run {
 
 std::map<std::string, double> score(const tasks::TaskSpec& task, const std::vector<std::string>& predicted,
-                                    const std::vector<std::string>& gold, const std::vector<std::string>& groups) {
+                                    const std::vector<std::string>& gold, const std::vector<std::string>& groups,
+                                    const std::vector<std::vector<std::string>>& answers) {
   std::map<std::string, double> out;
   std::vector<std::string> words;
   for (auto& [raw, word] : task.labels) words.push_back(word);
@@ -39,8 +41,10 @@ std::map<std::string, double> score(const tasks::TaskSpec& task, const std::vect
       out[m] = total / static_cast<double>(words.size());
     } else if (m == "pearson") out[m] = metrics::pearson(numbers(predicted), numbers(gold));
     else if (m == "spearman") out[m] = metrics::spearman(numbers(predicted), numbers(gold));
-    else if (m == "exact_match") out[m] = metrics::exact_match(predicted, gold);
-    else if (m == "token_f1") out[m] = metrics::token_f1(predicted, gold);
+    else if (m == "exact_match") out[m] = answers.empty() ? metrics::exact_match(predicted, gold)
+                                                          : metrics::best_exact_match(predicted, answers);
+    else if (m == "token_f1") out[m] = answers.empty() ? metrics::token_f1(predicted, gold)
+                                                       : metrics::best_token_f1(predicted, answers);
     else if (m == "group_exact_match") {
       IAPT_CHECK(!groups.empty(), "{}: group_exact_match needs examples with a 'group' field", task.source);
       out[m] = metrics::group_exact_match(predicted, gold, groups);
@@ -89,20 +93,30 @@ Evaluation evaluate(const models::LlamaForCausalLM& model, nn::PeftMethod& metho
   for (const auto& e : examples) gold.push_back(task.regression ? e.label : e.response);
   if (examples.empty()) return ev;
   if (options.mode == "rank" && !task.regression) {
+    // Each example ranks its own candidates (ReCoRD's entities) or else the task's label words.
     std::vector<std::string> words;
-    std::vector<std::vector<int64_t>> word_ids;  // each label word's response tokens, encoded once
-    for (auto& [raw, word] : task.labels) words.push_back(word), word_ids.push_back(encode_response(tok, word));
-    std::vector<Encoded> seqs;  // every example with every label word
+    for (auto& [raw, word] : task.labels) words.push_back(word);
+    std::map<std::string, std::vector<int64_t>> response_ids;  // each response's tokens, encoded once
+    std::vector<Encoded> seqs;                                 // every example with each of its choices
+    std::vector<size_t> first_seq{0};                          // example i's sequences: [first_seq[i], first_seq[i + 1])
     for (const auto& e : examples) {
+      const std::vector<std::string>& choices = e.candidates.empty() ? words : e.candidates;
+      IAPT_CHECK(!choices.empty(), "{}: no label words or candidates to rank", e.source);
       std::vector<int64_t> instr = encode_instruction(tok, e.instruction, task_options.max_length);
-      for (const auto& w : word_ids) seqs.push_back(join(instr, w));
+      for (const auto& w : choices) {
+        auto it = response_ids.find(w);
+        if (it == response_ids.end()) it = response_ids.emplace(w, encode_response(tok, w)).first;
+        seqs.push_back(join(instr, it->second));
+      }
+      first_seq.push_back(seqs.size());
     }
     std::vector<double> lp = response_logprobs(model, method, seqs, options.batch_size);
     for (size_t i = 0; i < examples.size(); ++i) {
-      size_t best = 0;
-      for (size_t w = 1; w < words.size(); ++w)
-        if (lp[i * words.size() + w] > lp[i * words.size() + best]) best = w;
-      ev.predictions.push_back(words[best]);
+      size_t best = first_seq[i];
+      for (size_t k = first_seq[i] + 1; k < first_seq[i + 1]; ++k)
+        if (lp[k] > lp[best]) best = k;
+      const auto& e = examples[i];
+      ev.predictions.push_back((e.candidates.empty() ? words : e.candidates)[best - first_seq[i]]);
     }
   } else {
     method.set_training(false);
@@ -127,7 +141,9 @@ Evaluation evaluate(const models::LlamaForCausalLM& model, nn::PeftMethod& metho
   for (const auto& e : examples)
     if (auto it = e.fields.find("group"); it != e.fields.end()) groups.push_back(it->second);
   if (groups.size() != examples.size()) groups.clear();
-  ev.metrics = score(task, ev.predictions, gold, groups);
+  std::vector<std::vector<std::string>> answers;  // every accepted response, where examples list them
+  for (const auto& e : examples) answers.push_back(e.answers.empty() ? std::vector<std::string>{gold[answers.size()]} : e.answers);
+  ev.metrics = score(task, ev.predictions, gold, groups, answers);
   return ev;
 }
 

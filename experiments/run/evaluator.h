@@ -23,9 +23,11 @@ Evaluation evaluate(const models::LlamaForCausalLM& model, nn::PeftMethod& metho
                     const tasks::TaskSpec& task, const std::vector<tasks::Example>& examples,
                     const TaskOptions& task_options, const EvaluationOptions& options);
 
-// The task's metrics of predictions against the gold responses; `groups` (each example's "group"
-// field, MultiRC's question) is what group_exact_match needs, and may be empty otherwise.
+// The task's metrics of predictions against the gold responses. `groups` (each example's "group"
+// field, MultiRC's question) is what group_exact_match needs; `answers` (every accepted response of
+// each example, ReCoRD) makes exact match and token F1 take the best over them. Both may be empty.
 std::map<std::string, double> score(const tasks::TaskSpec& task, const std::vector<std::string>& predicted,
-                                    const std::vector<std::string>& gold, const std::vector<std::string>& groups = {});
+                                    const std::vector<std::string>& gold, const std::vector<std::string>& groups = {},
+                                    const std::vector<std::vector<std::string>>& answers = {});
 
 }  // namespace iapt::run

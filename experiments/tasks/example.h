@@ -13,6 +13,9 @@ struct Example {
   std::string response;                       // the label word (or the formatted score)
   std::string label;                          // the raw label as in the file ("0", "entailment", "true", ...)
   std::string source;                         // "file:line"
+  std::vector<std::string> candidates;        // this example's own responses to rank (ReCoRD's entities);
+                                              // empty: the task's label words
+  std::vector<std::string> answers;           // every accepted response (ReCoRD); empty: the response alone
 };
 
 struct Splits {

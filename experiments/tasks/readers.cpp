@@ -1,5 +1,6 @@
 #include "experiments/tasks/readers.h"
 
+#include <algorithm>
 #include <fstream>
 #include <nlohmann/json.hpp>
 
@@ -135,6 +136,52 @@ std::vector<Example> read_multirc(const std::string& path) {
       }
     } catch (const nlohmann::json::exception& e) {
       throw Error(fmt::format("{}:{}: not a MultiRC passage (passage.text, passage.questions[].answers[]): {}", path,
+                              line_no, e.what()));
+    }
+  });
+  return out;
+}
+
+std::vector<Example> read_record(const std::string& path) {
+  std::vector<Example> out;
+  for_each_json_line(path, [&](const nlohmann::json& j, int64_t line_no) {
+    try {
+      const auto& passage = j.at("passage");
+      const std::string text = passage.at("text").get<std::string>();
+      // entity spans are [start, end], both inclusive, in characters of the passage text
+      auto span = [&](const nlohmann::json& s) {
+        const int64_t start = s.at("start").get<int64_t>(), end = s.at("end").get<int64_t>();
+        IAPT_CHECK(start >= 0 && end >= start && end < static_cast<int64_t>(text.size()),
+                   "{}:{}: entity span [{}, {}] outside the passage's {} characters", path, line_no, start, end,
+                   text.size());
+        return text.substr(static_cast<size_t>(start), static_cast<size_t>(end - start + 1));
+      };
+      std::vector<std::string> entities;
+      for (const auto& s : passage.at("entities")) {
+        std::string entity = span(s);
+        if (std::find(entities.begin(), entities.end(), entity) == entities.end()) entities.push_back(entity);
+      }
+      std::string shown = text;  // "@highlight\nA summary line" -> "- A summary line"
+      for (size_t at; (at = shown.find("@highlight\n")) != std::string::npos;) shown.replace(at, 11, "- ");
+      int64_t q = 0;
+      for (const auto& qa : j.at("qas")) {
+        Example e;
+        e.source = fmt::format("{}:{}", path, line_no);
+        e.candidates = entities;
+        if (qa.contains("answers"))
+          for (const auto& a : qa.at("answers")) {
+            std::string answer = a.at("text").get<std::string>();
+            if (std::find(e.answers.begin(), e.answers.end(), answer) == e.answers.end()) e.answers.push_back(answer);
+          }
+        e.fields = {{"passage", shown},
+                    {"query", qa.at("query").get<std::string>()},
+                    {"label", e.answers.empty() ? "" : e.answers.front()},
+                    {"passage_id", std::to_string(line_no)},
+                    {"group", fmt::format("{}/{}", line_no, q++)}};
+        out.push_back(std::move(e));
+      }
+    } catch (const nlohmann::json::exception& e) {
+      throw Error(fmt::format("{}:{}: not a ReCoRD passage (passage.text, passage.entities[], qas[].query): {}", path,
                               line_no, e.what()));
     }
   });

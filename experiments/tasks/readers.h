@@ -21,4 +21,10 @@ std::vector<Example> read_jsonl(const std::string& path, const std::vector<std::
 // the fields passage, question, answer, label, and group ("line/question", for per-question metrics).
 std::vector<Example> read_multirc(const std::string& path);
 
+// ReCoRD's passages (text with "@highlight" lines, entity spans) and cloze queries flattened to one
+// example per query: fields passage (highlights as "- " lines), query (with @placeholder), label
+// (the first answer), passage_id and group; candidates are the passage's distinct entities, answers
+// every accepted one (none in the unlabelled test file).
+std::vector<Example> read_record(const std::string& path);
+
 }  // namespace iapt::tasks

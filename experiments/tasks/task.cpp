@@ -29,10 +29,11 @@ TaskSpec load_task(const std::string& name_or_path, const std::string& defs_dir)
   TaskSpec t;
   t.source = path;
   t.name = m.require<std::string>("name");
-  t.format = m.choice("format", "tsv", {"tsv", "jsonl", "multirc"});
+  t.format = m.choice("format", "tsv", {"tsv", "jsonl", "multirc", "record"});
   t.header = m.get<bool>("header", true);
   t.columns = m.string_list("columns", {});
-  IAPT_CHECK(!t.columns.empty() || t.format == "multirc", "{}: 'columns' lists the fields to read", path);
+  IAPT_CHECK(!t.columns.empty() || t.format == "multirc" || t.format == "record", "{}: 'columns' lists the fields to read",
+             path);
   t.label_field = m.get<std::string>("label_field", "label");
   config::YamlMap files = m.map("files");
   for (const char* split : {"train", "dev", "test"})
@@ -40,14 +41,16 @@ TaskSpec load_task(const std::string& name_or_path, const std::string& defs_dir)
   files.finish();
   t.instruction_template = m.require<std::string>("template");
   t.regression = m.get<bool>("regression", false);
-  if (!t.regression) {
+  // ReCoRD's responses are each example's own entities: no label words
+  t.free_response = t.format == "record";
+  if (!t.regression && !t.free_response) {
     IAPT_CHECK(m.has("labels"), "{}: 'labels' maps each raw label to its label word", path);
     for (const auto& kv : m.raw("labels")) t.labels.emplace_back(kv.first.Scalar(), kv.second.Scalar());
   }
   t.metrics = m.string_list("metrics", {t.regression ? "pearson" : "accuracy"});
   t.split_by = m.get<std::string>("split_by", "");
   t.positive = m.get<std::string>("positive", t.labels.empty() ? "" : t.labels.back().second);
-  if (!t.regression) {
+  if (!t.regression && !t.free_response) {
     bool known = false;
     for (auto& [raw, word] : t.labels) known = known || word == t.positive;
     IAPT_CHECK(known, "{}: positive: '{}' is not one of the label words", path, t.positive);
@@ -83,6 +86,7 @@ std::vector<Example> read_split(const TaskSpec& t, const std::string& data_dir, 
   const std::string path = (fs::path(data_dir) / rel).string();
   std::vector<Example> rows = t.format == "tsv"     ? read_tsv(path, t.header, t.columns)
                               : t.format == "jsonl" ? read_jsonl(path, t.columns)
+                              : t.format == "record" ? read_record(path)
                                                     : read_multirc(path);
   for (auto& e : rows) {
     auto label = e.fields.find(t.label_field);
@@ -95,6 +99,11 @@ std::vector<Example> read_split(const TaskSpec& t, const std::string& data_dir, 
       } catch (const std::exception&) {
         throw Error(fmt::format("{}: score '{}' is not a number", e.source, e.label));
       }
+      continue;
+    }
+    if (t.free_response) {
+      IAPT_CHECK(!e.label.empty(), "{}: no answer: the file has no labels (ReCoRD's test split)", e.source);
+      e.response = e.label;
       continue;
     }
     bool found = false;

@@ -12,7 +12,7 @@ namespace iapt::tasks {
 
 struct TaskSpec {
   std::string name;
-  std::string format = "tsv";      // tsv, jsonl or multirc
+  std::string format = "tsv";      // tsv, jsonl, multirc or record
   bool header = true;              // tsv
   std::vector<std::string> columns;  // fields to read (tsv without header: by position, "" skips)
   std::string label_field = "label";
@@ -21,6 +21,7 @@ struct TaskSpec {
   std::vector<std::pair<std::string, std::string>> labels;  // raw label -> label word (classification)
   std::string positive;             // the label word F1 and MCC count as positive (default: the last)
   bool regression = false;          // the response is the score, formatted with one decimal
+  bool free_response = false;       // each example brings its response and candidates (ReCoRD)
   std::vector<std::string> metrics{"accuracy"};
   std::string split_by;             // a field whose equal values stay in one split (MultiRC: passage)
   std::string source;               // the YAML file it came from

@@ -47,3 +47,15 @@ TEST_CASE("metrics: MultiRC's exact match counts a question only when all its an
   CHECK(metrics::accuracy(p, g) == Approx(0.8));
   CHECK_THROWS_WITH(metrics::group_exact_match(p, g, {"1/0"}), Catch::Contains("1 groups for 5 predictions"));
 }
+
+TEST_CASE("metrics: with several accepted answers, each prediction scores its best match", "[experiments][metrics]") {
+  const std::vector<std::string> p{"Barack Obama", "the Senate", "Paris"};
+  const std::vector<std::vector<std::string>> answers{{"Obama", "Barack Obama"}, {"Congress"}, {"London", "Rome"}};
+  CHECK(metrics::best_exact_match(p, answers) == Approx(1.0 / 3.0));
+  // "Barack Obama" 1; "the Senate" vs "Congress" 0 ("the" is dropped); "Paris" 0
+  CHECK(metrics::best_token_f1(p, answers) == Approx(1.0 / 3.0));
+  CHECK(metrics::best_token_f1({"Obama"}, {{"Barack Obama", "Michelle Obama"}}) == Approx(2.0 / 3.0));
+  // one answer each is the single-reference metric
+  CHECK(metrics::best_exact_match({"a", "b"}, {{"a"}, {"c"}}) == metrics::exact_match({"a", "b"}, std::vector<std::string>{"a", "c"}));
+  CHECK_THROWS_WITH(metrics::best_exact_match({"a"}, {{}}), Catch::Contains("prediction 0 has no accepted answer"));
+}
