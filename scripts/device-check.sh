@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The GPU checks, run on a lent GPU machine (it has nvcc, CMake and Ninja but no Debian packages):
-# builds with the carried Debian libraries, runs every test (the CUDA parity groups included),
-# the GPU benchmark and the CPU benchmark, and writes the logs and tables under $OUT.
+# builds with the carried Debian libraries, runs every test (the CUDA parity groups included), a
+# training run on each device, the GPU benchmark and the CPU benchmark, and writes the logs and
+# tables under $OUT.
 # Prepare here:  ../shared/device/make-deps-bundle.sh   (writes .deps.tar.xz; git ignores it)
 # Then run there with .deps.tar.xz carried:  bash scripts/device-check.sh
 set -uo pipefail
@@ -25,10 +26,30 @@ parity_rc=0
 for g in $(build-gpu/tests/iapt_parity --list); do
   IAPT_CUDA_SYNC=1 build-gpu/tests/iapt_parity "$g" || parity_rc=1
 done >"$OUT/parity.txt" 2>&1
+# A training run end to end on each device: the same tiny model, data and seed; the losses agree.
+run_parity() {
+  local w=$OUT/run-parity fx=$PWD/tests/fixtures
+  mkdir -p "$w/data/glue/SST-2"
+  for split in train dev; do
+    { printf 'sentence\tlabel\n'
+      for i in $(seq 1 48); do printf 'the film was %s number %d\t%d\n' "$([ $((i % 2)) = 0 ] && echo good || echo bad)" "$i" $((1 - i % 2)); done
+    } >"$w/data/glue/SST-2/$split.tsv"
+  done
+  for device in cpu cuda; do
+    printf 'name: %s\noutput_dir: %s\ndevice: %s\nbackbone: {path: %s/llama-gqa, tokenizer: %s/tiny-tokenizer/tokenizer.model}\n' \
+      "$device" "$w/runs" "$device" "$fx" "$fx" >"$w/$device.yaml"
+    printf 'method: {name: iapt, soft_tokens: 2, bottleneck: 6}\ntask: {name: sst2, data_dir: %s/data, max_length: 32}\n' "$w" >>"$w/$device.yaml"
+    printf 'training: {lr: 0.01, steps: 20, batch_size: 8, eval_every: 10, checkpoint_every: 10, log_every: 5}\n' >>"$w/$device.yaml"
+    build-gpu/iapt run "$w/$device.yaml" || return 1
+  done
+  grep -h '"final_loss"\|accuracy' "$w/runs/cpu/seed-1/summary.json" "$w/runs/cuda/seed-1/summary.json"
+}
+run_parity >"$OUT/run_parity.txt" 2>&1
 timeout 180 build-gpu/iapt_bench_cuda >"$OUT/bench_cuda.md" 2>&1
 timeout 60 build-gpu/iapt_bench >"$OUT/bench_cpu.md" 2>&1
 cat "$OUT/gpu.txt"
 grep -E "tests passed|tests failed" "$OUT/ctest.log"
 grep -E "^FAIL|passed, .* failed" "$OUT/parity.txt"
+tail -8 "$OUT/run_parity.txt"
 cat "$OUT/bench_cuda.md"
 exit $((ctest_rc | parity_rc))

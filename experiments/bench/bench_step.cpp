@@ -1,0 +1,151 @@
+// Training-step benchmark (not a test): one step of IAPT, LoRA or full fine-tuning on a randomly
+// initialised LLaMA-architecture model of a given shape, as the trainer runs it (the response
+// loss, backward, global-norm clipping, AdamW). Prints tokens/s, the time of each phase, the
+// achieved GFLOP/s of the matrix products and, measured in the same process, the GFLOP/s of one
+// BLAS sgemm of the model's largest product shape (the ceiling). --json prints one line for
+// scripts/bench-step.sh, which runs the PyTorch twin (experiments/bench/step_torch.py) beside it.
+#include <cblas.h>
+
+#include <CLI/CLI.hpp>
+#include <algorithm>
+#include <chrono>
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+#include <vector>
+#include <yaml-cpp/yaml.h>
+
+#include "core/ops.h"
+#include "core/rng.h"
+#include "experiments/bench/step_flops.h"
+#include "experiments/config/peft_config.h"
+#include "experiments/config/yaml_reader.h"
+#include "experiments/run/batches.h"
+#include "experiments/run/lm_loss.h"
+#include "optim/clip.h"
+#include "optim/optimizer.h"
+
+using namespace iapt;
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+double seconds_since(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
+
+double median(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  return v.size() % 2 ? v[v.size() / 2] : (v[v.size() / 2 - 1] + v[v.size() / 2]) / 2;
+}
+
+// The method as a YAML file would give it: the main comparison's CPU settings.
+std::string method_yaml(const std::string& method) {
+  if (method == "iapt")
+    return "{name: iapt, soft_tokens: 4, bottleneck: 32, pooler: attention, "
+           "activation: {kind: rational, version: B, degrees: [6, 5], init: gelu}}";
+  if (method == "lora") return "{name: lora, r: 4, alpha: 8, targets: [q, k, v, o, gate, up, down]}";
+  return "{name: full}";
+}
+
+// ids [B, T] random; the last `response` positions of each row are the response (labels), the
+// rest the instruction, no padding.
+run::Batch random_batch(int64_t b, int64_t t, int64_t vocab, int64_t response) {
+  Tensor u = rand({b, t}, DType::F64);
+  std::vector<int64_t> ids(b * t), mask(b * t, 1), instr(b * t), labels(b * t, -100);
+  for (int64_t i = 0; i < b * t; ++i) {
+    ids[i] = std::min<int64_t>(static_cast<int64_t>(u.data<double>()[i] * vocab), vocab - 1);
+    const bool in_instruction = i % t < t - response;
+    instr[i] = in_instruction;
+    if (!in_instruction) labels[i] = ids[i];
+  }
+  run::Batch out;
+  out.input_ids = from_ints(ids, {b, t});
+  out.attention_mask = from_ints(mask, {b, t});
+  out.instruction_mask = from_ints(instr, {b, t});
+  out.labels = from_ints(labels, {b, t});
+  out.tokens = b * t;
+  return out;
+}
+
+double sgemm_gflops(int64_t m, int64_t n, int64_t k) {
+  Tensor a = randn({m, k}), w = randn({n, k}), c = empty({m, n});
+  double best = 1e30;
+  for (int rep = 0; rep < 6; ++rep) {
+    auto t0 = Clock::now();
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, static_cast<int>(m), static_cast<int>(n), static_cast<int>(k),
+                1.0f, a.data<float>(), static_cast<int>(k), w.data<float>(), static_cast<int>(k), 0.0f, c.data<float>(),
+                static_cast<int>(n));
+    if (rep > 0) best = std::min(best, seconds_since(t0));
+  }
+  return 2.0 * static_cast<double>(m * n * k) / best * 1e-9;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"iapt training-step benchmark"};
+  std::string method = "iapt", shape = "en-llama-6m";
+  int64_t seq = 256, batch = 16, steps = 5, warmup = 2, response = 8;
+  bool json = false;
+  app.add_option("--method", method)->check(CLI::IsMember({"iapt", "lora", "full"}))->capture_default_str();
+  app.add_option("--shape", shape, "en-llama-6m (d 256, 6 layers) or d512 (d 512, 8 layers)")
+      ->check(CLI::IsMember({"en-llama-6m", "d512"}))
+      ->capture_default_str();
+  app.add_option("--seq", seq)->capture_default_str();
+  app.add_option("--batch", batch)->capture_default_str();
+  app.add_option("--steps", steps, "measured steps (the median is reported)")->capture_default_str();
+  app.add_option("--warmup", warmup)->capture_default_str();
+  app.add_flag("--json", json, "one JSON line instead of the table");
+  CLI11_PARSE(app, argc, argv);
+
+  const models::LlamaConfig c = bench::bench_shape(shape);
+  manual_seed(1);
+  auto model = std::make_shared<models::LlamaForCausalLM>(c);
+  YAML::Node node = YAML::Load(method_yaml(method));
+  auto spec = config::read_method(config::YamlMap(node, "bench", "method"), c.num_hidden_layers);
+  auto peft = config::make_method(spec, model);
+  std::vector<Variable> params;
+  int64_t trainable = 0;
+  for (auto& [name, p] : peft->canonical_parameters()) params.push_back(p), trainable += p.data().numel();
+  optim::AdamW opt(params, {.lr = 1e-4, .weight_decay = 0.0});
+  run::Batch b = random_batch(batch, seq, c.vocab_size, response);
+
+  std::vector<double> fwd, bwd, upd;
+  for (int64_t s = 0; s < warmup + steps; ++s) {
+    auto t0 = Clock::now();
+    Variable loss = run::response_loss(*model, *peft, b);
+    const double t_fwd = seconds_since(t0);
+    t0 = Clock::now();
+    opt.zero_grad();
+    loss.backward();
+    const double t_bwd = seconds_since(t0);
+    t0 = Clock::now();
+    optim::clip_grad_norm(params, 1.0);
+    opt.step();
+    const double t_upd = seconds_since(t0);
+    if (s >= warmup) fwd.push_back(t_fwd), bwd.push_back(t_bwd), upd.push_back(t_upd);
+  }
+  const double f = median(fwd), bw = median(bwd), u = median(upd), step = f + bw + u;
+  const bench::StepFlops flops = bench::step_flops(c, batch, seq, method == "full");
+  const double achieved = (flops.forward + flops.backward) / (f + bw) * 1e-9;
+  const double ceiling = sgemm_gflops(batch * seq, c.intermediate_size, c.hidden_size);
+  const double tokens_per_s = static_cast<double>(batch * seq) / step;
+
+  if (json) {
+    nlohmann::ordered_json j{{"framework", "iapt"}, {"method", method},    {"shape", shape},
+                             {"batch", batch},      {"seq", seq},          {"trainable", trainable},
+                             {"forward_ms", f * 1e3}, {"backward_ms", bw * 1e3}, {"optimizer_ms", u * 1e3},
+                             {"step_ms", step * 1e3}, {"tokens_per_s", tokens_per_s}, {"gflops", achieved},
+                             {"gemm_ceiling_gflops", ceiling}};
+    fmt::print("{}\n", j.dump());
+    return 0;
+  }
+  fmt::print("{} step on {} (d {}, {} layers, ffn {}, vocab {}), batch {} x seq {}: {} trainable parameters\n", method,
+             shape, c.hidden_size, c.num_hidden_layers, c.intermediate_size, c.vocab_size, batch, seq, trainable);
+  fmt::print("| phase | ms (median of {}) |\n|---|---:|\n", steps);
+  fmt::print("| forward + loss | {:.1f} |\n| backward | {:.1f} |\n| clip + AdamW | {:.1f} |\n| step | {:.1f} |\n", f * 1e3,
+             bw * 1e3, u * 1e3, step * 1e3);
+  fmt::print("tokens/s {:.0f}; matrix products {:.1f} GFLOP/s (forward {:.2f} + backward {:.2f} GFLOP); "
+             "sgemm ceiling [{} x {} x {}] {:.1f} GFLOP/s; ratio {:.2f}\n",
+             tokens_per_s, achieved, flops.forward * 1e-9, flops.backward * 1e-9, batch * seq, c.intermediate_size,
+             c.hidden_size, ceiling, achieved / ceiling);
+  return 0;
+}
