@@ -393,6 +393,32 @@ Variable scaled_dot_product_attention(const Variable& q, const Variable& k, cons
   return matmul(softmax(scores, -1), v);
 }
 
+Variable attention(const Variable& q, const Variable& k, const Variable& v, bool causal,
+                   const std::optional<Tensor>& key_padding_mask) {
+  IAPT_CHECK(q.dim() == 4 && k.dim() == 4 && k.size(1) > 0 && q.size(1) % k.size(1) == 0,
+             "attention: q {} and k {} (q [B, H, T, D], k [B, Hkv, S, D], H a multiple of Hkv)", shape_str(q.shape()),
+             shape_str(k.shape()));
+  const int64_t group = q.size(1) / k.size(1);
+  if (!ops::has_fused_attention(q.data().device())) {
+    auto repeat = [&](const Variable& x) {  // [B, Hkv, S, D] -> [B, H, S, D]
+      if (group == 1) return x;
+      const int64_t b = x.size(0), h = x.size(1), s = x.size(2), d = x.size(3);
+      return reshape(expand(unsqueeze(x, 2), {b, h, group, s, d}), {b, h * group, s, d});
+    };
+    return scaled_dot_product_attention(q, repeat(k), repeat(v), causal, key_padding_mask);
+  }
+  const double scale = 1.0 / std::sqrt(static_cast<double>(q.size(3)));
+  Tensor qt = q.data(), kt = k.data(), vt = v.data();
+  const Tensor mask = key_padding_mask ? *key_padding_mask : Tensor();
+  auto r = ops::attention(qt, kt, vt, mask, causal, scale);
+  Tensor probs = r.probs;
+  return make_result(r.out, {q, k, v}, "attention",
+                     [qt, kt, vt, mask, causal, probs, scale](const Tensor& g, const Needs&) -> Grads {
+                       auto gr = ops::attention_backward(qt, kt, vt, mask, causal, probs, g, scale);
+                       return {gr.q, gr.k, gr.v};
+                     });
+}
+
 Variable rational(const Variable& x, const Variable& numerator, const Variable& denominator, RationalVersion version) {
   Tensor xt = x.data(), a = numerator.data(), b = denominator.data();
   return make_result(ops::rational(xt, a, b, version), {x, numerator, denominator}, "rational",

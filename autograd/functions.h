@@ -89,6 +89,14 @@ Variable rope(const Variable& x, const Tensor& positions, double theta);
 Variable scaled_dot_product_attention(const Variable& q, const Variable& k, const Variable& v, bool causal,
                                       const std::optional<Tensor>& key_padding_mask = std::nullopt);
 
+// Grouped-query attention: q [B, H, T, D], k and v [B, Hkv, S, D] with H a multiple of Hkv, query
+// head h reading key/value head h / (H / Hkv); the queries are the last T of the S positions
+// (causal: query i sees keys up to S - T + i). One fused kernel where the backend has it (the
+// probabilities [B, H, T, S] are the only thing of that size it keeps), else the composition
+// above over repeated key/value heads; both give the same values and gradients.
+Variable attention(const Variable& q, const Variable& k, const Variable& v, bool causal,
+                   const std::optional<Tensor>& key_padding_mask = std::nullopt);
+
 // The rational activation P(x) / Q(x) elementwise (kernels/rational_math.h), with gradients for
 // x and for both coefficient vectors.
 Variable rational(const Variable& x, const Variable& numerator, const Variable& denominator, RationalVersion version);

@@ -75,6 +75,17 @@ struct Backend {
                             const Tensor& grad_numerator, const Tensor& grad_denominator);
   void (*uniform)(const Tensor& out, uint64_t seed, uint64_t offset);
   void (*normal)(const Tensor& out, uint64_t seed, uint64_t offset);
+  // Fused attention, or null where the backend composes it from the ops above. q [B, H, T, D],
+  // k and v [B, Hkv, S, D] with H a multiple of Hkv (query head h reads key/value head h / (H / Hkv));
+  // query i stands at position S - T + i and, with `causal`, sees keys j <= S - T + i; key_mask
+  // [B, S] (nonzero: visible) or undefined. q, k, v, out and grad_q may be strided views with unit
+  // stride on D; probs [B, H, T, S], grad_k and grad_v are dense. probs is written for the backward.
+  void (*attention)(const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& key_mask, bool causal,
+                    double scale, const Tensor& out, const Tensor& probs);
+  // (the mask again: a row that sees no key passes no gradient to its scores)
+  void (*attention_backward)(const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& key_mask, bool causal,
+                             const Tensor& probs, const Tensor& grad_out, double scale, const Tensor& grad_q,
+                             const Tensor& grad_k, const Tensor& grad_v);
 };
 
 // The table for a device; throws if that backend is not compiled in.

@@ -348,6 +348,41 @@ RationalGrads rational_backward(const Tensor& x, const Tensor& numerator, const 
   return g;
 }
 
+bool has_fused_attention(Device device) { return backend_for(device).attention != nullptr; }
+
+AttentionResult attention(const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& key_mask, bool causal,
+                          double scale) {
+  IAPT_CHECK(q.dim() == 4 && k.dim() == 4 && v.dim() == 4 && k.shape() == v.shape() && q.size(0) == k.size(0) &&
+                 q.size(3) == k.size(3) && k.size(1) > 0 && q.size(1) % k.size(1) == 0 && k.size(2) >= q.size(2),
+             "attention: q {} over k {} and v {} (q [B, H, T, D], k and v [B, Hkv, S >= T, D], H a multiple of Hkv)",
+             shape_str(q.shape()), shape_str(k.shape()), shape_str(v.shape()));
+  check_same_device(q, k, "attention");
+  check_same_device(q, v, "attention");
+  IAPT_CHECK(has_fused_attention(q.device()), "attention: the {} backend has no fused attention", device_name(q.device()));
+  const int64_t b = q.size(0), h = q.size(1), t = q.size(2), s = k.size(2), d = q.size(3);
+  AttentionResult r;
+  r.out = empty({b, t, h, d}, q.dtype(), q.device()).transpose(1, 2);
+  r.probs = empty({b, h, t, s}, q.dtype(), q.device());
+  auto unit_d = [](const Tensor& x) { return x.strides()[3] == 1 ? x : x.contiguous(); };
+  be(q).attention(unit_d(q), unit_d(k), unit_d(v), key_mask, causal, scale, r.out, r.probs);
+  return r;
+}
+
+AttentionGrads attention_backward(const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& key_mask, bool causal,
+                                  const Tensor& probs, const Tensor& grad_out, double scale) {
+  IAPT_CHECK(grad_out.shape() == q.shape(), "attention backward: gradient {} for q {}", shape_str(grad_out.shape()),
+             shape_str(q.shape()));
+  const int64_t b = q.size(0), h = q.size(1), t = q.size(2), d = q.size(3);
+  AttentionGrads g;
+  g.q = empty({b, t, h, d}, q.dtype(), q.device()).transpose(1, 2);
+  g.k = empty(k.shape(), k.dtype(), k.device());
+  g.v = empty(v.shape(), v.dtype(), v.device());
+  auto unit_d = [](const Tensor& x) { return x.strides()[3] == 1 ? x : x.contiguous(); };
+  be(q).attention_backward(unit_d(q), unit_d(k), unit_d(v), key_mask, causal, probs.contiguous(), unit_d(grad_out), scale,
+                           g.q, g.k, g.v);
+  return g;
+}
+
 Tensor concat(const std::vector<Tensor>& parts, int64_t axis) {
   IAPT_CHECK(!parts.empty(), "concat: no tensors");
   const Tensor& first = parts[0];

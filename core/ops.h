@@ -74,6 +74,20 @@ struct RationalGrads {
 RationalGrads rational_backward(const Tensor& x, const Tensor& numerator, const Tensor& denominator,
                                 RationalVersion version, const Tensor& grad_out, bool want_x, bool want_coefficients);
 
+// Fused attention where the backend has it (backend.h states the layout); has_fused_attention says.
+bool has_fused_attention(Device device);
+struct AttentionResult {
+  Tensor out;    // [B, H, T, D], a view of a [B, T, H, D] buffer: transposing back costs nothing
+  Tensor probs;  // [B, H, T, S]
+};
+AttentionResult attention(const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& key_mask, bool causal,
+                          double scale);
+struct AttentionGrads {
+  Tensor q, k, v;
+};
+AttentionGrads attention_backward(const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& key_mask, bool causal,
+                                  const Tensor& probs, const Tensor& grad_out, double scale);
+
 // Running totals of kernel launches, for tests that prove work was skipped.
 struct OpCounters {
   std::atomic<int64_t> gemm{0};

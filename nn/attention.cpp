@@ -20,12 +20,6 @@ namespace {
 Variable split_heads(const Variable& x, int64_t n, int64_t hd) {
   return transpose(reshape(x, {x.size(0), x.size(1), n, hd}), 1, 2);
 }
-// [B, Hkv, S, hd] -> [B, Hkv * g, S, hd], query head h reading key/value head h / g
-Variable repeat_kv(const Variable& x, int64_t g) {
-  if (g == 1) return x;
-  const int64_t b = x.size(0), h = x.size(1), s = x.size(2), d = x.size(3);
-  return reshape(expand(unsqueeze(x, 2), {b, h, g, s, d}), {b, h * g, s, d});
-}
 }  // namespace
 
 std::pair<Variable, Variable> LlamaAttention::keys_values(const Variable& h, const Tensor& positions) const {
@@ -61,9 +55,7 @@ Variable LlamaAttention::forward(const Variable& x, const AttentionInputs& in) c
     in.cache->k = k_all.data();
     in.cache->v = v_all.data();
   }
-  const int64_t g = heads / kv_heads;
-  Variable att = scaled_dot_product_attention(q, repeat_kv(k_all, g), repeat_kv(v_all, g), /*causal=*/true,
-                                              in.key_mask);  // [B, H, T, hd]
+  Variable att = attention(q, k_all, v_all, /*causal=*/true, in.key_mask);  // [B, H, T, hd]
   return o_proj->forward(reshape(transpose(att, 1, 2), {b, t, heads * head_dim}));
 }
 

@@ -48,6 +48,8 @@ const Backend& backend() {
       .rational_backward = rational_backward,
       .uniform = uniform,
       .normal = normal,
+      .attention = attention,
+      .attention_backward = attention_backward,
   };
   return table;
 }

@@ -38,4 +38,10 @@ void rational_backward(const Tensor& x, const Tensor& numerator, const Tensor& d
                        const Tensor& grad_out, const Tensor& grad_x, const Tensor& grad_numerator,
                        const Tensor& grad_denominator);
 
+void attention(const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& key_mask, bool causal, double scale,
+               const Tensor& out, const Tensor& probs);
+void attention_backward(const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& key_mask, bool causal,
+                        const Tensor& probs, const Tensor& grad_out, double scale, const Tensor& grad_q,
+                        const Tensor& grad_k, const Tensor& grad_v);
+
 }  // namespace iapt::kernels::cpu

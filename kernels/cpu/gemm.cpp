@@ -1,9 +1,8 @@
 // Batched GEMM through BLAS. Each operand whose last two axes are row- or column-major is passed
 // as it is, with the transpose folded into the BLAS call; only other layouts are copied. Batch
 // axes may be broadcast (stride 0): the same matrix is then reused, never copied.
-#include <cblas.h>
-
 #include "core/error.h"
+#include "kernels/cpu/blas.h"
 #include "kernels/cpu/cpu_kernels.h"
 
 namespace iapt::kernels::cpu {
@@ -27,17 +26,6 @@ MatrixOperand as_blas_operand(const Tensor& x, bool trans) {
   return {dense, trans, std::max<int64_t>(c, 1)};
 }
 
-template <class T>
-void gemm_call(bool ta, bool tb, int64_t m, int64_t n, int64_t k, const T* a, int64_t lda, const T* b, int64_t ldb,
-               T* c, int64_t ldc) {
-  auto opa = ta ? CblasTrans : CblasNoTrans;
-  auto opb = tb ? CblasTrans : CblasNoTrans;
-  if constexpr (std::is_same_v<T, float>)
-    cblas_sgemm(CblasRowMajor, opa, opb, m, n, k, 1.0f, a, lda, b, ldb, 0.0f, c, ldc);
-  else
-    cblas_dgemm(CblasRowMajor, opa, opb, m, n, k, 1.0, a, lda, b, ldb, 0.0, c, ldc);
-}
-
 }  // namespace
 
 void gemm(const Tensor& a, const Tensor& b, bool trans_a, bool trans_b, const Tensor& out) {
@@ -59,7 +47,7 @@ void gemm(const Tensor& a, const Tensor& b, bool trans_a, bool trans_b, const Te
     const T* bp = B.t.template data<T>();
     const Shape batch(out.shape().begin(), out.shape().begin() + batch_rank);
     for_each_batch_offset(batch, A.t.strides(), B.t.strides(), [&](int64_t bi, int64_t oa, int64_t ob) {
-      gemm_call<T>(A.transposed, B.transposed, m, n, k, ap + oa, A.ld, bp + ob, B.ld, c + bi * m * n, n);
+      blas_gemm<T>(A.transposed, B.transposed, m, n, k, T(1), ap + oa, A.ld, bp + ob, B.ld, T(0), c + bi * m * n, n);
     });
   });
 }

@@ -87,7 +87,9 @@ TEST_CASE("llama: the KV-cache path gives the logits of the full forward", "[mod
   // that exist at that point, which differ between the two paths; no real token sees them.
   Tensor real = mask.reshape({2, 7, 1}).to(DType::F32);
   Tensor zero = zeros({}, DType::F32);
-  expect_close(ops::where(real, ops::concat(pieces, 1), zero), ops::where(real, full, zero), 1e-5, 1e-6,
+  // f32 logits of order 1 from products summed in a different order (one query at a time against
+  // all at once): agreement to a few ulp of the logits' scale.
+  expect_close(ops::where(real, ops::concat(pieces, 1), zero), ops::where(real, full, zero), 1e-5, 4e-6,
                "cached vs full");
 }
 
