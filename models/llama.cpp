@@ -68,6 +68,18 @@ Variable LlamaForCausalLM::forward(const Tensor& ids, const ForwardInputs& in) c
 }
 
 Variable LlamaForCausalLM::forward_embeds(const Variable& embeds, const ForwardInputs& in) const {
+  return logits_of(hidden_states_of(embeds, in));
+}
+
+Variable LlamaForCausalLM::hidden_states(const Tensor& ids, const ForwardInputs& in) const {
+  IAPT_CHECK(ids.dim() == 2 && ids.dtype() == DType::I64, "llama forward: ids must be i64 [B, T], got {} {}",
+             dtype_name(ids.dtype()), shape_str(ids.shape()));
+  return hidden_states_of(model->embed_tokens->forward(ids), in);
+}
+
+Variable LlamaForCausalLM::logits_of(const Variable& hidden) const { return matmul(hidden, lm_head_weight(), false, true); }
+
+Variable LlamaForCausalLM::hidden_states_of(const Variable& embeds, const ForwardInputs& in) const {
   const int64_t b = embeds.size(0), t = embeds.size(1);
   const int64_t cached = in.cache ? in.cache->text_length() : 0;
   if (in.cache && in.cache->layers.empty()) in.cache->layers.resize(model->layers.size());
@@ -113,7 +125,7 @@ Variable LlamaForCausalLM::forward_embeds(const Variable& embeds, const ForwardI
     h = layer.forward(h, a, in.hooks, static_cast<int64_t>(l));
   }
   if (inserted > 0) h = narrow(h, 1, inserted, t);  // the inserted tokens' outputs are not predictions
-  return matmul(model->norm->forward(h), lm_head_weight(), false, true);
+  return model->norm->forward(h);
 }
 
 }  // namespace iapt::models

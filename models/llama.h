@@ -60,12 +60,20 @@ class LlamaForCausalLM : public nn::Module {
   Variable forward(const Tensor& ids, const ForwardInputs& in = {}) const;
   // The same from input embeddings [B, T, hidden] (what a prompt-tuning method edits).
   Variable forward_embeds(const Variable& embeds, const ForwardInputs& in = {}) const;
+  // The final normed hidden states [B, T, hidden], before the output projection: a loss that needs
+  // a few positions projects only those (logits_of).
+  Variable hidden_states(const Tensor& ids, const ForwardInputs& in = {}) const;
+  // [..., hidden] -> [..., vocab]
+  Variable logits_of(const Variable& hidden) const;
   // The output projection [vocab, hidden]: lm_head, or the input embeddings when tied.
   Variable lm_head_weight() const;
 
   LlamaConfig config;
   std::shared_ptr<LlamaModel> model;
   std::shared_ptr<nn::Linear> lm_head;  // null when tied to the input embeddings
+
+ private:
+  Variable hidden_states_of(const Variable& embeds, const ForwardInputs& in) const;
 };
 
 }  // namespace iapt::models

@@ -5,7 +5,7 @@ set -euo pipefail
 
 packages=(
   g++ cmake ninja-build pkg-config
-  libeigen3-dev libopenblas-dev
+  libeigen3-dev libopenblas-openmp-dev  # OpenBLAS on OpenMP threads, shared with the kernels
   libyaml-cpp-dev libfmt-dev catch2 libcli11-dev nlohmann-json3-dev libsentencepiece-dev
   gnuplot-nox
   wordnet-base  # the main job's data

@@ -9,6 +9,7 @@
 
 #include "core/error.h"
 #include "kernels/cpu/cpu_kernels.h"
+#include "kernels/cpu/parallel.h"
 
 namespace iapt::kernels::cpu {
 
@@ -21,14 +22,16 @@ void rms_norm(const Tensor& x_in, const Tensor& w_in, double eps, const Tensor& 
     const T* wp = w.data<T>();
     T* yp = out.data<T>();
     T* rp = rstd.data<T>();
-    for (int64_t r = 0; r < rows; ++r) {
-      const T* row = xp + r * d;
-      double ss = 0;
-      for (int64_t j = 0; j < d; ++j) ss += static_cast<double>(row[j]) * row[j];
-      T inv = static_cast<T>(1.0 / std::sqrt(ss / static_cast<double>(d) + eps));
-      rp[r] = inv;
-      for (int64_t j = 0; j < d; ++j) yp[r * d + j] = row[j] * inv * wp[j];
-    }
+    parallel_ranges(rows, std::max<int64_t>(1, kElementwiseGrain / std::max<int64_t>(d, 1)), [&](int64_t begin, int64_t end) {
+      for (int64_t r = begin; r < end; ++r) {
+        const T* row = xp + r * d;
+        double ss = 0;
+        for (int64_t j = 0; j < d; ++j) ss += static_cast<double>(row[j]) * row[j];
+        T inv = static_cast<T>(1.0 / std::sqrt(ss / static_cast<double>(d) + eps));
+        rp[r] = inv;
+        for (int64_t j = 0; j < d; ++j) yp[r * d + j] = row[j] * inv * wp[j];
+      }
+    });
   });
 }
 
@@ -43,23 +46,34 @@ void rms_norm_backward(const Tensor& x_in, const Tensor& w_in, const Tensor& rst
     const T* rp = rstd.data<T>();
     const T* gp = g.data<T>();
     T* gx = grad_x.data<T>();
-    std::vector<double> gw(grad_weight.defined() ? d : 0, 0.0);
-    for (int64_t r = 0; r < rows; ++r) {
-      const T* xr = xp + r * d;
-      const T* gr = gp + r * d;
-      const T inv = rp[r];
-      double dot = 0;
-      for (int64_t j = 0; j < d; ++j) dot += static_cast<double>(gr[j]) * wp[j] * xr[j] * inv;
-      const T mean_dot = static_cast<T>(dot / static_cast<double>(d));
-      for (int64_t j = 0; j < d; ++j) {
-        const T xh = xr[j] * inv;
-        gx[r * d + j] = inv * (gr[j] * wp[j] - xh * mean_dot);
-        if (!gw.empty()) gw[j] += static_cast<double>(gr[j]) * xh;
-      }
-    }
+    // The weight gradient sums over rows in a fixed number of chunks, added in order: the same
+    // result on any number of threads.
+    const int64_t chunks = std::min<int64_t>(rows, kReductionChunks);
+    std::vector<double> gw(grad_weight.defined() ? static_cast<size_t>(chunks * d) : 0, 0.0);
+    parallel_ranges(chunks, 1, [&](int64_t first_chunk, int64_t last_chunk) {
+      for (int64_t ch = first_chunk; ch < last_chunk; ++ch)
+        for (int64_t r = rows * ch / chunks; r < rows * (ch + 1) / chunks; ++r) {
+          const T* xr = xp + r * d;
+          const T* gr = gp + r * d;
+          const T inv = rp[r];
+          double dot = 0;
+          for (int64_t j = 0; j < d; ++j) dot += static_cast<double>(gr[j]) * wp[j] * xr[j] * inv;
+          const T mean_dot = static_cast<T>(dot / static_cast<double>(d));
+          double* gwc = gw.empty() ? nullptr : gw.data() + ch * d;
+          for (int64_t j = 0; j < d; ++j) {
+            const T xh = xr[j] * inv;
+            gx[r * d + j] = inv * (gr[j] * wp[j] - xh * mean_dot);
+            if (gwc) gwc[j] += static_cast<double>(gr[j]) * xh;
+          }
+        }
+    });
     if (grad_weight.defined()) {
       T* gwp = grad_weight.data<T>();
-      for (int64_t j = 0; j < d; ++j) gwp[j] = static_cast<T>(gw[j]);
+      for (int64_t j = 0; j < d; ++j) {
+        double total = 0;
+        for (int64_t ch = 0; ch < chunks; ++ch) total += gw[ch * d + j];
+        gwp[j] = static_cast<T>(total);
+      }
     }
   });
 }

@@ -5,6 +5,7 @@
 
 #include "core/error.h"
 #include "kernels/cpu/cpu_kernels.h"
+#include "kernels/cpu/parallel.h"
 
 namespace iapt::kernels::cpu {
 
@@ -21,9 +22,10 @@ void rope(const Tensor& x_in, const Tensor& positions_in, double theta, bool inv
     using T = decltype(zero);
     const T* xp = x.data<T>();
     T* op = out.data<T>();
-    std::vector<T> cs(half), sn(half);
-    for (int64_t bi = 0; bi < b; ++bi)
-      for (int64_t ti = 0; ti < t; ++ti) {
+    parallel_ranges(b * t, std::max<int64_t>(1, kElementwiseGrain / std::max<int64_t>(h * d, 1)), [&](int64_t begin, int64_t end) {
+      std::vector<T> cs(half), sn(half);
+      for (int64_t bt = begin; bt < end; ++bt) {
+        const int64_t bi = bt / t, ti = bt % t;
         const double p = static_cast<double>(pos[per_row ? bi * t + ti : ti]);
         for (int64_t i = 0; i < half; ++i) {
           cs[i] = static_cast<T>(std::cos(p * inv_freq[i]));
@@ -38,6 +40,7 @@ void rope(const Tensor& x_in, const Tensor& positions_in, double theta, bool inv
           }
         }
       }
+    });
   });
 }
 

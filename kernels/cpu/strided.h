@@ -1,11 +1,14 @@
 #pragma once
 // Iteration over N tensors of one shape with their own strides (broadcast axes have stride 0).
-// The innermost axis runs as a plain loop; contiguous operands take a flat fast path.
+// The innermost axis runs as a plain loop; contiguous operands take a flat fast path. Large
+// iterations are split over the OpenMP threads in contiguous ranges, so `f` must only write the
+// element it is given (every caller writes one output element per call).
 #include <array>
 #include <cstdint>
 #include <vector>
 
 #include "core/tensor.h"
+#include "kernels/cpu/parallel.h"
 
 namespace iapt::kernels::cpu {
 
@@ -20,45 +23,55 @@ void for_each_offset(const Shape& shape, const std::array<const Shape*, N>& stri
   for (size_t k = 0; k < N && flat; ++k)
     for (int64_t d = 0; d < rank; ++d)
       if (shape[d] != 1 && (*strides[k])[d] != cs[d]) flat = false;
+  auto call = [&](const std::array<int64_t, N>& o) {
+    if constexpr (N == 1) f(o[0]);
+    if constexpr (N == 2) f(o[0], o[1]);
+    if constexpr (N == 3) f(o[0], o[1], o[2]);
+    if constexpr (N == 4) f(o[0], o[1], o[2], o[3]);
+  };
   if (flat) {
-    for (int64_t i = 0; i < total; ++i) {
-      if constexpr (N == 1) f(i);
-      if constexpr (N == 2) f(i, i);
-      if constexpr (N == 3) f(i, i, i);
-      if constexpr (N == 4) f(i, i, i, i);
-    }
+    parallel_ranges(total, kElementwiseGrain, [&](int64_t begin, int64_t end) {
+      for (int64_t i = begin; i < end; ++i) {
+        std::array<int64_t, N> o;
+        o.fill(i);
+        call(o);
+      }
+    });
     return;
   }
   if (rank == 0) {
-    if constexpr (N == 1) f(0);
-    if constexpr (N == 2) f(0, 0);
-    if constexpr (N == 3) f(0, 0, 0);
-    if constexpr (N == 4) f(0, 0, 0, 0);
+    call(std::array<int64_t, N>{});
     return;
   }
   const int64_t inner = shape[rank - 1];
-  std::array<int64_t, N> inner_stride, base{};
+  std::array<int64_t, N> inner_stride;
   for (size_t k = 0; k < N; ++k) inner_stride[k] = (*strides[k])[rank - 1];
-  std::vector<int64_t> idx(rank, 0);
-  for (int64_t outer = 0; outer < total / inner; ++outer) {
-    std::array<int64_t, N> o = base;
-    for (int64_t i = 0; i < inner; ++i) {
-      if constexpr (N == 1) f(o[0]);
-      if constexpr (N == 2) f(o[0], o[1]);
-      if constexpr (N == 3) f(o[0], o[1], o[2]);
-      if constexpr (N == 4) f(o[0], o[1], o[2], o[3]);
-      for (size_t k = 0; k < N; ++k) o[k] += inner_stride[k];
+  // rows [begin, end) of the outer axes, each range with its own odometer
+  parallel_ranges(total / inner, std::max<int64_t>(1, kElementwiseGrain / inner), [&](int64_t begin, int64_t end) {
+    std::vector<int64_t> idx(rank, 0);
+    std::array<int64_t, N> base{};
+    for (int64_t d = rank - 2, rest = begin; d >= 0; --d) {
+      idx[d] = rest % shape[d];
+      rest /= shape[d];
+      for (size_t k = 0; k < N; ++k) base[k] += idx[d] * (*strides[k])[d];
     }
-    // advance the odometer over the outer axes
-    for (int64_t d = rank - 2; d >= 0; --d) {
-      if (++idx[d] < shape[d]) {
-        for (size_t k = 0; k < N; ++k) base[k] += (*strides[k])[d];
-        break;
+    for (int64_t outer = begin; outer < end; ++outer) {
+      std::array<int64_t, N> o = base;
+      for (int64_t i = 0; i < inner; ++i) {
+        call(o);
+        for (size_t k = 0; k < N; ++k) o[k] += inner_stride[k];
       }
-      for (size_t k = 0; k < N; ++k) base[k] -= (*strides[k])[d] * (shape[d] - 1);
-      idx[d] = 0;
+      // advance the odometer over the outer axes
+      for (int64_t d = rank - 2; d >= 0; --d) {
+        if (++idx[d] < shape[d]) {
+          for (size_t k = 0; k < N; ++k) base[k] += (*strides[k])[d];
+          break;
+        }
+        for (size_t k = 0; k < N; ++k) base[k] -= (*strides[k])[d] * (shape[d] - 1);
+        idx[d] = 0;
+      }
     }
-  }
+  });
 }
 
 }  // namespace iapt::kernels::cpu

@@ -8,6 +8,7 @@
 #include "autograd/gradcheck.h"
 #include "core/ops.h"
 #include "experiments/config/peft_config.h"
+#include "experiments/run/lm_loss.h"
 #include "models/generation.h"
 #include "tests/tiny_llama.h"
 
@@ -170,4 +171,36 @@ TEST_CASE("methods: gradcheck of full fine-tuning on a micro LLaMA", "[methods][
   INFO(r.to_string());
   CHECK(r.ok);
   CHECK(r.elements_checked == model->parameter_count());
+}
+
+TEST_CASE("methods: the response loss projects only response positions, with the loss and gradients of all logits",
+          "[methods]") {
+  for (const std::string name : {"iapt", "lora", "prompt_tuning"}) {
+    INFO(name);
+    manual_seed(9);
+    auto model = std::make_shared<models::LlamaForCausalLM>(tiny_config(), DType::F64);
+    auto method = config::make_method(spec_for(name), model, DType::F64);
+    // row 1 right-padded by one; labels on the response tokens only
+    run::Batch b;
+    b.input_ids = kIds;
+    b.attention_mask = from_ints({1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0}, {2, 6});
+    b.instruction_mask = kInstruction;
+    b.labels = from_ints({-100, -100, -100, -100, 17, 5, -100, -100, -100, 3, 22, -100}, {2, 6});
+    auto grads = [&](bool all_logits) {
+      for (auto& [n, p] : method->canonical_parameters()) p.zero_grad();
+      Variable logits;
+      Variable loss = run::response_loss(*model, *method, b, all_logits ? &logits : nullptr);
+      loss.backward();
+      std::vector<Tensor> out{loss.data()};
+      for (auto& [n, p] : method->canonical_parameters()) out.push_back(p.grad().defined() ? p.grad() : zeros(p.shape(), DType::F64));
+      return out;
+    };
+    auto reduced = grads(false), full = grads(true);
+    REQUIRE(reduced.size() == full.size());
+    for (size_t i = 0; i < full.size(); ++i) {
+      const double diff = ops::amax(ops::unary(UnaryOp::Abs, ops::sub(reduced[i], full[i])), {}, false).item();
+      CHECK(diff < 1e-12);
+    }
+    CHECK(reduced[0].item() > 0);
+  }
 }
