@@ -393,6 +393,14 @@ Variable scaled_dot_product_attention(const Variable& q, const Variable& k, cons
   return matmul(softmax(scores, -1), v);
 }
 
+Variable swiglu(const Variable& gate, const Variable& up) {
+  Tensor g = gate.data(), u = up.data();
+  return make_result(ops::swiglu(g, u), {gate, up}, "swiglu", [g, u](const Tensor& go, const Needs&) -> Grads {
+    auto [gg, gu] = ops::swiglu_backward(g, u, go);
+    return {gg, gu};
+  });
+}
+
 Variable attention(const Variable& q, const Variable& k, const Variable& v, bool causal,
                    const std::optional<Tensor>& key_padding_mask) {
   IAPT_CHECK(q.dim() == 4 && k.dim() == 4 && k.size(1) > 0 && q.size(1) % k.size(1) == 0,

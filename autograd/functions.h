@@ -89,6 +89,9 @@ Variable rope(const Variable& x, const Tensor& positions, double theta);
 Variable scaled_dot_product_attention(const Variable& q, const Variable& k, const Variable& v, bool causal,
                                       const std::optional<Tensor>& key_padding_mask = std::nullopt);
 
+// silu(gate) * up, the LLaMA MLP's gate, in one pass each way where the backend has the kernel.
+Variable swiglu(const Variable& gate, const Variable& up);
+
 // Grouped-query attention: q [B, H, T, D], k and v [B, Hkv, S, D] with H a multiple of Hkv, query
 // head h reading key/value head h / (H / Hkv); the queries are the last T of the S positions
 // (causal: query i sees keys up to S - T + i). One fused kernel where the backend has it (the

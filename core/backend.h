@@ -75,6 +75,11 @@ struct Backend {
                             const Tensor& grad_numerator, const Tensor& grad_denominator);
   void (*uniform)(const Tensor& out, uint64_t seed, uint64_t offset);
   void (*normal)(const Tensor& out, uint64_t seed, uint64_t offset);
+  // out = silu(gate) * up, and its backward (both inputs dense, one shape); null where the backend
+  // composes it from unary and binary ops.
+  void (*swiglu)(const Tensor& gate, const Tensor& up, const Tensor& out);
+  void (*swiglu_backward)(const Tensor& gate, const Tensor& up, const Tensor& grad_out, const Tensor& grad_gate,
+                          const Tensor& grad_up);
   // Fused attention, or null where the backend composes it from the ops above. q [B, H, T, D],
   // k and v [B, Hkv, S, D] with H a multiple of Hkv (query head h reads key/value head h / (H / Hkv));
   // query i stands at position S - T + i and, with `causal`, sees keys j <= S - T + i; key_mask

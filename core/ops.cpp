@@ -348,6 +348,28 @@ RationalGrads rational_backward(const Tensor& x, const Tensor& numerator, const 
   return g;
 }
 
+Tensor swiglu(const Tensor& gate_in, const Tensor& up_in) {
+  IAPT_CHECK(gate_in.shape() == up_in.shape() && gate_in.dtype() == up_in.dtype(), "swiglu: gate {} {} and up {} {}",
+             shape_str(gate_in.shape()), dtype_name(gate_in.dtype()), shape_str(up_in.shape()), dtype_name(up_in.dtype()));
+  check_same_device(gate_in, up_in, "swiglu");
+  if (!be(gate_in).swiglu) return mul(unary(UnaryOp::Silu, gate_in), up_in);
+  Tensor gate = gate_in.contiguous(), up = up_in.contiguous();
+  Tensor out = empty(gate.shape(), gate.dtype(), gate.device());
+  be(gate).swiglu(gate, up, out);
+  return out;
+}
+
+std::pair<Tensor, Tensor> swiglu_backward(const Tensor& gate_in, const Tensor& up_in, const Tensor& grad_out) {
+  if (!be(gate_in).swiglu_backward) {
+    Tensor s = unary(UnaryOp::Silu, gate_in);
+    return {unary_backward(UnaryOp::Silu, gate_in, s, mul(grad_out, up_in)), mul(grad_out, s)};
+  }
+  Tensor gate = gate_in.contiguous(), up = up_in.contiguous(), g = grad_out.contiguous();
+  Tensor gg = empty(gate.shape(), gate.dtype(), gate.device()), gu = empty(up.shape(), up.dtype(), up.device());
+  be(gate).swiglu_backward(gate, up, g, gg, gu);
+  return {gg, gu};
+}
+
 bool has_fused_attention(Device device) { return backend_for(device).attention != nullptr; }
 
 AttentionResult attention(const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& key_mask, bool causal,

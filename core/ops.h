@@ -74,6 +74,10 @@ struct RationalGrads {
 RationalGrads rational_backward(const Tensor& x, const Tensor& numerator, const Tensor& denominator,
                                 RationalVersion version, const Tensor& grad_out, bool want_x, bool want_coefficients);
 
+// silu(gate) * up in one kernel where the backend has one, else composed; and its backward.
+Tensor swiglu(const Tensor& gate, const Tensor& up);
+std::pair<Tensor, Tensor> swiglu_backward(const Tensor& gate, const Tensor& up, const Tensor& grad_out);
+
 // Fused attention where the backend has it (backend.h states the layout); has_fused_attention says.
 bool has_fused_attention(Device device);
 struct AttentionResult {

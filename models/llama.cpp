@@ -12,7 +12,7 @@ LlamaMLP::LlamaMLP(int64_t hidden, int64_t intermediate, DType dtype) {
 }
 
 Variable LlamaMLP::forward(const Variable& x) const {
-  return down_proj->forward(silu(gate_proj->forward(x)) * up_proj->forward(x));
+  return down_proj->forward(swiglu(gate_proj->forward(x), up_proj->forward(x)));
 }
 
 LlamaDecoderLayer::LlamaDecoderLayer(const LlamaConfig& c, DType dtype) {

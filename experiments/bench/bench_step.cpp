@@ -124,7 +124,7 @@ int main(int argc, char** argv) {
     if (s >= warmup) fwd.push_back(t_fwd), bwd.push_back(t_bwd), upd.push_back(t_upd);
   }
   const double f = median(fwd), bw = median(bwd), u = median(upd), step = f + bw + u;
-  const bench::StepFlops flops = bench::step_flops(c, batch, seq, method == "full");
+  const bench::StepFlops flops = bench::step_flops(c, batch, seq, batch * response, method == "full");
   const double achieved = (flops.forward + flops.backward) / (f + bw) * 1e-9;
   const double ceiling = sgemm_gflops(batch * seq, c.intermediate_size, c.hidden_size);
   const double tokens_per_s = static_cast<double>(batch * seq) / step;

@@ -4,7 +4,9 @@
 // products left out). Per token and layer, forward: q and o 2 d^2 each, k and v 2 d kv each, the
 // MLP 3 x 2 d ffn, scores and weighted values 2 T d each; the head 2 d V. Backward: the input
 // gradient of every product (as much again), attention twice its forward (dQ, dK, dP, dV), and,
-// when the backbone trains, the weight gradients (as much as the forward of the weights).
+// when the backbone trains, the weight gradients (as much as the forward of the weights). The head
+// counts the rows that are projected: iapt's response loss projects only the positions that
+// predict a response token.
 #include <cstdint>
 #include <string>
 
@@ -33,11 +35,13 @@ struct StepFlops {
   double forward = 0, backward = 0;
 };
 
-inline StepFlops step_flops(const models::LlamaConfig& c, int64_t batch, int64_t seq, bool weights_train) {
+inline StepFlops step_flops(const models::LlamaConfig& c, int64_t batch, int64_t seq, int64_t head_rows,
+                            bool weights_train) {
   const double d = static_cast<double>(c.hidden_size), ffn = static_cast<double>(c.intermediate_size);
   const double kv = d * static_cast<double>(c.num_key_value_heads) / static_cast<double>(c.num_attention_heads);
   const double tokens = static_cast<double>(batch * seq), layers = static_cast<double>(c.num_hidden_layers);
-  const double weights = tokens * (layers * (4 * d * d + 4 * d * kv + 6 * d * ffn) + 2 * d * static_cast<double>(c.vocab_size));
+  const double weights = tokens * layers * (4 * d * d + 4 * d * kv + 6 * d * ffn) +
+                         static_cast<double>(head_rows) * 2 * d * static_cast<double>(c.vocab_size);
   const double attention = tokens * layers * 4 * static_cast<double>(seq) * d;
   return {weights + attention, weights + 2 * attention + (weights_train ? weights : 0.0)};
 }

@@ -48,6 +48,8 @@ const Backend& backend() {
       .rational_backward = rational_backward,
       .uniform = uniform,
       .normal = normal,
+      .swiglu = swiglu,
+      .swiglu_backward = swiglu_backward,
       .attention = attention,
       .attention_backward = attention_backward,
   };

@@ -38,6 +38,9 @@ void rational_backward(const Tensor& x, const Tensor& numerator, const Tensor& d
                        const Tensor& grad_out, const Tensor& grad_x, const Tensor& grad_numerator,
                        const Tensor& grad_denominator);
 
+void swiglu(const Tensor& gate, const Tensor& up, const Tensor& out);
+void swiglu_backward(const Tensor& gate, const Tensor& up, const Tensor& grad_out, const Tensor& grad_gate,
+                     const Tensor& grad_up);
 void attention(const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& key_mask, bool causal, double scale,
                const Tensor& out, const Tensor& probs);
 void attention_backward(const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& key_mask, bool causal,

@@ -73,6 +73,11 @@ TEST_CASE("gradcheck: unary ops", "[gradcheck]") {
   expect_ok("gelu erf", [](const V& v) { return gelu(v[0], GeluApprox::Erf); }, {x});
   expect_ok("gelu tanh", [](const V& v) { return gelu(v[0], GeluApprox::Tanh); }, {x});
   expect_ok("silu", [](const V& v) { return silu(v[0]); }, {x});
+  expect_ok("swiglu (fused)", [](const V& v) { return swiglu(v[0], v[1]); }, {x, rn(x.shape())});
+  // the fused kernel against the composition it replaces, on a strided gate
+  Tensor g = rn({6, 5}).transpose(0, 1), u = rn({5, 6});
+  Tensor fused = swiglu(Variable(g), Variable(u)).data(), composed = (silu(Variable(g)) * Variable(u)).data();
+  CHECK(ops::amax(ops::unary(UnaryOp::Abs, ops::sub(fused, composed)), {}, false).item() < 1e-14);
 }
 
 TEST_CASE("gradcheck: sum, mean, max over axes", "[gradcheck]") {
