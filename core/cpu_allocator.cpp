@@ -1,5 +1,7 @@
 #include "core/cpu_allocator.h"
 
+#include <unistd.h>
+
 #include <cstdlib>
 #include <map>
 #include <mutex>
@@ -22,7 +24,10 @@ struct Cache {
 
   void ensure_limit() {
     if (limit_set) return;
-    limit = size_t{1} << 30;
+    // A quarter of the machine's memory, at least 1 GiB: a training step's activations fit, so the
+    // second step faults in no fresh pages.
+    const long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGESIZE);
+    limit = std::max(size_t{1} << 30, pages > 0 && page > 0 ? static_cast<size_t>(pages) * static_cast<size_t>(page) / 4 : 0);
     if (const char* env = std::getenv("IAPT_CPU_CACHE_MB")) limit = static_cast<size_t>(std::atoll(env)) << 20;
     limit_set = true;
   }

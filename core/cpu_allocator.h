@@ -2,7 +2,7 @@
 // A caching allocator for CPU tensor memory. A training step allocates the same sizes every
 // step; keeping freed blocks for reuse avoids returning them to the OS and faulting fresh pages
 // back in on the next step. Sizes are rounded up to one of two sizes per power of two (at most
-// a third wasted), and at most `cache_limit_bytes` of free blocks are kept.
+// a third wasted), and at most the cache limit (set_cpu_cache_limit) of free blocks are kept.
 #include <cstddef>
 
 namespace iapt {
@@ -21,7 +21,8 @@ void* cpu_allocate(size_t bytes, size_t* rounded_bytes);
 void cpu_release(void* p, size_t rounded_bytes);
 CpuAllocatorStats cpu_allocator_stats();
 void cpu_allocator_empty_cache();
-// Default 1 GiB; IAPT_CPU_CACHE_MB in the environment overrides it at the first allocation.
+// Default a quarter of physical memory (at least 1 GiB); IAPT_CPU_CACHE_MB in the environment
+// overrides it at the first allocation.
 void set_cpu_cache_limit(size_t bytes);
 
 }  // namespace iapt

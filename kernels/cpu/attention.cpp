@@ -46,11 +46,20 @@ std::vector<uint8_t> visible_keys(const Tensor& key_mask, int64_t b, int64_t s) 
   return visible;
 }
 
-// row <- softmax(scale * row) over the keys query i may see; the others get 0.
+// row <- softmax(scale * row) over the keys query i may see; the others get 0. all_visible: the
+// row's batch masks no key (the common case, vectorised throughout).
 template <class T>
-void masked_softmax_row(T* row, int64_t s, int64_t last_visible, const uint8_t* visible, T scale) {
+void masked_softmax_row(T* row, int64_t s, int64_t last_visible, const uint8_t* visible, bool all_visible, T scale) {
   using Array = Eigen::Array<T, Eigen::Dynamic, 1>;
   Eigen::Map<Array> r(row, s);
+  const int64_t n = last_visible + 1;
+  if (all_visible) {
+    const T m = r.head(n).maxCoeff();
+    r.head(n) = ((r.head(n) - m) * scale).exp();
+    r.head(n) *= T(1) / r.head(n).sum();
+    r.tail(s - n).setZero();
+    return;
+  }
   T m = -std::numeric_limits<T>::infinity();
   for (int64_t j = 0; j <= last_visible; ++j)
     if (visible[j]) m = std::max(m, row[j]);
@@ -58,7 +67,6 @@ void masked_softmax_row(T* row, int64_t s, int64_t last_visible, const uint8_t* 
     r.setConstant(T(1) / static_cast<T>(s));
     return;
   }
-  const int64_t n = last_visible + 1;
   r.head(n) = ((r.head(n) - m) * scale).exp();
   for (int64_t j = 0; j < n; ++j)
     if (!visible[j]) row[j] = 0;
@@ -75,6 +83,8 @@ void attention(const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& 
              "attention: {} query heads over {} key/value heads", h, hkv);
   const int64_t group = h / hkv;
   const std::vector<uint8_t> visible = visible_keys(key_mask, b, s);
+  std::vector<uint8_t> all_visible(static_cast<size_t>(b), 1);
+  for (int64_t i = 0; i < b * s; ++i) all_visible[i / s] &= visible[i];
   Slices Q(q), K(k), V(v), O(out);
   dispatch_floating(q.dtype(), "attention", [&](auto zero) {
     using T = decltype(zero);
@@ -84,7 +94,8 @@ void attention(const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& 
       T* p = probs.data<T>() + bh * t * s;  // [T, S]
       blas_gemm<T>(false, true, t, s, d, T(1), Q.at<T>(bi, hi), Q.ld, K.at<T>(bi, kv), K.ld, T(0), p, s);
       for (int64_t i = 0; i < t; ++i)
-        masked_softmax_row<T>(p + i * s, s, causal ? s - t + i : s - 1, visible.data() + bi * s, static_cast<T>(scale));
+        masked_softmax_row<T>(p + i * s, s, causal ? s - t + i : s - 1, visible.data() + bi * s, all_visible[bi],
+                              static_cast<T>(scale));
       blas_gemm<T>(false, false, t, d, s, T(1), p, s, V.at<T>(bi, kv), V.ld, T(0), O.at<T>(bi, hi), O.ld);
     }
   });
