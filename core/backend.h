@@ -75,6 +75,10 @@ struct Backend {
                             const Tensor& grad_numerator, const Tensor& grad_denominator);
   void (*uniform)(const Tensor& out, uint64_t seed, uint64_t offset);
   void (*normal)(const Tensor& out, uint64_t seed, uint64_t offset);
+  // One Adam/AdamW step in place on dense p, m, v from dense g (c1, c2: the bias corrections; decay
+  // added to the gradient, or, decoupled, to the update); null where the optimizer composes it.
+  void (*adam_step)(const Tensor& p, const Tensor& g, const Tensor& m, const Tensor& v, double lr, double beta1,
+                    double beta2, double eps, double weight_decay, bool decoupled, double c1, double c2);
   // out = silu(gate) * up, and its backward (both inputs dense, one shape); null where the backend
   // composes it from unary and binary ops.
   void (*swiglu)(const Tensor& gate, const Tensor& up, const Tensor& out);

@@ -1,5 +1,7 @@
 #include "optim/optimizer.h"
 
+#include "core/backend.h"
+
 #include <cmath>
 
 #include "core/error.h"
@@ -76,9 +78,14 @@ void SGD::update(const Tensor& p, const Tensor& g, double lr, double wd, std::ve
 }
 
 void Adam::update(const Tensor& p, const Tensor& g_in, double lr, double wd, std::vector<Tensor>& slots) {
-  const Tensor g = (!decoupled_ && wd != 0.0) ? ops::add(g_in, ops::mul_scalar(p, wd)) : g_in;
   const double c1 = 1.0 - std::pow(opt_.beta1, static_cast<double>(t_));
   const double c2 = 1.0 - std::pow(opt_.beta2, static_cast<double>(t_));
+  const Backend& be = backend_for(p.device());
+  if (be.adam_step && p.is_contiguous() && slots[0].is_contiguous() && slots[1].is_contiguous()) {  // one pass
+    be.adam_step(p, g_in.contiguous(), slots[0], slots[1], lr, opt_.beta1, opt_.beta2, opt_.eps, wd, decoupled_, c1, c2);
+    return;
+  }
+  const Tensor g = (!decoupled_ && wd != 0.0) ? ops::add(g_in, ops::mul_scalar(p, wd)) : g_in;
   slots[0] = ops::add(ops::mul_scalar(slots[0], opt_.beta1), ops::mul_scalar(g, 1.0 - opt_.beta1));
   slots[1] = ops::add(ops::mul_scalar(slots[1], opt_.beta2), ops::mul_scalar(ops::mul(g, g), 1.0 - opt_.beta2));
   Tensor denom = ops::add_scalar(ops::unary(UnaryOp::Sqrt, ops::mul_scalar(slots[1], 1.0 / c2)), opt_.eps);

@@ -48,6 +48,7 @@ const Backend& backend() {
       .rational_backward = rational_backward,
       .uniform = uniform,
       .normal = normal,
+      .adam_step = adam_step,
       .swiglu = swiglu,
       .swiglu_backward = swiglu_backward,
       .attention = attention,

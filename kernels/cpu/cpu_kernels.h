@@ -38,6 +38,8 @@ void rational_backward(const Tensor& x, const Tensor& numerator, const Tensor& d
                        const Tensor& grad_out, const Tensor& grad_x, const Tensor& grad_numerator,
                        const Tensor& grad_denominator);
 
+void adam_step(const Tensor& p, const Tensor& g, const Tensor& m, const Tensor& v, double lr, double beta1, double beta2,
+               double eps, double weight_decay, bool decoupled, double c1, double c2);
 void swiglu(const Tensor& gate, const Tensor& up, const Tensor& out);
 void swiglu_backward(const Tensor& gate, const Tensor& up, const Tensor& grad_out, const Tensor& grad_gate,
                      const Tensor& grad_up);
