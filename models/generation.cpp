@@ -70,8 +70,9 @@ std::vector<std::vector<double>> prefill(const LlamaForCausalLM& model, const st
   in.positions = from_ints(pos, {rows, t});
   in.cache = &batch.cache;
   NoGradGuard no_grad;
-  Tensor logits = model.forward(from_ints(ids, {rows, t}), in).data();  // [R, T, V]
-  return host_logprobs(logits.narrow(1, t - 1, 1).squeeze(1));
+  // only the last position's logits are needed: the prompt's others never reach the vocabulary
+  Variable last = narrow(model.hidden_states(from_ints(ids, {rows, t}), in), 1, t - 1, 1);  // [R, 1, d]
+  return host_logprobs(model.logits_of(last).data().squeeze(1));
 }
 
 // Feeds one token per row; returns the next log-probs [R, V].
