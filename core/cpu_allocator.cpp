@@ -64,11 +64,13 @@ void* cpu_allocate(size_t bytes, size_t* rounded_bytes) {
       it->second.pop_back();
       c.stats.cached_bytes -= size;
       c.stats.live_bytes += size;
+      c.stats.peak_live_bytes = std::max(c.stats.peak_live_bytes, c.stats.live_bytes);
       ++c.stats.hits;
       return p;
     }
     ++c.stats.misses;
     c.stats.live_bytes += size;
+    c.stats.peak_live_bytes = std::max(c.stats.peak_live_bytes, c.stats.live_bytes);
   }
   void* p = std::aligned_alloc(kAlign, size);
   if (!p) throw std::bad_alloc();
@@ -87,6 +89,12 @@ void cpu_release(void* p, size_t rounded_bytes) {
     }
   }
   std::free(p);
+}
+
+void reset_cpu_peak() {
+  Cache& c = cache();
+  std::lock_guard<std::mutex> lock(c.mu);
+  c.stats.peak_live_bytes = c.stats.live_bytes;
 }
 
 CpuAllocatorStats cpu_allocator_stats() {

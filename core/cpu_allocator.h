@@ -10,6 +10,7 @@ namespace iapt {
 struct CpuAllocatorStats {
   size_t cached_bytes = 0;     // free blocks held for reuse
   size_t live_bytes = 0;       // blocks handed out and not yet released
+  size_t peak_live_bytes = 0;  // the most live_bytes reached since the last reset_cpu_peak()
   size_t hits = 0, misses = 0;  // allocations served from the cache, and from the system
 };
 
@@ -21,6 +22,7 @@ void* cpu_allocate(size_t bytes, size_t* rounded_bytes);
 void cpu_release(void* p, size_t rounded_bytes);
 CpuAllocatorStats cpu_allocator_stats();
 void cpu_allocator_empty_cache();
+void reset_cpu_peak();  // peak_live_bytes <- live_bytes
 // Default a quarter of physical memory (at least 1 GiB); IAPT_CPU_CACHE_MB in the environment
 // overrides it at the first allocation.
 void set_cpu_cache_limit(size_t bytes);

@@ -15,5 +15,6 @@ void add_run(CLI::App& app);    // run and eval
 void add_sweep(CLI::App& app);  // sweep and report
 void add_wordnet(CLI::App& app);
 void add_pretrain(CLI::App& app);
+void add_bench(CLI::App& app);  // bench serve
 
 }  // namespace iapt::cli

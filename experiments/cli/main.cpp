@@ -19,6 +19,7 @@ int main(int argc, char** argv) {
   iapt::cli::add_sweep(app);
   iapt::cli::add_wordnet(app);
   iapt::cli::add_pretrain(app);
+  iapt::cli::add_bench(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
