@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 #include <vector>
 
+#include "core/atomic_file.h"
 #include "core/error.h"
 #include "core/mapped_file.h"
 
@@ -173,22 +174,14 @@ void save_safetensors(const std::string& path, const std::map<std::string, Tenso
   std::string text = header.dump();
   while (text.size() % 8 != 0) text.push_back(' ');
 
-  const std::string tmp = path + ".tmp";
-  {
-    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-    IAPT_CHECK(out.good(), "{}: cannot open for writing", tmp);
+  write_file_atomically(path, [&](std::ostream& out) {
     const uint64_t len = text.size();
     out.write(reinterpret_cast<const char*>(&len), 8);
     out.write(text.data(), static_cast<std::streamsize>(text.size()));
     for (const Tensor& c : dense)
       out.write(static_cast<const char*>(c.raw_data()),
                 static_cast<std::streamsize>(static_cast<size_t>(c.numel()) * dtype_size(c.dtype())));
-    out.flush();
-    IAPT_CHECK(out.good(), "{}: write failed", tmp);
-  }
-  std::error_code ec;
-  std::filesystem::rename(tmp, path, ec);
-  IAPT_CHECK(!ec, "{}: cannot rename the temporary file into place: {}", path, ec.message());
+  });
 }
 
 }  // namespace iapt

@@ -6,6 +6,7 @@
 #include <set>
 #include <sstream>
 
+#include "core/atomic_file.h"
 #include "core/error.h"
 #include "core/safetensors.h"
 
@@ -77,13 +78,7 @@ void save_llama(const LlamaForCausalLM& model, const std::string& dir_str) {
   const fs::path dir(dir_str);
   fs::create_directories(dir);
   save_safetensors((dir / "model.safetensors").string(), model.state_dict(), {{"format", "pt"}});
-  const fs::path tmp = dir / "config.json.tmp";
-  {
-    std::ofstream out(tmp);
-    out << model.config.to_json();
-    IAPT_CHECK(out.good(), "{}: write failed", tmp.string());
-  }
-  fs::rename(tmp, dir / "config.json");
+  write_text_atomically((dir / "config.json").string(), model.config.to_json());
 }
 
 }  // namespace iapt::models

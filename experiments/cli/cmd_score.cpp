@@ -4,8 +4,8 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 
+#include "core/atomic_file.h"
 #include "core/error.h"
-#include "core/text_file.h"
 #include "experiments/cli/commands.h"
 #include "models/checkpoint.h"
 #include "models/evaluation.h"

@@ -7,9 +7,9 @@
 #include <sstream>
 
 #include "autograd/functions.h"
+#include "core/atomic_file.h"
 #include "core/error.h"
 #include "core/rng.h"
-#include "core/text_file.h"
 #include "models/checkpoint.h"
 #include "models/evaluation.h"
 #include "models/llama.h"

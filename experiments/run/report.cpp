@@ -9,9 +9,9 @@
 #include <map>
 #include <nlohmann/json.hpp>
 
+#include "core/atomic_file.h"
 #include "core/error.h"
 #include "core/safetensors.h"
-#include "core/text_file.h"
 #include "experiments/config/yaml_reader.h"
 #include "kernels/rational_math.h"
 #include "nn/rational_fit.h"

@@ -9,11 +9,11 @@
 #include <unistd.h>
 
 #include "autograd/functions.h"
+#include "core/atomic_file.h"
 #include "core/backend.h"
 #include "core/error.h"
 #include "core/rng.h"
 #include "core/safetensors.h"
-#include "core/text_file.h"
 #include "experiments/run/batches.h"
 #include "experiments/run/evaluator.h"
 #include "experiments/run/lm_loss.h"

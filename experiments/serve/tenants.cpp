@@ -4,11 +4,11 @@
 #include <filesystem>
 #include <fstream>
 
+#include "core/atomic_file.h"
 #include "core/error.h"
 #include "core/ops.h"
 #include "core/rng.h"
 #include "core/safetensors.h"
-#include "core/text_file.h"
 #include "experiments/config/yaml_reader.h"
 #include "nn/peft/lora.h"
 

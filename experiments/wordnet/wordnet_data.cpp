@@ -9,8 +9,8 @@
 #include <set>
 #include <sstream>
 
+#include "core/atomic_file.h"
 #include "core/error.h"
-#include "core/text_file.h"
 #include "experiments/tasks/task.h"
 
 namespace iapt::wordnet {
