@@ -25,8 +25,9 @@ LoraAdapter::LoraAdapter(int64_t in, int64_t out, const LoraOptions& o, DType dt
 
 Variable LoraAdapter::forward(const Linear& base, const Variable& x) const {
   Variable xd = iapt::dropout(x, dropout, training && dropout > 0);
-  Variable update = matmul(matmul(xd, lora_a, false, true), lora_b, false, true);  // [..., out]
-  return add(base.base_forward(x), mul_scalar(update, scale));
+  // the scale applied to the rank-r intermediate [..., r], not to the [..., out] update
+  Variable update = matmul(mul_scalar(matmul(xd, lora_a, false, true), scale), lora_b, false, true);  // [..., out]
+  return add(base.base_forward(x), update);
 }
 
 int64_t Lora::attach(const Module& model, DType dtype) {
