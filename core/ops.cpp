@@ -312,7 +312,11 @@ Tensor rope(const Tensor& x, const Tensor& positions, double theta, bool inverse
             (positions.dim() == 2 && positions.size(0) == x.size(0) && positions.size(1) == x.size(2));
   IAPT_CHECK(ok, "rope: positions {} must be [T] or [B, T] for x {}", shape_str(positions.shape()),
              shape_str(x.shape()));
-  Tensor out = empty(x.shape(), x.dtype(), x.device());
+  // On the CPU the output keeps a [B, T, H, D] buffer's layout when x has it, so that the heads'
+  // split and merge around attention stay views.
+  const bool heads_inner = x.device() == Device::CPU && x.transpose(1, 2).is_contiguous();
+  Tensor out = heads_inner ? empty({x.size(0), x.size(2), x.size(1), x.size(3)}, x.dtype(), x.device()).transpose(1, 2)
+                           : empty(x.shape(), x.dtype(), x.device());
   be(x).rope(x, positions, theta, inverse, out);
   return out;
 }

@@ -9,8 +9,10 @@
 
 namespace iapt::kernels::cpu {
 
-void rope(const Tensor& x_in, const Tensor& positions_in, double theta, bool inverse, const Tensor& out) {
-  Tensor x = x_in.contiguous(), positions = positions_in.contiguous();
+// x and out may be any [B, H, T, D] views (the model's are [B, T, H, D] buffers seen transposed):
+// each is read and written through its own strides, so no copy is made on the way.
+void rope(const Tensor& x, const Tensor& positions_in, double theta, bool inverse, const Tensor& out) {
+  Tensor positions = positions_in.contiguous();
   const int64_t b = x.size(0), h = x.size(1), t = x.size(2), d = x.size(3), half = d / 2;
   const int64_t* pos = positions.data<int64_t>();
   const bool per_row = positions.dim() == 2;
@@ -22,6 +24,7 @@ void rope(const Tensor& x_in, const Tensor& positions_in, double theta, bool inv
     using T = decltype(zero);
     const T* xp = x.data<T>();
     T* op = out.data<T>();
+    const Shape &xs = x.strides(), &os = out.strides();
     parallel_ranges(b * t, std::max<int64_t>(1, kElementwiseGrain / std::max<int64_t>(h * d, 1)), [&](int64_t begin, int64_t end) {
       std::vector<T> cs(half), sn(half);
       for (int64_t bt = begin; bt < end; ++bt) {
@@ -32,11 +35,12 @@ void rope(const Tensor& x_in, const Tensor& positions_in, double theta, bool inv
           sn[i] = static_cast<T>(sign * std::sin(p * inv_freq[i]));
         }
         for (int64_t hi = 0; hi < h; ++hi) {
-          const int64_t base = ((bi * h + hi) * t + ti) * d;
+          const T* xr = xp + bi * xs[0] + hi * xs[1] + ti * xs[2];
+          T* orow = op + bi * os[0] + hi * os[1] + ti * os[2];
           for (int64_t i = 0; i < half; ++i) {
-            const T x1 = xp[base + i], x2 = xp[base + half + i];
-            op[base + i] = x1 * cs[i] - x2 * sn[i];
-            op[base + half + i] = x2 * cs[i] + x1 * sn[i];
+            const T x1 = xr[i * xs[3]], x2 = xr[(half + i) * xs[3]];
+            orow[i * os[3]] = x1 * cs[i] - x2 * sn[i];
+            orow[(half + i) * os[3]] = x2 * cs[i] + x1 * sn[i];
           }
         }
       }
