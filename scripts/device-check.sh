@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # The GPU checks, run on a lent GPU machine (it has nvcc, CMake and Ninja but no Debian packages):
 # builds with the carried Debian libraries, runs every test (the CUDA parity groups included), a
-# training run on each device, the GPU benchmark and the CPU benchmark, and writes the logs and
-# tables under $OUT.
+# training run on each device, the GPU benchmarks (kernels, a training step, multi-tenant serving)
+# and the CPU benchmark, and writes the logs and tables under $OUT.
 # Prepare here:  ../shared/device/make-deps-bundle.sh   (writes .deps.tar.xz; git ignores it)
 # Then run there with .deps.tar.xz carried:  bash scripts/device-check.sh
 set -uo pipefail
@@ -47,9 +47,22 @@ run_parity() {
 run_parity >"$OUT/run_parity.txt" 2>&1
 timeout 180 build-gpu/iapt_bench_cuda >"$OUT/bench_cuda.md" 2>&1
 timeout 60 build-gpu/iapt_bench >"$OUT/bench_cpu.md" 2>&1
+# a training step of each method on the GPU, and multi-tenant serving (random weights of the
+# en-llama-6m shape: the shared models are not on this machine)
+for m in iapt lora full; do
+  timeout 60 build-gpu/iapt_bench_step --device cuda --method "$m" --json
+done >"$OUT/bench_step_cuda.jsonl" 2>&1
+{
+  h=--header
+  for t in 1 8 64; do for b in 8 32; do
+    timeout 60 build-gpu/iapt bench serve --shape en-llama-6m --device cuda --method all --tenants $t --batch $b \
+      --prompt-len 64 --new-tokens 32 $h
+    h=
+  done; done
+} >"$OUT/bench_serve_cuda.md" 2>&1
 cat "$OUT/gpu.txt"
 grep -E "tests passed|tests failed" "$OUT/ctest.log"
 grep -E "^FAIL|passed, .* failed" "$OUT/parity.txt"
 tail -8 "$OUT/run_parity.txt"
-cat "$OUT/bench_cuda.md"
+cat "$OUT/bench_cuda.md" "$OUT/bench_step_cuda.jsonl" "$OUT/bench_serve_cuda.md"
 exit $((ctest_rc | parity_rc))
