@@ -13,21 +13,28 @@ source scripts/configure.sh >/dev/null
 cmake --build build --target iapt_bench_step >/dev/null
 threads=$(nproc)
 
-printf '| method | shape | batch x seq | iapt tokens/s | PyTorch tokens/s | iapt / PyTorch | iapt fwd / bwd / opt ms | PyTorch fwd / bwd / opt ms | iapt GFLOP/s | sgemm ceiling GFLOP/s |\n'
-printf '|---|---|---|---:|---:|---:|---|---|---:|---:|\n'
+# PyTorch runs twice: with logits at every position, as Hugging Face's LlamaForCausalLM makes them,
+# and with logits only where a label is, as iapt's response loss makes them.
+printf '| method | shape | batch x seq | iapt tokens/s | PyTorch tokens/s (all logits / response logits) | iapt / PyTorch (all / response) | iapt fwd / bwd / opt ms | PyTorch fwd / bwd / opt ms (all logits) | iapt GFLOP/s | sgemm ceiling GFLOP/s |\n'
+printf '|---|---|---|---:|---|---|---|---|---:|---:|\n'
 for case in "en-llama-6m 16" "d512 8"; do
   read -r shape batch <<<"$case"
   for method in iapt lora full; do
     ours=$(./build/iapt_bench_step --json --method "$method" --shape "$shape" --batch "$batch" --seq 256 --steps "$steps")
-    twin=$(/usr/bin/python3 experiments/bench/step_torch.py --method "$method" --shape "$shape" --batch "$batch" \
-      --seq 256 --steps "$steps" --threads "$threads")
-    /usr/bin/python3 - "$ours" "$twin" <<'PY'
+    twin() {
+      /usr/bin/python3 experiments/bench/step_torch.py --method "$method" --shape "$shape" --batch "$batch" \
+        --seq 256 --steps "$steps" --threads "$threads" --head "$1"
+    }
+    all=$(twin all)
+    response=$(twin response)
+    /usr/bin/python3 - "$ours" "$all" "$response" <<'PY'
 import json, sys
-a, b = json.loads(sys.argv[1]), json.loads(sys.argv[2])
+a, b, c = (json.loads(x) for x in sys.argv[1:4])
 assert a["trainable"] == b["trainable"], f"tunable parameters differ: iapt {a['trainable']}, PyTorch {b['trainable']}"
 ms = lambda r: f"{r['forward_ms']:.0f} / {r['backward_ms']:.0f} / {r['optimizer_ms']:.0f}"
-print(f"| {a['method']} | {a['shape']} | {a['batch']} x {a['seq']} | {a['tokens_per_s']:.0f} | {b['tokens_per_s']:.0f} | "
-      f"{a['tokens_per_s'] / b['tokens_per_s']:.2f} | {ms(a)} | {ms(b)} | {a['gflops']:.1f} | {a['gemm_ceiling_gflops']:.1f} |")
+t = lambda r: r["tokens_per_s"]
+print(f"| {a['method']} | {a['shape']} | {a['batch']} x {a['seq']} | {t(a):.0f} | {t(b):.0f} / {t(c):.0f} | "
+      f"{t(a) / t(b):.2f} / {t(a) / t(c):.2f} | {ms(a)} | {ms(b)} | {a['gflops']:.1f} | {a['gemm_ceiling_gflops']:.1f} |")
 PY
   done
 done

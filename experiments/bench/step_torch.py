@@ -170,7 +170,10 @@ class Model(nn.Module):
                 kp = attn.split(attn.k_proj(p), attn.kv_heads)
                 prefix = (kp * pcos + rotate_half(kp) * psin, attn.split(attn.v_proj(p), attn.kv_heads))
             x = layer(x, cos, sin, mask, prefix)
-        return F.linear(self.norm(x), self.embed_tokens.weight)  # tied head
+        return self.norm(x)
+
+    def logits(self, hidden):
+        return F.linear(hidden, self.embed_tokens.weight)  # tied head
 
 
 def main():
@@ -183,6 +186,8 @@ def main():
     ap.add_argument("--warmup", type=int, default=2)
     ap.add_argument("--response", type=int, default=8)
     ap.add_argument("--threads", type=int, default=os.cpu_count())
+    ap.add_argument("--head", choices=["all", "response"], default="all",
+                    help="logits at every position (Hugging Face's LlamaForCausalLM) or only where a label is")
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
     torch.manual_seed(1)
@@ -197,8 +202,13 @@ def main():
     fwd, bwd, upd = [], [], []
     for step in range(a.warmup + a.steps):
         t0 = time.perf_counter()
-        logits = model(ids, instruction)
-        loss = F.cross_entropy(logits[:, :-1].reshape(-1, s["vocab"]), labels[:, 1:].reshape(-1), ignore_index=-100)
+        hidden = model(ids, instruction)
+        if a.head == "all":
+            logits = model.logits(hidden)
+            loss = F.cross_entropy(logits[:, :-1].reshape(-1, s["vocab"]), labels[:, 1:].reshape(-1), ignore_index=-100)
+        else:  # the positions that predict a label, as iapt's response loss does
+            keep = labels[:, 1:] != -100
+            loss = F.cross_entropy(model.logits(hidden[:, :-1][keep]), labels[:, 1:][keep])
         t1 = time.perf_counter()
         loss.backward()
         t2 = time.perf_counter()
@@ -209,7 +219,7 @@ def main():
         if step >= a.warmup:
             fwd.append(t1 - t0), bwd.append(t2 - t1), upd.append(t3 - t2)
     f, b, u = statistics.median(fwd), statistics.median(bwd), statistics.median(upd)
-    print(json.dumps({"framework": "pytorch " + torch.__version__, "method": a.method, "shape": a.shape,
+    print(json.dumps({"framework": "pytorch " + torch.__version__, "method": a.method, "shape": a.shape, "head": a.head,
                       "batch": a.batch, "seq": a.seq, "trainable": sum(p.numel() for p in params),
                       "threads": torch.get_num_threads(), "forward_ms": f * 1e3, "backward_ms": b * 1e3,
                       "optimizer_ms": u * 1e3, "step_ms": (f + b + u) * 1e3,
