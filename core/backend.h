@@ -102,5 +102,7 @@ const Backend& backend_for(Device device);
 // Compiled in and, for CUDA, at least one GPU visible.
 bool device_available(Device device);
 bool cuda_compiled();
+// The threads the CPU backend runs on (OpenMP's, shared with BLAS; OMP_NUM_THREADS sets them).
+int cpu_threads();
 
 }  // namespace iapt

@@ -1,6 +1,8 @@
 #include "experiments/run/sweep.h"
 
+#include <algorithm>
 #include <atomic>
+#include <cstdlib>
 #include <filesystem>
 #include <fmt/format.h>
 #include <fstream>
@@ -181,6 +183,13 @@ int run_sweep(const std::string& path, int jobs, const std::string& cli) {
     std::ofstream(r.config_path) << text.str();
     todo.push_back(&r);
   }
+  // Runs at once share the cores: each gets its share of OpenMP threads (unless OMP_NUM_THREADS is
+  // set), since more threads than cores leave OpenMP's waiting threads spinning against each other.
+  std::string threads;
+  if (!std::getenv("OMP_NUM_THREADS")) {
+    const unsigned cores = std::max(1u, std::thread::hardware_concurrency());
+    threads = fmt::format("OMP_NUM_THREADS={} ", std::max(1u, cores / static_cast<unsigned>(std::max(1, jobs))));
+  }
   std::atomic<size_t> next{0};
   std::atomic<int> failed{0};
   std::mutex print;
@@ -188,7 +197,7 @@ int run_sweep(const std::string& path, int jobs, const std::string& cli) {
     for (size_t i; (i = next++) < todo.size();) {
       const SweepRun& r = *todo[i];
       const std::string log = r.run_dir + ".log";
-      const std::string cmd = fmt::format("'{}' run '{}' > '{}' 2>&1", cli, r.config_path, log);
+      const std::string cmd = fmt::format("{}'{}' run '{}' > '{}' 2>&1", threads, cli, r.config_path, log);
       const int rc = std::system(cmd.c_str());
       std::lock_guard<std::mutex> lock(print);
       if (rc != 0) ++failed;

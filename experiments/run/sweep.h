@@ -25,7 +25,8 @@ struct SweepRun {
 std::vector<SweepRun> expand_sweep(const std::string& path);
 
 // Writes every run's config, runs the missing ones with `cli` (the iapt executable) and `jobs`
-// processes at a time, and writes the report. Returns how many runs failed.
+// processes at a time (each with cores / jobs OpenMP threads unless OMP_NUM_THREADS is set), and
+// writes the report. Returns how many runs failed.
 int run_sweep(const std::string& path, int jobs, const std::string& cli);
 
 }  // namespace iapt::run

@@ -306,6 +306,10 @@ RunSummary train_run(const RunConfig& c) {
                                   {"dev", summary.dev},
                                   {"test", summary.test},
                                   {"wall_seconds", summary.wall_seconds},
+                                  // BLAS splits products by thread count, so the last bits (and,
+                                  // through training, more) depend on it: what a rerun must match
+                                  {"cpu_threads", cpu_threads()},
+                                  {"device", c.device},
                                   {"resumed", summary.resumed},
                                   {"protocol", s.splits.protocol}}
                            .dump(2) +

@@ -1,4 +1,7 @@
 #include <cstring>
+#ifdef _OPENMP
+#include <omp.h>
+#endif
 
 #include "core/cpu_allocator.h"
 #include "core/error.h"
@@ -58,3 +61,15 @@ const Backend& backend() {
 }
 
 }  // namespace iapt::kernels::cpu
+
+namespace iapt {
+
+int cpu_threads() {
+#ifdef _OPENMP
+  return omp_get_max_threads();
+#else
+  return 1;
+#endif
+}
+
+}  // namespace iapt
