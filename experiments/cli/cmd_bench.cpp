@@ -13,9 +13,8 @@ namespace iapt::cli {
 namespace {
 
 void print_one(const serve::ServeBenchResult& r) {
-  fmt::print("| {} | {} | {} | {} | {} | {} | {:.1f} | {:.1f} | {:.2f} | {} |\n", r.method, r.tenants, r.batch,
-             r.prompt_len, r.new_tokens, r.adapter_parameters, r.tokens_per_s, r.ttft_ms, r.tpot_ms,
-             r.peak_mb < 0 ? std::string("n/a") : fmt::format("{:.1f}", r.peak_mb));
+  fmt::print("| {} | {} | {} | {} | {} | {} | {:.1f} | {:.1f} | {:.2f} | {:.1f} |\n", r.method, r.tenants, r.batch,
+             r.prompt_len, r.new_tokens, r.adapter_parameters, r.tokens_per_s, r.ttft_ms, r.tpot_ms, r.peak_mb);
 }
 
 }  // namespace
@@ -73,7 +72,7 @@ void add_bench(CLI::App& app) {
       fmt::print("| tenants | batch | tokens/s none / IAPT / LoRA | IAPT / none | LoRA / none | IAPT / LoRA | "
                  "TTFT ms none / IAPT / LoRA | TPOT ms none / IAPT / LoRA | peak MB none / IAPT / LoRA |\n"
                  "|---:|---:|---|---:|---:|---:|---|---|---|\n");
-    auto mb = [](double v) { return v < 0 ? std::string("n/a") : fmt::format("{:.0f}", v); };
+    auto mb = [](double v) { return fmt::format("{:.0f}", v); };
     fmt::print("| {} | {} | {:.0f} / {:.0f} / {:.0f} | {:.2f} | {:.2f} | {:.2f} | {:.0f} / {:.0f} / {:.0f} | "
                "{:.1f} / {:.1f} / {:.1f} | {} / {} / {} |\n",
                a->o.tenants, a->o.batch, r["none"].tokens_per_s, r["iapt"].tokens_per_s, r["lora"].tokens_per_s,

@@ -8,6 +8,9 @@
 #include "core/error.h"
 #include "core/rng.h"
 #include "experiments/serve/tenants.h"
+#ifdef IAPT_HAS_CUDA
+#include "kernels/cuda/cuda_allocator.h"
+#endif
 #include "models/generation.h"
 
 namespace iapt::serve {
@@ -82,15 +85,29 @@ ServeBenchResult bench_serve(const std::shared_ptr<models::LlamaForCausalLM>& mo
   double peak = 0;
   for (int64_t i = 0; i < o.repeats; ++i) {
     ttft.push_back(timed(1));
+    // the memory of the device the model is on: the CPU allocator's count, or the CUDA allocator's
+    auto live_and_peak = [&]() -> std::pair<size_t, size_t> {
+#ifdef IAPT_HAS_CUDA
+      if (device == Device::CUDA) {
+        auto st = kernels::cuda::device_allocator_stats();
+        return {st.live_bytes, st.peak_live_bytes};
+      }
+#endif
+      auto st = cpu_allocator_stats();
+      return {st.live_bytes, st.peak_live_bytes};
+    };
+#ifdef IAPT_HAS_CUDA
+    if (device == Device::CUDA) kernels::cuda::device_reset_peak();
+#endif
     reset_cpu_peak();
-    const size_t before = cpu_allocator_stats().live_bytes;
+    const size_t before = live_and_peak().first;
     total.push_back(timed(o.new_tokens));
-    peak = std::max(peak, static_cast<double>(cpu_allocator_stats().peak_live_bytes - before) / (1 << 20));
+    peak = std::max(peak, static_cast<double>(live_and_peak().second - before) / (1 << 20));
   }
   r.ttft_ms = median(ttft) * 1e3;
   r.tpot_ms = std::max(0.0, (median(total) - median(ttft)) / static_cast<double>(o.new_tokens - 1)) * 1e3;
   r.tokens_per_s = static_cast<double>(o.batch * o.new_tokens) / median(total);
-  r.peak_mb = device == Device::CPU ? peak : -1.0;
+  r.peak_mb = peak;
   return r;
 }
 

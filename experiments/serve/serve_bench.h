@@ -3,7 +3,8 @@
 // tenant r mod T, each generating N tokens greedily (no early stop). Time to first token is a
 // one-token generation of the batch (prefill and the first token); time per output token is the
 // rest of an N-token generation over N - 1; throughput counts B * N tokens over the N-token run;
-// peak memory is the most host tensor memory live during it (the CPU allocator's count).
+// peak memory is the most tensor memory live during it on the model's device, above what was live
+// before (the CPU or CUDA caching allocator's count).
 #include <cstdint>
 #include <string>
 

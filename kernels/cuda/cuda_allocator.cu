@@ -79,6 +79,12 @@ DeviceAllocatorStats device_allocator_stats() {
   return c.stats;
 }
 
+void device_reset_peak() {
+  Cache& c = cache();
+  std::lock_guard<std::mutex> lock(c.mu);
+  c.stats.peak_live_bytes = c.stats.live_bytes;
+}
+
 void device_empty_cache() {
   Cache& c = cache();
   std::lock_guard<std::mutex> lock(c.mu);

@@ -17,5 +17,6 @@ void* device_allocate(size_t bytes, size_t* rounded);
 void device_release(void* p, size_t rounded);
 DeviceAllocatorStats device_allocator_stats();
 void device_empty_cache();  // returns every cached block to the driver
+void device_reset_peak();   // peak_live_bytes <- live_bytes
 
 }  // namespace iapt::kernels::cuda
