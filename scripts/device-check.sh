@@ -4,6 +4,8 @@
 # training run on each device, the GPU benchmarks (kernels, a training step, multi-tenant serving)
 # and the CPU benchmark, and writes the logs and tables under $OUT.
 # Prepare here:  ../shared/device/make-deps-bundle.sh   (writes .deps.tar.xz; git ignores it)
+# (the bundle's default OpenBLAS is the pthreads build, which the build accepts with a warning;
+# IAPT_DEVICE_PKGS naming libopenblas-openmp-dev and libopenblas0-openmp instead gives the OpenMP one)
 # Then run there with .deps.tar.xz carried:  bash scripts/device-check.sh
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -11,7 +13,7 @@ OUT=${OUT:-/tmp/iapt-device-out}
 mkdir -p "$OUT"
 tar xf .deps.tar.xz
 D=$PWD/.deps/usr
-export LD_LIBRARY_PATH=$D/lib/x86_64-linux-gnu:$D/lib/x86_64-linux-gnu/openblas-pthread:${LD_LIBRARY_PATH:-}
+export LD_LIBRARY_PATH=$D/lib/x86_64-linux-gnu:$D/lib/x86_64-linux-gnu/openblas-openmp:$D/lib/x86_64-linux-gnu/openblas-pthread:${LD_LIBRARY_PATH:-}
 nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv >"$OUT/gpu.txt" 2>&1
 arch=$(nvidia-smi --query-gpu=compute_cap --format=csv,noheader 2>/dev/null | head -1 | tr -d '.')
 {
