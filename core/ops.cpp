@@ -374,6 +374,11 @@ std::pair<Tensor, Tensor> swiglu_backward(const Tensor& gate_in, const Tensor& u
   return {gg, gu};
 }
 
+namespace {
+// The fused attention reads [B, H, rows, D] views with unit stride along D; anything else is copied.
+Tensor unit_d(const Tensor& x) { return x.strides()[3] == 1 ? x : x.contiguous(); }
+}  // namespace
+
 bool has_fused_attention(Device device) { return backend_for(device).attention != nullptr; }
 
 AttentionResult attention(const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& key_mask, bool causal,
@@ -389,7 +394,6 @@ AttentionResult attention(const Tensor& q, const Tensor& k, const Tensor& v, con
   AttentionResult r;
   r.out = empty({b, t, h, d}, q.dtype(), q.device()).transpose(1, 2);
   r.probs = empty({b, h, t, s}, q.dtype(), q.device());
-  auto unit_d = [](const Tensor& x) { return x.strides()[3] == 1 ? x : x.contiguous(); };
   be(q).attention(unit_d(q), unit_d(k), unit_d(v), key_mask, causal, scale, r.out, r.probs);
   return r;
 }
@@ -403,7 +407,6 @@ AttentionGrads attention_backward(const Tensor& q, const Tensor& k, const Tensor
   g.q = empty({b, t, h, d}, q.dtype(), q.device()).transpose(1, 2);
   g.k = empty(k.shape(), k.dtype(), k.device());
   g.v = empty(v.shape(), v.dtype(), v.device());
-  auto unit_d = [](const Tensor& x) { return x.strides()[3] == 1 ? x : x.contiguous(); };
   be(q).attention_backward(unit_d(q), unit_d(k), unit_d(v), key_mask, causal, probs.contiguous(), unit_d(grad_out), scale,
                            g.q, g.k, g.v);
   return g;

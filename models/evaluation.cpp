@@ -68,11 +68,20 @@ PerplexityResult perplexity(const LlamaForCausalLM& model, const std::vector<int
 }
 
 std::vector<int64_t> token_stream(const Tokenizer& tok, const std::string& text, const std::string& format) {
-  IAPT_CHECK(format == "raw" || format == "paragraphs", "token_stream: format '{}' (raw or paragraphs)", format);
+  IAPT_CHECK(format == "raw" || format == "paragraphs" || format == "lines",
+             "token_stream: format '{}' (raw, paragraphs or lines)", format);
   if (format == "raw") return tok.encode(text, true, false);
   std::vector<int64_t> ids;
   std::istringstream in(text);
   std::string line, paragraph;
+  if (format == "lines") {
+    while (std::getline(in, line)) {
+      if (line.empty()) continue;
+      auto p = tok.encode(line, true, true);
+      ids.insert(ids.end(), p.begin(), p.end());
+    }
+    return ids;
+  }
   auto flush = [&] {
     if (paragraph.empty()) return;
     auto p = tok.encode(paragraph, true, true);

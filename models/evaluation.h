@@ -33,6 +33,7 @@ PerplexityResult perplexity(const LlamaForCausalLM& model, const std::vector<int
 
 // A text as one token stream. "raw": [BOS] + tokens(text). "paragraphs": blank-line separated
 // paragraphs, each line-joined, as [BOS] text [EOS], concatenated (the en-llama training format).
+// "lines": every non-empty line as [BOS] line [EOS] (one document per line).
 std::vector<int64_t> token_stream(const Tokenizer& tok, const std::string& text, const std::string& format);
 
 }  // namespace iapt::models

@@ -50,20 +50,15 @@ std::string method_yaml(const std::string& method) {
 // rest the instruction, no padding.
 run::Batch random_batch(int64_t b, int64_t t, int64_t vocab, int64_t response) {
   Tensor u = rand({b, t}, DType::F64);
-  std::vector<int64_t> ids(b * t), mask(b * t, 1), instr(b * t), labels(b * t, -100);
-  for (int64_t i = 0; i < b * t; ++i) {
-    ids[i] = std::min<int64_t>(static_cast<int64_t>(u.data<double>()[i] * vocab), vocab - 1);
-    const bool in_instruction = i % t < t - response;
-    instr[i] = in_instruction;
-    if (!in_instruction) labels[i] = ids[i];
+  std::vector<run::Encoded> rows(b);
+  std::vector<const run::Encoded*> pointers;
+  for (int64_t r = 0; r < b; ++r) {
+    for (int64_t i = 0; i < t; ++i)
+      rows[r].ids.push_back(std::min<int64_t>(static_cast<int64_t>(u.data<double>()[r * t + i] * vocab), vocab - 1));
+    rows[r].instruction_length = t - response;
+    pointers.push_back(&rows[r]);
   }
-  run::Batch out;
-  out.input_ids = from_ints(ids, {b, t});
-  out.attention_mask = from_ints(mask, {b, t});
-  out.instruction_mask = from_ints(instr, {b, t});
-  out.labels = from_ints(labels, {b, t});
-  out.tokens = b * t;
-  return out;
+  return run::make_batch(pointers);
 }
 
 double sgemm_gflops(int64_t m, int64_t n, int64_t k) {

@@ -47,13 +47,8 @@ void train_tokenizer(const PretrainOptions& o, const std::string& model_prefix) 
 std::vector<int64_t> line_stream(const models::Tokenizer& tok, const std::string& path) {
   std::ifstream in(path);
   IAPT_CHECK(in.is_open(), "{}: cannot open", path);
-  std::vector<int64_t> ids;
-  std::string line;
-  while (std::getline(in, line)) {
-    if (line.empty()) continue;
-    std::vector<int64_t> t = tok.encode(line, true, true);
-    ids.insert(ids.end(), t.begin(), t.end());
-  }
+  std::vector<int64_t> ids =
+      models::token_stream(tok, std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()), "lines");
   IAPT_CHECK(!ids.empty(), "{}: no text", path);
   return ids;
 }

@@ -141,8 +141,9 @@ Evaluation evaluate(const models::LlamaForCausalLM& model, nn::PeftMethod& metho
   for (const auto& e : examples)
     if (auto it = e.fields.find("group"); it != e.fields.end()) groups.push_back(it->second);
   if (groups.size() != examples.size()) groups.clear();
-  std::vector<std::vector<std::string>> answers;  // every accepted response, where examples list them
-  for (const auto& e : examples) answers.push_back(e.answers.empty() ? std::vector<std::string>{gold[answers.size()]} : e.answers);
+  std::vector<std::vector<std::string>> answers;  // every accepted response: the example's list, or its gold
+  for (size_t i = 0; i < examples.size(); ++i)
+    answers.push_back(examples[i].answers.empty() ? std::vector<std::string>{gold[i]} : examples[i].answers);
   ev.metrics = score(task, ev.predictions, gold, groups, answers);
   return ev;
 }

@@ -39,7 +39,6 @@ Stats stats_of(std::vector<double> v) {
   return s;
 }
 
-void write_file(const fs::path& p, const std::string& text) { write_text_atomically(p.string(), text); }
 
 bool have_gnuplot() { return std::system("command -v gnuplot > /dev/null 2>&1") == 0; }
 
@@ -74,7 +73,7 @@ void rational_plot(const fs::path& run_dir, const fs::path& plots) {
     }
     data += "\n\n";  // a gnuplot data block per layer
   }
-  write_file(plots / "rationals.dat", data);
+  write_text_atomically(plots / "rationals.dat", data);
   const int cols = static_cast<int>(std::ceil(std::sqrt(static_cast<double>(layers.size()))));
   const int rows = static_cast<int>((layers.size() + cols - 1) / cols);
   std::string script = fmt::format(
@@ -87,7 +86,7 @@ void rational_plot(const fs::path& run_dir, const fs::path& plots) {
                           "using 1:3 with lines dt 2 title 'init'\n",
                           layers[i], (plots / "rationals.dat").string(), i, i);
   script += "unset multiplot\n";
-  write_file(plots / "rationals.gp", script);
+  write_text_atomically(plots / "rationals.gp", script);
   gnuplot(plots / "rationals.gp");
 }
 
@@ -155,8 +154,8 @@ std::vector<ReportRow> write_report(const std::string& dir_str) {
                        r.seeds, r.metric, r.dev_median, r.dev_mean, r.dev_std, r.test_median, r.test_mean, r.test_std,
                        r.wall_mean);
   }
-  write_file(dir / "table.md", md);
-  write_file(dir / "table.csv", csv);
+  write_text_atomically(dir / "table.md", md);
+  write_text_atomically(dir / "table.csv", csv);
 
   if (!have_gnuplot()) return rows;
   const fs::path plots = dir / "plots";
@@ -174,18 +173,18 @@ std::vector<ReportRow> write_report(const std::string& dir_str) {
       if (j.contains("loss")) data += fmt::format("{} {}\n", j["step"].get<int64_t>(), j["loss"].get<double>());
     }
     const fs::path dat = plots / fmt::format("curve_{}.dat", i);
-    write_file(dat, data);
+    write_text_atomically(dat, data);
     curves += fmt::format("{}'{}' using 1:2 with lines title '{}'", i ? ", " : "", dat.string(), rows[i].label);
     ++i;
   }
-  write_file(plots / "learning_curves.gp", curves + "\n");
+  write_text_atomically(plots / "learning_curves.gp", curves + "\n");
   gnuplot(plots / "learning_curves.gp");
   // the ablation bars: test metric, mean and std over seeds
   std::string bars;
   for (size_t k = 0; k < rows.size(); ++k)
     bars += fmt::format("{} \"{}\" {} {}\n", k, rows[k].label, rows[k].test_mean, rows[k].test_std);
-  write_file(plots / "ablation.dat", bars);
-  write_file(plots / "ablation.gp",
+  write_text_atomically(plots / "ablation.dat", bars);
+  write_text_atomically(plots / "ablation.gp",
              fmt::format("set terminal pngcairo size 900,500 font ',10' noenhanced\nset output '{}'\nset style fill solid 0.6\n"
                          "set boxwidth 0.6\nset ylabel 'test {} (mean and std over seeds)'\nset xtics rotate by -30\n"
                          "unset key\nplot '{}' using 1:3:xtic(2) with boxes, '' using 1:3:4 with "

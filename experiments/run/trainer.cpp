@@ -31,7 +31,6 @@ namespace {
 
 const std::string kTaskDefs = IAPT_TASK_DEFS_DIR;
 
-void write_atomically(const fs::path& path, const std::string& text) { write_text_atomically(path.string(), text); }
 
 // Everything a run needs in memory: model, tokenizer, method, splits.
 struct Setup {
@@ -95,11 +94,11 @@ RunSummary train_run(const RunConfig& c) {
     IAPT_CHECK(existing == resolved, "{}: this run directory holds a run of another config; choose another name or "
                                      "output_dir, or remove it", dir.string());
   } else {
-    write_atomically(dir / "config.yaml", resolved);
+    write_text_atomically(dir / "config.yaml", resolved);
   }
 
   const TrainingOptions& o = c.training;
-  write_atomically(dir / "data.json",
+  write_text_atomically(dir / "data.json",
                    nlohmann::json{{"task", s.task.name},
                                   {"protocol", s.splits.protocol},
                                   {"train", s.splits.train.size()},
@@ -169,7 +168,7 @@ RunSummary train_run(const RunConfig& c) {
     }
     std::string text;
     for (auto& l : kept) text += l + "\n";
-    write_atomically(dir / "metrics.jsonl", text);
+    write_text_atomically(dir / "metrics.jsonl", text);
   }
   // a fresh start (no checkpoint) replaces whatever an earlier attempt logged
   std::ofstream metrics(dir / "metrics.jsonl", summary.resumed ? std::ios::app : std::ios::trunc);
@@ -178,7 +177,7 @@ RunSummary train_run(const RunConfig& c) {
   auto save_best = [&]() {
     save_safetensors((dir / "best" / "adapter.safetensors").string(), s.method->canonical_state(),
                      {{"method", c.method.name}});
-    write_atomically(dir / "best" / "config.yaml", resolved);
+    write_text_atomically(dir / "best" / "config.yaml", resolved);
   };
   auto checkpoint = [&](int64_t next_step) {
     std::map<std::string, Tensor> t;
@@ -293,7 +292,7 @@ RunSummary train_run(const RunConfig& c) {
   if (!s.splits.test.empty())
     summary.test = evaluate(*s.model, *s.method, *s.tok, s.task, s.splits.test, c.task, c.evaluation).metrics;
   summary.wall_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
-  write_atomically(dir / "summary.json",
+  write_text_atomically(dir / "summary.json",
                    nlohmann::json{{"name", c.name},
                                   {"seed", c.seed},
                                   {"method", c.method.name},

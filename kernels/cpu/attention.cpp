@@ -108,14 +108,12 @@ void attention_backward(const Tensor& q, const Tensor& k, const Tensor& v, const
   const int64_t group = h / hkv;
   IAPT_CHECK(grad_k.is_contiguous() && grad_v.is_contiguous() && probs.is_contiguous(),
              "attention backward: grad_k, grad_v and probs must be dense");
+  // Query i of row b sees some key iff the row's first visible key is at or before its last one.
   const std::vector<uint8_t> visible = visible_keys(key_mask, b, s);
-  // sees_any[b * T + i]: query i of row b sees at least one key
-  std::vector<uint8_t> sees_any(static_cast<size_t>(b * t), 0);
+  std::vector<int64_t> first_visible(static_cast<size_t>(b), s);
   for (int64_t bi = 0; bi < b; ++bi)
-    for (int64_t i = 0; i < t; ++i) {
-      const int64_t last = causal ? s - t + i : s - 1;
-      for (int64_t j = 0; j <= last && !sees_any[bi * t + i]; ++j) sees_any[bi * t + i] = visible[bi * s + j];
-    }
+    for (int64_t j = s - 1; j >= 0; --j)
+      if (visible[bi * s + j]) first_visible[bi] = j;
   Slices Q(q), K(k), V(v), G(grad_out), GQ(grad_q);
   dispatch_floating(q.dtype(), "attention backward", [&](auto zero) {
     using T = decltype(zero);
@@ -138,7 +136,7 @@ void attention_backward(const Tensor& q, const Tensor& k, const Tensor& v, const
           for (int64_t i = 0; i < t; ++i) {
             Eigen::Map<const Array> pr(p + i * s, s);
             Eigen::Map<Array> dr(dp.data() + i * s, s);
-            if (!sees_any[bi * t + i]) {  // its uniform weights are constant in the scores
+            if (first_visible[bi] > (causal ? s - t + i : s - 1)) {  // uniform weights: constant in the scores
               dr.setZero();
               continue;
             }

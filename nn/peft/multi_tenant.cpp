@@ -21,20 +21,16 @@ void put_rows(const Tensor& out, const Tensor& part, const std::vector<int64_t>&
   for (size_t i = 0; i < rows.size(); ++i) out.narrow(0, rows[i], 1).copy_(part.narrow(0, static_cast<int64_t>(i), 1));
 }
 
-std::vector<int64_t> checked_rows(const std::vector<int64_t>& tenant_of_row, int64_t tenants) {
-  IAPT_CHECK(!tenant_of_row.empty(), "multi-tenant: an empty batch");
-  for (size_t r = 0; r < tenant_of_row.size(); ++r)
-    IAPT_CHECK(tenant_of_row[r] >= 0 && tenant_of_row[r] < tenants, "multi-tenant: row {} names tenant {} of {}", r,
-               tenant_of_row[r], tenants);
-  return tenant_of_row;
-}
-
 }  // namespace
 
 std::map<int64_t, std::vector<int64_t>> rows_by_tenant(const std::vector<int64_t>& tenant_of_row, int64_t tenants) {
+  IAPT_CHECK(!tenant_of_row.empty(), "multi-tenant: an empty batch");
   std::map<int64_t, std::vector<int64_t>> out;
-  for (int64_t r = 0; r < static_cast<int64_t>(checked_rows(tenant_of_row, tenants).size()); ++r)
+  for (int64_t r = 0; r < static_cast<int64_t>(tenant_of_row.size()); ++r) {
+    IAPT_CHECK(tenant_of_row[r] >= 0 && tenant_of_row[r] < tenants, "multi-tenant: row {} names tenant {} of {}", r,
+               tenant_of_row[r], tenants);
     out[tenant_of_row[r]].push_back(r);
+  }
   return out;
 }
 
@@ -49,13 +45,13 @@ MultiTenantIapt::MultiTenantIapt(std::vector<std::shared_ptr<Iapt>> tenants) : t
 
 void MultiTenantIapt::set_row_tenants(const std::vector<int64_t>& tenant_of_row) {
   rows_of_tenant_ = rows_by_tenant(tenant_of_row, num_tenants());
-  tenant_of_row_ = tenant_of_row;
+  rows_ = static_cast<int64_t>(tenant_of_row.size());
 }
 
 KVPrefix MultiTenantIapt::layer_prefix(int64_t layer, const Variable& h, const RMSNorm& input_norm,
                                        const LlamaAttention& attn) {
   const int64_t b = h.size(0);
-  IAPT_CHECK(static_cast<int64_t>(tenant_of_row_.size()) == b && instruction_mask_.defined() &&
+  IAPT_CHECK(rows_ == b && instruction_mask_.defined() &&
                  instruction_mask_.size(0) == b,
              "multi-tenant IAPT: set_row_tenants and set_instruction_mask for this batch of {} rows first", b);
   NoGradGuard no_grad;
@@ -97,12 +93,15 @@ class MultiTenantLoraAdapter : public LinearAdapter {
     IAPT_CHECK(rows_->tenant_of_row.defined() && rows_->tenant_of_row.size(0) == b,
                "multi-tenant LoRA: set_row_tenants for this batch of {} rows first", b);
     if (batching_ == LoraBatching::Gather) {
-      // every row's own A [r, in] and B [out, r], then one batched product per factor
-      const Tensor row_tenant = rows_->tenant_of_row.to(a_.device());
-      Tensor a = ops::embedding(a_.reshape({tenants, r * in}), row_tenant).reshape({b, r, in});
-      Tensor bm = ops::embedding(b_.reshape({tenants, out * r}), row_tenant).reshape({b, out, r});
-      Tensor low = ops::matmul(xt, a, false, true);                                   // [B, L, r]
-      return Variable(ops::add(y, ops::mul_scalar(ops::matmul(low, bm, false, true), scale_)));  // [B, L, out]
+      // every row's own A [r, in] and B [out, r], gathered once per batch (prefill and every
+      // decoding step reuse them), then one batched product per factor
+      if (gathered_batch_ != rows_->batch) {
+        gathered_a_ = ops::embedding(a_.reshape({tenants, r * in}), rows_->tenant_of_row).reshape({b, r, in});
+        gathered_b_ = ops::embedding(b_.reshape({tenants, out * r}), rows_->tenant_of_row).reshape({b, out, r});
+        gathered_batch_ = rows_->batch;
+      }
+      Tensor low = ops::matmul(xt, gathered_a_, false, true);  // [B, L, r]
+      return Variable(ops::add(y, ops::mul_scalar(ops::matmul(low, gathered_b_, false, true), scale_)));  // [B, L, out]
     }
     Tensor result = y.contiguous().clone();
     for (const auto& [tenant, rows] : rows_->rows_of_tenant) {  // one tenant's rows at a time
@@ -116,6 +115,8 @@ class MultiTenantLoraAdapter : public LinearAdapter {
 
  private:
   Tensor a_, b_;  // [tenants, r, in], [tenants, out, r]
+  mutable Tensor gathered_a_, gathered_b_;  // [B, r, in], [B, out, r] of batch gathered_batch_
+  mutable int64_t gathered_batch_ = -1;
   double scale_;
   LoraBatching batching_;
   std::shared_ptr<const MultiTenantLora::Rows> rows_;
@@ -148,6 +149,7 @@ MultiTenantLora::MultiTenantLora(const Module& model, const std::vector<std::map
       as.push_back(a->second.to(device).to(dtype).unsqueeze(0));
       bs.push_back(b->second.to(device).to(dtype).unsqueeze(0));
     }
+    device_ = linear->weight.data().device();
     linear->adapter = std::make_shared<MultiTenantLoraAdapter>(ops::concat(as, 0), ops::concat(bs, 0), scale, batching,
                                                               rows_);
     attached_.push_back(linear);
@@ -167,7 +169,8 @@ MultiTenantLora::~MultiTenantLora() {
 
 void MultiTenantLora::set_row_tenants(const std::vector<int64_t>& tenant_of_row) {
   rows_->rows_of_tenant = rows_by_tenant(tenant_of_row, tenants_);
-  rows_->tenant_of_row = from_ints(tenant_of_row, {static_cast<int64_t>(tenant_of_row.size())});
+  rows_->tenant_of_row = from_ints(tenant_of_row, {static_cast<int64_t>(tenant_of_row.size())}).to(device_);
+  ++rows_->batch;
 }
 
 }  // namespace iapt::nn

@@ -34,7 +34,7 @@ class MultiTenantIapt : public ForwardHooks {
 
  private:
   std::vector<std::shared_ptr<Iapt>> tenants_;
-  std::vector<int64_t> tenant_of_row_;
+  int64_t rows_ = 0;  // of the batch set_row_tenants described
   std::map<int64_t, std::vector<int64_t>> rows_of_tenant_;
   Tensor instruction_mask_;
 };
@@ -56,12 +56,14 @@ class MultiTenantLora {
   int64_t projections() const { return static_cast<int64_t>(attached_.size()); }
 
   struct Rows {  // shared with the adapters
-    Tensor tenant_of_row;  // i64 [B]
+    Tensor tenant_of_row;  // i64 [B], on the model's device
     std::map<int64_t, std::vector<int64_t>> rows_of_tenant;
+    int64_t batch = 0;  // counts set_row_tenants calls: what adapters gathered for is still current
   };
 
  private:
   int64_t tenants_ = 0;
+  Device device_ = Device::CPU;
   std::shared_ptr<Rows> rows_;
   std::vector<std::shared_ptr<Linear>> attached_;
 };
