@@ -20,6 +20,7 @@ double TwoGroupStep::step(const std::function<double()>& train_backward, const s
     coefficients_.zero_grad();
   }
   const double loss = train_backward();
+  if (inspect_gradients) inspect_gradients();
   if (bilevel_) {
     coefficients_.zero_grad();  // and the coefficients' from the train batch
     clip(main_.parameters());

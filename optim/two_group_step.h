@@ -20,6 +20,8 @@ class TwoGroupStep {
   // returns its loss; dev_backward that of a dev batch, in bilevel mode only (and must be given then).
   double step(const std::function<double()>& train_backward, const std::function<void()>& dev_backward = nullptr);
   bool bilevel() const { return bilevel_; }
+  // Called after the train batch's backward pass, before clipping (a run's gradient diagnostics).
+  std::function<void()> inspect_gradients;
 
  private:
   Optimizer& main_;

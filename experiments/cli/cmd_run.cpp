@@ -56,7 +56,9 @@ void add_sweep(CLI::App& app) {
   cmd->add_flag("--dry-run", a->dry_run, "validate every run's config and list the runs, run nothing");
   cmd->callback([a] {
     if (a->dry_run) {
-      for (const auto& r : run::expand_sweep(a->file)) fmt::print("{} seed {} -> {}\n", r.label, r.seed, r.run_dir);
+      for (const auto& r : run::expand_sweep(a->file))
+        fmt::print("{}{} seed {}{} -> {}\n", r.label, r.candidate.empty() ? "" : " " + r.candidate, r.seed,
+                   r.selection ? " (selection stage)" : "", r.run_dir);
       return;
     }
     // the runs are this same executable, in processes of their own
@@ -64,7 +66,7 @@ void add_sweep(CLI::App& app) {
     if (failed > 0) throw CLI::RuntimeError(fmt::format("{} runs failed", failed), 1);
     const auto runs = run::expand_sweep(a->file);
     if (runs.empty()) return;
-    const auto dir = std::filesystem::path(runs.front().run_dir).parent_path().parent_path();
+    const std::filesystem::path dir = runs.front().sweep_dir;
     fmt::print("\n{}:\n", (dir / "table.md").string());
     std::ifstream in(dir / "table.md");
     std::cout << in.rdbuf();

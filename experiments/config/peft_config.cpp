@@ -101,6 +101,15 @@ nn::ActivationSpec read_activation(YamlMap a) {
   return spec;
 }
 
+// One part's start: `part` (default, zero or normal) and `part`_std in method.start.
+nn::ParameterStart read_start(YamlMap& start, const std::string& part, nn::ParameterStart fallback) {
+  fallback.kind = start.choice(part, fallback.kind, nn::parameter_start_kinds());
+  fallback.std = start.get<double>(part + "_std", fallback.std);
+  IAPT_CHECK(fallback.std > 0, "{}: expected a positive standard deviation, got {}", start.key_path(part + "_std"),
+             fallback.std);
+  return fallback;
+}
+
 }  // namespace
 
 MethodSpec read_method(YamlMap m, int64_t num_layers) {
@@ -127,6 +136,10 @@ MethodSpec read_method(YamlMap m, int64_t num_layers) {
     }
     o.shift_text_positions = m.get<bool>("shift_text_positions", true);
     o.coefficient_learning = m.choice("coefficient_learning", "joint", {"joint", "bilevel"});
+    YamlMap start = m.map("start");
+    o.up_start = read_start(start, "up", o.up_start);
+    o.query_start = read_start(start, "query", o.query_start);
+    start.finish();
   } else if (s.name == "lora") {
     nn::LoraOptions& o = s.lora;
     o.r = m.get<int64_t>("r", 8);
@@ -136,20 +149,34 @@ MethodSpec read_method(YamlMap m, int64_t num_layers) {
     for (const auto& t : o.targets) nn::projection_name(t);  // throws on an unknown target
   } else if (s.name == "prompt_tuning") {
     s.soft_tokens = m.get<int64_t>("soft_tokens", 20);
-    s.init_from_vocabulary = m.choice("init", "vocabulary", {"vocabulary", "random"}) == "vocabulary";
+    YamlMap start = m.map("start");
+    s.init_from_vocabulary = start.choice("embedding", "vocabulary", {"vocabulary", "random"}) == "vocabulary";
+    s.prompt_random_std = start.get<double>("embedding_std", s.prompt_random_std);
+    IAPT_CHECK(s.prompt_random_std > 0, "{}: expected a positive standard deviation", start.key_path("embedding_std"));
+    start.finish();
   } else if (s.name == "ptuning_v2") {
     s.ptuning.soft_tokens = m.get<int64_t>("soft_tokens", 16);
     s.ptuning.reparameterize = m.get<bool>("reparameterize", false);
     s.ptuning.reparam_hidden = m.get<int64_t>("reparam_hidden", 512);
+    YamlMap start = m.map("start");
+    s.ptuning.prefix_start = read_start(start, "prefix", s.ptuning.prefix_start);
+    start.finish();
   } else if (s.name == "idpg") {
     s.soft_tokens = m.get<int64_t>("soft_tokens", 4);
     s.bottleneck = m.get<int64_t>("bottleneck", 64);
     s.idpg_per_layer = m.get<bool>("per_layer", false);
+    YamlMap start = m.map("start");
+    s.idpg_up_start = read_start(start, "up", s.idpg_up_start);
+    start.finish();
   } else if (s.name == "lpt") {
     s.lpt.soft_tokens = m.get<int64_t>("soft_tokens", 4);
     s.lpt.bottleneck = m.get<int64_t>("bottleneck", 64);
     s.lpt.layer = m.get<int64_t>("layer", -1);
     s.lpt.pooler = nn::parse_pooler(m.choice("pooler", "attention", {"attention", "mean", "max", "last"}));
+    YamlMap start = m.map("start");
+    s.lpt.up_start = read_start(start, "up", s.lpt.up_start);
+    s.lpt.query_start = read_start(start, "query", s.lpt.query_start);
+    start.finish();
   } else if (s.name == "adapter" || s.name == "parallel_adapter") {
     s.adapter.parallel = s.name == "parallel_adapter";
     s.adapter.bottleneck = m.get<int64_t>("bottleneck", 64);
@@ -233,11 +260,13 @@ std::shared_ptr<nn::PeftMethod> make_method(const MethodSpec& m, const std::shar
   }
   if (m.name == "prompt_tuning")
     return std::make_shared<nn::PromptTuning>(
-        m.soft_tokens, d, m.init_from_vocabulary ? model->model->embed_tokens->weight.data() : Tensor(), dtype);
+        m.soft_tokens, d, m.init_from_vocabulary ? model->model->embed_tokens->weight.data() : Tensor(), dtype,
+        m.prompt_random_std);
   if (m.name == "ptuning_v2")
     return std::make_shared<nn::PtuningV2>(d, layers, c.num_key_value_heads, d / c.num_attention_heads, m.ptuning, dtype);
   if (m.name == "idpg")
-    return std::make_shared<nn::Idpg>(m.soft_tokens, d, m.bottleneck, m.idpg_per_layer ? layers : 0, dtype);
+    return std::make_shared<nn::Idpg>(m.soft_tokens, d, m.bottleneck, m.idpg_per_layer ? layers : 0, dtype,
+                                      m.idpg_up_start);
   if (m.name == "lpt") return std::make_shared<nn::Lpt>(d, layers, m.lpt, dtype);
   if (m.name == "adapter" || m.name == "parallel_adapter") return std::make_shared<nn::Adapters>(d, layers, m.adapter, dtype);
   throw Error(fmt::format("make_method: unknown method '{}'", m.name));

@@ -6,12 +6,17 @@
 //   method:   {name: iapt, soft_tokens: 4, bottleneck: 320, layers: all | [..], pooler: attention,
 //              activation: {kind: rational, version: B, degrees: [6, 5], init: gelu},
 //              activation_pattern: {lower: relu, upper: gelu}, shift_text_positions: true,
-//              coefficient_learning: joint}
+//              coefficient_learning: joint,
+//              start: {up: default | zero | normal, up_std: 0.02, query: default | zero | normal, query_std: 0.02}}
 //   method:   {name: lora, r: 8, alpha: 16, dropout: 0.0, targets: [q, k, v, o, gate, up, down]}
-//   method:   {name: prompt_tuning, soft_tokens: 20, init: vocabulary | random}
-//   method:   {name: ptuning_v2, soft_tokens: 16, reparameterize: false, reparam_hidden: 512}
-//   method:   {name: idpg, soft_tokens: 4, bottleneck: 64, per_layer: false}
-//   method:   {name: lpt, soft_tokens: 4, bottleneck: 64, layer: -1 (middle), pooler: attention}
+//   method:   {name: prompt_tuning, soft_tokens: 20, start: {embedding: vocabulary | random, embedding_std: 0.02}}
+//   method:   {name: ptuning_v2, soft_tokens: 16, reparameterize: false, reparam_hidden: 512,
+//              start: {prefix: normal | zero, prefix_std: 1.0}}
+//   method:   {name: idpg, soft_tokens: 4, bottleneck: 64, per_layer: false, start: {up: ..., up_std: ...}}
+//   method:   {name: lpt, soft_tokens: 4, bottleneck: 64, layer: -1 (middle), pooler: attention,
+//              start: {up: ..., query: ...} as IAPT's}
+// A start of "default" is the part's own initialisation (Linear's uniform +-1/sqrt(fan_in); P-tuning
+// v2's standard normal); docs/results.md measures how far each start is from the frozen model.
 //   method:   {name: adapter | parallel_adapter, bottleneck: 64, placement: both, scale: 1.0}
 //   method:   {name: ia3}
 //   method:   {name: full}
@@ -45,6 +50,8 @@ struct MethodSpec {
   int64_t bottleneck = 64;        // idpg
   bool idpg_per_layer = false;
   bool init_from_vocabulary = true;  // prompt_tuning
+  double prompt_random_std = 0.02;   // prompt_tuning, random start
+  nn::ParameterStart idpg_up_start;
   nn::PtuningV2Options ptuning;
   nn::LptOptions lpt;
   nn::AdapterOptions adapter;

@@ -5,6 +5,10 @@
 #include <set>
 
 #include "autograd/functions.h"
+#include <filesystem>
+#include <nlohmann/json.hpp>
+
+#include "core/atomic_file.h"
 #include "core/error.h"
 #include "core/ops.h"
 #include "experiments/metrics.h"
@@ -112,11 +116,13 @@ Evaluation evaluate(const models::LlamaForCausalLM& model, nn::PeftMethod& metho
     }
     std::vector<double> lp = response_logprobs(model, method, seqs, options.batch_size);
     for (size_t i = 0; i < examples.size(); ++i) {
+      const auto& choices = examples[i].candidates.empty() ? words : examples[i].candidates;
       size_t best = first_seq[i];
       for (size_t k = first_seq[i] + 1; k < first_seq[i + 1]; ++k)
         if (lp[k] > lp[best]) best = k;
-      const auto& e = examples[i];
-      ev.predictions.push_back((e.candidates.empty() ? words : e.candidates)[best - first_seq[i]]);
+      ev.predictions.push_back(choices[best - first_seq[i]]);
+      auto& row = ev.scores.emplace_back();
+      for (size_t k = first_seq[i]; k < first_seq[i + 1]; ++k) row.emplace_back(choices[k - first_seq[i]], lp[k]);
     }
   } else {
     method.set_training(false);
@@ -145,7 +151,25 @@ Evaluation evaluate(const models::LlamaForCausalLM& model, nn::PeftMethod& metho
   for (size_t i = 0; i < examples.size(); ++i)
     answers.push_back(examples[i].answers.empty() ? std::vector<std::string>{gold[i]} : examples[i].answers);
   ev.metrics = score(task, ev.predictions, gold, groups, answers);
+  ev.gold = std::move(gold);
   return ev;
+}
+
+void write_predictions(const std::string& path, const std::vector<tasks::Example>& examples, const Evaluation& ev) {
+  IAPT_CHECK(ev.predictions.size() == examples.size() && ev.gold.size() == examples.size(),
+             "write_predictions: {} predictions for {} examples", ev.predictions.size(), examples.size());
+  std::string text;
+  for (size_t i = 0; i < examples.size(); ++i) {
+    nlohmann::json line{{"id", examples[i].source}, {"gold", ev.gold[i]}, {"prediction", ev.predictions[i]}};
+    if (!ev.scores.empty()) {
+      nlohmann::json scores = nlohmann::json::object();
+      for (auto& [choice, logprob] : ev.scores[i]) scores[choice] = logprob;
+      line["scores"] = scores;
+    }
+    text += line.dump() + "\n";
+  }
+  std::filesystem::create_directories(std::filesystem::path(path).parent_path());
+  write_text_atomically(path, text);
 }
 
 }  // namespace iapt::run

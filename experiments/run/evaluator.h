@@ -17,7 +17,15 @@ namespace iapt::run {
 struct Evaluation {
   std::map<std::string, double> metrics;
   std::vector<std::string> predictions;  // label words (or generated text)
+  std::vector<std::string> gold;         // what each prediction is scored against
+  // rank mode: each example's choices with the summed log-probability of their response tokens
+  std::vector<std::vector<std::pair<std::string, double>>> scores;
 };
+
+// predictions/<split>.jsonl of an evaluation, one line per example: {"id": file:line, "gold",
+// "prediction", "scores": {choice: log-probability}}, from which its metrics can be recomputed and
+// which paired comparisons across methods read. Written through a temporary file.
+void write_predictions(const std::string& path, const std::vector<tasks::Example>& examples, const Evaluation& ev);
 
 Evaluation evaluate(const models::LlamaForCausalLM& model, nn::PeftMethod& method, const models::Tokenizer& tok,
                     const tasks::TaskSpec& task, const std::vector<tasks::Example>& examples,

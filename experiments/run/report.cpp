@@ -8,6 +8,8 @@
 #include <cstdlib>
 #include <map>
 #include <nlohmann/json.hpp>
+#include <sstream>
+#include <tuple>
 
 #include "core/atomic_file.h"
 #include "core/error.h"
@@ -90,22 +92,131 @@ void rational_plot(const fs::path& run_dir, const fs::path& plots) {
   gnuplot(plots / "rationals.gp");
 }
 
+// Numbers by value (k 1, 2, 4, 16), the rest as text, numbers first.
+bool natural_less(const std::string& a, const std::string& b) {
+  char* ea = nullptr;
+  char* eb = nullptr;
+  const double na = std::strtod(a.c_str(), &ea), nb = std::strtod(b.c_str(), &eb);
+  const bool num_a = ea && *ea == '\0' && !a.empty(), num_b = eb && *eb == '\0' && !b.empty();
+  if (num_a && num_b) return na < nb;
+  if (num_a != num_b) return num_a;
+  return a < b;
+}
+
+nlohmann::json read_json(const fs::path& file) {
+  std::ifstream in(file);
+  IAPT_CHECK(in.good(), "report: cannot read {}", file.string());
+  return nlohmann::json::parse(in);
+}
+
+// The keys a sweep varied (NAME/sweep.json), each a column of the table.
+std::vector<std::string> swept_columns(const fs::path& dir) {
+  if (!fs::exists(dir / "sweep.json")) return {};
+  const nlohmann::json j = read_json(dir / "sweep.json");
+  std::vector<std::string> keys = j.value("swept_keys", std::vector<std::string>{});
+  for (const auto& k : j.value("selected_keys", std::vector<std::string>{})) keys.push_back(k);
+  return keys;
+}
+
+// The value at a dotted key of a run's config: a scalar as written, a method by its name.
+std::string config_value(const YAML::Node& config, const std::string& key) {
+  YAML::Node n = config;
+  std::stringstream ss(key);
+  for (std::string part; std::getline(ss, part, '.');) {
+    if (!n.IsMap() || !n[part]) return "-";
+    n.reset(n[part]);
+  }
+  if (n.IsScalar()) return n.Scalar();
+  if (n.IsMap() && n["name"]) return n["name"].Scalar();
+  YAML::Emitter e;
+  e << YAML::Flow << n;
+  return e.c_str();
+}
+
+// One row averages runs that differ in their seed alone.
+void check_same_config(const std::vector<fs::path>& runs) {
+  auto without_seed = [](const fs::path& run) {
+    YAML::Node c = config::load_yaml_file((run / "config.yaml").string());
+    c.remove("seed");
+    YAML::Emitter e;
+    e << c;
+    return std::string(e.c_str());
+  };
+  const std::string first = without_seed(runs.front());
+  for (size_t i = 1; i < runs.size(); ++i)
+    IAPT_CHECK(without_seed(runs[i]) == first,
+               "report: {} and {} were made with different configs (not only their seeds): they cannot be one row; "
+               "give them different names",
+               runs.front().string(), runs[i].string());
+}
+
+std::string selection_table(const nlohmann::json& selection) {
+  std::string md = "| configuration | candidate | selection runs | dev (mean) | selected |\n|---|---|---:|---:|---|\n";
+  for (auto& [label, entry] : selection.items()) {
+    for (auto& [candidate, c] : entry["candidates"].items())
+      md += fmt::format("| {} | {} | {} | {:.4f} | {} |\n", label, candidate, c["runs"].get<int>(),
+                        c["dev_mean"].get<double>(), entry["selected"] == candidate ? "yes" : "");
+  }
+  return md;
+}
+
+// A configuration's diagnostics.jsonl as three panels: gradient norm per parameter group, each
+// layer's prefix key norm over the text's (or inserted tokens' norm over the hidden states'), and
+// each layer's pooler entropy. Panels without data are left out.
+void diagnostics_plot(const fs::path& run, const std::string& title, const fs::path& stem) {
+  if (!fs::exists(run / "diagnostics.jsonl")) return;
+  std::map<std::string, std::string> grad, ratio, entropy;  // series name -> "step value" lines
+  std::ifstream in(run / "diagnostics.jsonl");
+  for (std::string line; std::getline(in, line);) {
+    const auto j = nlohmann::json::parse(line);
+    if (!j.contains("grad_norm")) continue;
+    const int64_t step = j["step"].get<int64_t>();
+    for (auto& [group, v] : j["grad_norm"].items()) grad[group] += fmt::format("{} {}\n", step, v.get<double>());
+    if (!j.contains("forward")) continue;
+    const auto& f = j["forward"];
+    for (auto& [name, v] : f.items()) {
+      const std::string layer = name.substr(0, name.find('.'));
+      const std::string what = name.substr(name.find('.') + 1);
+      if (what == "pooler_entropy") entropy[layer] += fmt::format("{} {}\n", step, v.get<double>());
+      if (what == "prefix_key_norm" && f.contains(layer + ".text_key_norm"))
+        ratio[layer + " keys"] += fmt::format("{} {}\n", step, v.get<double>() / f[layer + ".text_key_norm"].get<double>());
+      if (what == "inserted_norm" && f.contains(layer + ".text_hidden_norm"))
+        ratio[layer + " tokens"] += fmt::format("{} {}\n", step, v.get<double>() / f[layer + ".text_hidden_norm"].get<double>());
+    }
+  }
+  std::vector<std::tuple<std::string, std::string, std::map<std::string, std::string>*>> panels;
+  if (!grad.empty()) panels.emplace_back("gradient norm (before clipping)", "set logscale y\n", &grad);
+  if (!ratio.empty()) panels.emplace_back("prefix (or inserted) norm / text norm", "unset logscale y\n", &ratio);
+  if (!entropy.empty()) panels.emplace_back("pooler attention entropy / log n", "unset logscale y\n", &entropy);
+  if (panels.empty()) return;
+  std::string data, script = fmt::format("set terminal pngcairo size {},360 font ',9' noenhanced\nset output '{}.png'\n"
+                                         "set multiplot layout 1,{} title '{}'\nset key outside bottom\nset xlabel 'step'\n",
+                                         460 * panels.size(), stem.string(), panels.size(), title);
+  int block = 0;
+  for (auto& [ylabel, setup, series] : panels) {
+    script += setup + fmt::format("set ylabel '{}'\nplot ", ylabel);
+    bool first = true;
+    for (auto& [name, lines] : *series) {
+      data += lines + "\n\n";
+      script += fmt::format("{}'{}.dat' index {} using 1:2 with lines title '{}'", first ? "" : ", ", stem.string(),
+                            block++, name);
+      first = false;
+    }
+    script += "\n";
+  }
+  script += "unset multiplot\n";
+  write_text_atomically(stem.string() + ".dat", data);
+  write_text_atomically(stem.string() + ".gp", script);
+  gnuplot(stem.string() + ".gp");
+}
+
 }  // namespace
 
 std::vector<ReportRow> write_report(const std::string& dir_str) {
   const fs::path dir(dir_str);
   IAPT_CHECK(fs::is_directory(dir), "report: {} is not a directory", dir_str);
-  // labels in natural order: numbers by value (k 1, 2, 4, 16), the rest alphabetically
   struct Natural {
-    bool operator()(const std::string& a, const std::string& b) const {
-      char* ea = nullptr;
-      char* eb = nullptr;
-      const double na = std::strtod(a.c_str(), &ea), nb = std::strtod(b.c_str(), &eb);
-      const bool num_a = ea && *ea == '\0' && !a.empty(), num_b = eb && *eb == '\0' && !b.empty();
-      if (num_a && num_b) return na < nb;
-      if (num_a != num_b) return num_a;
-      return a < b;
-    }
+    bool operator()(const std::string& a, const std::string& b) const { return natural_less(a, b); }
   };
   std::map<std::string, std::vector<nlohmann::json>, Natural> by_label;
   std::map<std::string, std::vector<fs::path>, Natural> runs_of;
@@ -117,13 +228,36 @@ std::vector<ReportRow> write_report(const std::string& dir_str) {
     by_label[label].push_back(nlohmann::json::parse(in));
     runs_of[label].push_back(run);
   }
-  for (auto& [label, runs] : runs_of) std::sort(runs.begin(), runs.end());  // seed-1 first
   IAPT_CHECK(!by_label.empty(), "report: no summary.json under {}", dir_str);
+  const bool selection = fs::exists(dir / "selection.json");
+  if (selection) {  // only each configuration's selected candidate makes a row
+    const nlohmann::json sel = read_json(dir / "selection.json");
+    write_text_atomically(dir / "selection.md", selection_table(sel));
+    for (auto it = by_label.begin(); it != by_label.end();) {
+      const fs::path leaf(it->first);
+      const std::string configuration = leaf.parent_path().string(), candidate = leaf.filename().string();
+      if (sel.contains(configuration) && sel[configuration]["selected"] == candidate) {
+        ++it;
+        continue;
+      }
+      runs_of.erase(it->first);
+      it = by_label.erase(it);
+    }
+    IAPT_CHECK(!by_label.empty(), "report: {}: no configuration has a selected candidate yet", dir_str);
+  }
+  const std::vector<std::string> column_keys = swept_columns(dir);
+  for (auto& [label, runs] : runs_of) {
+    std::sort(runs.begin(), runs.end());  // seed-1 first
+    check_same_config(runs);
+  }
 
   std::vector<ReportRow> rows;
   for (auto& [label, summaries] : by_label) {
     ReportRow r;
-    r.label = label == "." ? dir.filename().string() : label;
+    r.label = label == "." ? dir.filename().string() : selection ? fs::path(label).parent_path().string() : label;
+    const YAML::Node first_config = config::load_yaml_file((runs_of[label].front() / "config.yaml").string());
+    for (const auto& key : column_keys) r.columns.emplace_back(key, config_value(first_config, key));
+    for (const auto& run : runs_of[label]) r.run_dirs.push_back(run.string());
     r.method = summaries[0]["method"];
     r.tunable = summaries[0]["tunable_parameters"];
     r.metric = summaries[0]["dev_metric"];
@@ -138,22 +272,43 @@ std::vector<ReportRow> write_report(const std::string& dir_str) {
     r.dev_mean = d.mean, r.dev_std = d.std, r.dev_median = d.median;
     r.test_mean = t.mean, r.test_std = t.std, r.test_median = t.median;
     r.wall_mean = w.mean;
+    const nlohmann::json& majority = summaries[0].value("majority", nlohmann::json());
+    if (majority.is_object()) {
+      if (majority.contains("dev")) r.majority_dev = majority["dev"].value(r.metric, 0.0);
+      if (majority.contains("test")) r.majority_test = majority["test"].value(r.metric, 0.0);
+    }
     rows.push_back(r);
   }
-  std::string md = fmt::format("| configuration | method | tunable parameters | seeds | dev {0} (median) | dev {0} (mean ± std) "
-                               "| test {0} (median) | test {0} (mean ± std) | wall time per run (s) |\n"
-                               "|---|---|---:|---:|---:|---:|---:|---:|---:|\n",
-                               rows[0].metric);
-  std::string csv = "configuration,method,tunable_parameters,seeds,metric,dev_median,dev_mean,dev_std,test_median,test_mean,"
-                    "test_std,wall_seconds_mean\n";
+  // rows in the order of their swept values (numbers by value), then by label
+  std::stable_sort(rows.begin(), rows.end(), [](const ReportRow& a, const ReportRow& b) {
+    for (size_t i = 0; i < a.columns.size() && i < b.columns.size(); ++i) {
+      if (natural_less(a.columns[i].second, b.columns[i].second)) return true;
+      if (natural_less(b.columns[i].second, a.columns[i].second)) return false;
+    }
+    return natural_less(a.label, b.label);
+  });
+  std::string header = "| configuration | method |", rule = "|---|---|", csv = "configuration,method,";
+  for (auto& [key, value] : rows[0].columns) header += fmt::format(" {} |", key), rule += "---:|", csv += key + ",";
+  std::string md = header + fmt::format(" tunable parameters | seeds | dev {0} (median) | dev {0} (mean ± std) | test {0} "
+                                        "(median) | test {0} (mean ± std) | wall time per run (s) |\n",
+                                        rows[0].metric) +
+                   rule + "---:|---:|---:|---:|---:|---:|---:|\n";
+  csv += "tunable_parameters,seeds,metric,dev_median,dev_mean,dev_std,test_median,test_mean,test_std,wall_seconds_mean\n";
   for (const auto& r : rows) {
-    md += fmt::format("| {} | {} | {} | {} | {:.4f} | {:.4f} ± {:.4f} | {:.4f} | {:.4f} ± {:.4f} | {:.1f} |\n", r.label,
-                      r.method, r.tunable, r.seeds, r.dev_median, r.dev_mean, r.dev_std, r.test_median, r.test_mean,
-                      r.test_std, r.wall_mean);
-    csv += fmt::format("{},{},{},{},{},{:.6f},{:.6f},{:.6f},{:.6f},{:.6f},{:.6f},{:.3f}\n", r.label, r.method, r.tunable,
-                       r.seeds, r.metric, r.dev_median, r.dev_mean, r.dev_std, r.test_median, r.test_mean, r.test_std,
-                       r.wall_mean);
+    std::string cells, csv_cells;
+    for (auto& [key, value] : r.columns) cells += fmt::format(" {} |", value), csv_cells += value + ",";
+    md += fmt::format("| {} | {} |{} {} | {} | {:.4f} | {:.4f} ± {:.4f} | {:.4f} | {:.4f} ± {:.4f} | {:.1f} |\n", r.label,
+                      r.method, cells, r.tunable, r.seeds, r.dev_median, r.dev_mean, r.dev_std, r.test_median,
+                      r.test_mean, r.test_std, r.wall_mean);
+    csv += fmt::format("{},{},{}{},{},{},{:.6f},{:.6f},{:.6f},{:.6f},{:.6f},{:.6f},{:.3f}\n", r.label, r.method,
+                       csv_cells, r.tunable, r.seeds, r.metric, r.dev_median, r.dev_mean, r.dev_std, r.test_median,
+                       r.test_mean, r.test_std, r.wall_mean);
   }
+  if (rows[0].majority_test || rows[0].majority_dev)
+    md += fmt::format("\nMajority class (the training split's most frequent response for every example): dev {} {}, "
+                      "test {} {}.\n",
+                      rows[0].metric, rows[0].majority_dev ? fmt::format("{:.4f}", *rows[0].majority_dev) : "-",
+                      rows[0].metric, rows[0].majority_test ? fmt::format("{:.4f}", *rows[0].majority_test) : "-");
   write_text_atomically(dir / "table.md", md);
   write_text_atomically(dir / "table.csv", csv);
 
@@ -164,9 +319,8 @@ std::vector<ReportRow> write_report(const std::string& dir_str) {
   std::string curves = fmt::format("set terminal pngcairo size 900,500 font ',10' noenhanced\nset output '{}'\nset xlabel 'step'\n"
                                    "set ylabel 'training loss'\nset key outside right\nplot ",
                                    (plots / "learning_curves.png").string());
-  size_t i = 0;
-  for (auto& [label, runs] : runs_of) {
-    std::ifstream in(runs.front() / "metrics.jsonl");
+  for (size_t i = 0; i < rows.size(); ++i) {
+    std::ifstream in(fs::path(rows[i].run_dirs.front()) / "metrics.jsonl");
     std::string data;
     for (std::string line; std::getline(in, line);) {
       auto j = nlohmann::json::parse(line);
@@ -175,7 +329,7 @@ std::vector<ReportRow> write_report(const std::string& dir_str) {
     const fs::path dat = plots / fmt::format("curve_{}.dat", i);
     write_text_atomically(dat, data);
     curves += fmt::format("{}'{}' using 1:2 with lines title '{}'", i ? ", " : "", dat.string(), rows[i].label);
-    ++i;
+    diagnostics_plot(rows[i].run_dirs.front(), rows[i].label, plots / fmt::format("diagnostics_{}", i));
   }
   write_text_atomically(plots / "learning_curves.gp", curves + "\n");
   gnuplot(plots / "learning_curves.gp");
@@ -191,10 +345,12 @@ std::vector<ReportRow> write_report(const std::string& dir_str) {
                          "yerrorbars lc rgb 'black' pt 0\n",
                          (plots / "ablation.png").string(), rows[0].metric, (plots / "ablation.dat").string()));
   gnuplot(plots / "ablation.gp");
-  for (auto& [label, runs] : runs_of) {  // the first configuration with rational activations
-    YAML::Node cfg = config::load_yaml_file((runs.front() / "config.yaml").string());
-    if (cfg["method"]["name"].Scalar() == "iapt" && cfg["method"]["activation"]["kind"].Scalar() == "rational") {
-      rational_plot(runs.front(), plots);
+  for (const auto& r : rows) {  // the first configuration with rational activations whose weights are here
+    const fs::path run = r.run_dirs.front();
+    YAML::Node cfg = config::load_yaml_file((run / "config.yaml").string());
+    if (cfg["method"]["name"].Scalar() == "iapt" && cfg["method"]["activation"]["kind"].Scalar() == "rational" &&
+        fs::exists(run / "best" / "adapter.safetensors")) {
+      rational_plot(run, plots);
       break;
     }
   }

@@ -1,9 +1,15 @@
 #pragma once
-// The report of a sweep directory (NAME/LABEL/seed-N runs): table.md and table.csv with each
+// The report of a sweep directory (NAME/LABEL/seed-N runs, or NAME/LABEL/CANDIDATE/seed-N with a
+// selection stage, whose selected candidate alone makes the row; selection.md lists every
+// candidate's dev score): table.md and table.csv with each
 // configuration's tunable parameters, dev and test metrics (mean, std and median over seeds) and
 // wall time; and PNG plots through gnuplot where it is installed: learning curves, an ablation bar
 // chart with error bars, and, for rational activations, each layer's learned function next to its
-// initialisation.
+// initialisation, and each configuration's diagnostics (gradient norms per parameter group, prefix
+// against text key norms, pooler entropy per layer). Swept keys (NAME/sweep.json) are columns of
+// their own, rows sort by their values, and the majority-class baseline stands under the table.
+// Runs whose configs differ in anything but the seed are refused as one row.
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -11,12 +17,15 @@ namespace iapt::run {
 
 struct ReportRow {
   std::string label, method;
+  std::vector<std::pair<std::string, std::string>> columns;  // swept and selected keys and their values
+  std::vector<std::string> run_dirs;                         // the row's runs, seed order
   int64_t tunable = 0;
   int seeds = 0;
   std::string metric;  // the task's first metric
   double dev_mean = 0, dev_std = 0, dev_median = 0;
   double test_mean = 0, test_std = 0, test_median = 0;
   double wall_mean = 0;
+  std::optional<double> majority_dev, majority_test;  // the majority-class baseline, where the task has one
 };
 
 // Writes the tables (and plots) into `dir`; returns the rows.

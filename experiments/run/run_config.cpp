@@ -72,6 +72,7 @@ RunConfig read_run_config(YAML::Node root, const std::string& path) {
   c.task.max_length = t.get<int64_t>("max_length", 256);
   c.task.carve_train = t.get<double>("carve_train", 0.0);
   c.task.carve_dev = t.get<double>("carve_dev", 0.0);
+  c.task.split_seed = t.get<uint64_t>("split_seed", c.task.split_seed);
   t.finish();
 
   YamlMap tr = m.map("training");
@@ -90,11 +91,12 @@ RunConfig read_run_config(YAML::Node root, const std::string& path) {
   o.checkpoint_every = tr.get<int64_t>("checkpoint_every", o.checkpoint_every);
   o.patience = tr.get<int64_t>("patience", o.patience);
   o.log_every = tr.get<int64_t>("log_every", o.log_every);
+  o.diagnostics_every = tr.get<int64_t>("diagnostics_every", o.diagnostics_every);
   tr.finish();
   IAPT_CHECK(o.steps > 0 && o.batch_size > 0 && o.grad_accumulation > 0 && o.eval_every > 0 && o.checkpoint_every > 0 &&
-                 o.log_every > 0,
-             "{}: training.steps, batch_size, grad_accumulation, eval_every, checkpoint_every and log_every must be "
-             "positive",
+                 o.log_every > 0 && o.diagnostics_every > 0,
+             "{}: training.steps, batch_size, grad_accumulation, eval_every, checkpoint_every, log_every and "
+             "diagnostics_every must be positive",
              path);
   IAPT_CHECK(o.warmup_ratio >= 0 && o.warmup_ratio < 1, "{}: training.warmup_ratio {} is outside [0, 1)", path,
              o.warmup_ratio);
@@ -130,6 +132,7 @@ std::string RunConfig::to_yaml() const {
   t["max_length"] = task.max_length;
   t["carve_train"] = task.carve_train;
   t["carve_dev"] = task.carve_dev;
+  t["split_seed"] = task.split_seed;
   YAML::Node tr = n["training"];
   const TrainingOptions& o = training;
   tr["optimizer"] = o.optimizer;
@@ -146,6 +149,7 @@ std::string RunConfig::to_yaml() const {
   tr["checkpoint_every"] = o.checkpoint_every;
   tr["patience"] = o.patience;
   tr["log_every"] = o.log_every;
+  tr["diagnostics_every"] = o.diagnostics_every;
   n["evaluation"]["mode"] = evaluation.mode;
   n["evaluation"]["beams"] = evaluation.beams;
   n["evaluation"]["batch_size"] = evaluation.batch_size;

@@ -10,10 +10,11 @@
 //   backbone: {path: ${IAPT_SHARED}/models/en-llama-6m, tokenizer: (default: path/tokenizer.model)}
 //   method:   {name: iapt, ...}            (experiments/config/peft_config.h)
 //   task:     {name: sst2, data_dir: ${IAPT_SHARED}/data, max_train: 0, max_dev: 0, max_test: 0,
-//              max_length: 256, carve_train: 0, carve_dev: 0}
+//              max_length: 256, carve_train: 0, carve_dev: 0, split_seed: 1}
 //   training: {optimizer: adamw, lr: 1e-3, coefficient_lr: 1e-3, weight_decay: 0, schedule: linear,
 //              warmup_ratio: 0.06, steps: 200, batch_size: 16, grad_accumulation: 1,
-//              max_grad_norm: 1.0, eval_every: 50, checkpoint_every: 50, patience: 0, log_every: 10}
+//              max_grad_norm: 1.0, eval_every: 50, checkpoint_every: 50, patience: 0, log_every: 10,
+//              diagnostics_every: 50}
 //   evaluation: {mode: rank, beams: 1, batch_size: 32}
 #include <string>
 #include <vector>
@@ -30,6 +31,9 @@ struct TaskOptions {
   int64_t max_train = 0, max_dev = 0, max_test = 0;  // 0: all
   int64_t max_length = 256;                          // instruction tokens kept (BOS and the end)
   double carve_train = 0, carve_dev = 0;
+  // Shuffles the split (and a subsampled training set) apart from the run's seed, so every method
+  // and seed of a study sees the same dev and test sets and comparisons can be paired.
+  uint64_t split_seed = 1;
 };
 
 struct TrainingOptions {
@@ -47,6 +51,7 @@ struct TrainingOptions {
   int64_t checkpoint_every = 50;
   int64_t patience = 0;  // evaluations without a better dev score before stopping (0: never stop early)
   int64_t log_every = 10;
+  int64_t diagnostics_every = 50;  // diagnostics.jsonl: gradient, update and prefix norms (experiments/run/diagnostics.h)
 };
 
 struct EvaluationOptions {

@@ -11,6 +11,9 @@
 #include <sstream>
 #include <thread>
 
+#include <nlohmann/json.hpp>
+
+#include "core/atomic_file.h"
 #include "core/error.h"
 #include "experiments/config/peft_config.h"
 #include "experiments/config/yaml_reader.h"
@@ -33,7 +36,8 @@ std::string value_label(const YAML::Node& v) {
 
 std::string sanitize(const std::string& s) {
   std::string out;
-  for (char c : s) out += (std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '-' || c == '_') ? c : '_';
+  for (char c : s)
+    out += (std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '-' || c == '_' || c == '=' || c == ',') ? c : '_';
   return out;
 }
 
@@ -74,6 +78,41 @@ std::vector<SweepRun> expand_sweep(const std::string& path) {
   for (auto& [k, v] : zip)
     IAPT_CHECK(v.size() == zip_len, "{}: sweep.zip: '{}' has {} values, '{}' has {}", path, k, v.size(),
                zip.front().first, zip_len);
+  // the selection stage: candidates per key (a configuration may bring its own values)
+  using Grid = std::vector<std::pair<std::string, std::vector<YAML::Node>>>;
+  Grid select_grid;
+  std::map<std::string, Grid> select_by_label;
+  std::vector<int64_t> select_seeds;
+  if (sweep.has("select")) {
+    config::YamlMap select = sweep.map("select");
+    auto read_grid = [&](const YAML::Node& node, const std::string& where) {
+      IAPT_CHECK(node && node.IsMap() && node.size() > 0, "{}: {}: expected a mapping of dotted keys to lists", path, where);
+      Grid g;
+      for (const auto& kv : node) {
+        IAPT_CHECK(kv.second.IsSequence() && kv.second.size() > 0, "{}: {}.{}: expected a non-empty list", path, where,
+                   kv.first.Scalar());
+        g.emplace_back(kv.first.Scalar(), std::vector<YAML::Node>(kv.second.begin(), kv.second.end()));
+      }
+      return g;
+    };
+    select_grid = read_grid(select.raw("grid"), "sweep.select.grid");
+    if (YAML::Node by = select.raw("by_label"); by) {
+      IAPT_CHECK(by.IsMap(), "{}: sweep.select.by_label: expected a mapping of labels to grids", path);
+      for (const auto& kv : by) {
+        const std::string where = "sweep.select.by_label." + kv.first.Scalar();
+        Grid own = read_grid(kv.second, where);
+        for (auto& [k, v] : own)
+          IAPT_CHECK(std::any_of(select_grid.begin(), select_grid.end(), [&](auto& g) { return g.first == k; }),
+                     "{}: {}: '{}' is not a key of sweep.select.grid", path, where, k);
+        select_by_label[kv.first.Scalar()] = own;
+      }
+    }
+    select_seeds = select.int_list("seeds", {seeds.front()});
+    for (int64_t s : select_seeds)
+      IAPT_CHECK(std::find(seeds.begin(), seeds.end(), s) != seeds.end(),
+                 "{}: sweep.select.seeds: seed {} is not one of sweep.seeds", path, s);
+    select.finish();
+  }
   std::vector<std::string> label_keys = sweep.string_list("label", {});
   const std::vector<std::string> zip_labels = sweep.string_list("labels", {});  // names of the zip's positions
   IAPT_CHECK(zip_labels.empty() || (grid.empty() && zip_labels.size() == zip_len),
@@ -118,6 +157,12 @@ std::vector<SweepRun> expand_sweep(const std::string& path) {
     combos = next;
   }
 
+  std::vector<std::string> swept_keys, selected_keys;
+  for (auto& [k, v] : grid) swept_keys.push_back(k);
+  for (auto& [k, v] : zip) swept_keys.push_back(k);
+  for (auto& [k, v] : select_grid) selected_keys.push_back(k);
+  const fs::path sweep_dir = fs::path(output_dir) / name;
+  std::set<std::string> labels_seen;
   std::vector<SweepRun> runs;
   for (size_t ci = 0; ci < combos.size(); ++ci) {
     auto& combo = combos[ci];
@@ -138,22 +183,52 @@ std::vector<SweepRun> expand_sweep(const std::string& path) {
           if (matched) label += (label.empty() ? "" : "_") + value_label(part);
         }
     label = sanitize(label.empty() ? "default" : label);
-    for (int64_t seed : seeds) {
-      YAML::Node cfg = YAML::Clone(base);
-      for (auto& [k, v] : combo) set_path(cfg, k, YAML::Clone(v), fmt::format("{}: sweep key '{}'", path, k));
-      cfg["name"] = name + "/" + label;
-      cfg["seed"] = seed;
-      cfg["output_dir"] = output_dir;
-      SweepRun r;
-      r.label = label;
-      r.seed = static_cast<uint64_t>(seed);
-      r.config = cfg;
-      r.run_dir = (fs::path(output_dir) / name / label / fmt::format("seed-{}", seed)).string();
-      r.config_path = (fs::path(output_dir) / name / label / fmt::format("seed-{}.yaml", seed)).string();
-      read_run_config(YAML::Clone(cfg), path + " (" + label + fmt::format(", seed {})", seed));  // validate now
-      runs.push_back(std::move(r));
+    labels_seen.insert(label);
+    // the candidates of the selection stage (one empty candidate without it)
+    const Grid& own = select_by_label.count(label) ? select_by_label.at(label) : Grid{};
+    std::vector<std::vector<std::pair<std::string, YAML::Node>>> candidates{{}};
+    for (auto& [key, values] : select_grid) {
+      auto it = std::find_if(own.begin(), own.end(), [&](auto& g) { return g.first == key; });
+      std::vector<std::vector<std::pair<std::string, YAML::Node>>> next;
+      for (auto& c : candidates)
+        for (auto& v : it == own.end() ? values : it->second) {
+          auto d = c;
+          d.emplace_back(key, v);
+          next.push_back(d);
+        }
+      candidates = next;
+    }
+    for (auto& candidate : candidates) {
+      std::string candidate_name;
+      for (auto& [k, v] : candidate) candidate_name += (candidate_name.empty() ? "" : ",") + k + "=" + value_label(v);
+      candidate_name = sanitize(candidate_name);
+      const fs::path leaf = candidate.empty() ? sweep_dir / label : sweep_dir / label / candidate_name;
+      for (int64_t seed : seeds) {
+        YAML::Node cfg = YAML::Clone(base);
+        for (auto& [k, v] : combo) set_path(cfg, k, YAML::Clone(v), fmt::format("{}: sweep key '{}'", path, k));
+        for (auto& [k, v] : candidate) set_path(cfg, k, YAML::Clone(v), fmt::format("{}: sweep.select key '{}'", path, k));
+        cfg["name"] = fs::relative(leaf, output_dir).string();
+        cfg["seed"] = seed;
+        cfg["output_dir"] = output_dir;
+        SweepRun r;
+        r.label = label;
+        r.candidate = candidate_name;
+        r.selection = !candidate.empty() &&
+                      std::find(select_seeds.begin(), select_seeds.end(), seed) != select_seeds.end();
+        r.sweep_dir = sweep_dir.string();
+        r.swept_keys = swept_keys;
+        r.selected_keys = selected_keys;
+        r.seed = static_cast<uint64_t>(seed);
+        r.config = cfg;
+        r.run_dir = (leaf / fmt::format("seed-{}", seed)).string();
+        r.config_path = (leaf / fmt::format("seed-{}.yaml", seed)).string();
+        read_run_config(YAML::Clone(cfg), path + " (" + label + fmt::format(", seed {})", seed));  // validate now
+        runs.push_back(std::move(r));
+      }
     }
   }
+  for (auto& [l, g] : select_by_label)
+    IAPT_CHECK(labels_seen.count(l), "{}: sweep.select.by_label: '{}' is not a configuration of the sweep", path, l);
   std::set<std::string> dirs;
   for (const auto& r : runs)
     IAPT_CHECK(dirs.insert(r.run_dir).second,
@@ -163,10 +238,56 @@ std::vector<SweepRun> expand_sweep(const std::string& path) {
   return runs;
 }
 
-int run_sweep(const std::string& path, int jobs, const std::string& cli) {
-  std::vector<SweepRun> runs = expand_sweep(path);
-  std::vector<const SweepRun*> todo;
+std::map<std::string, std::string> select_candidates(const std::vector<SweepRun>& runs) {
+  // label -> candidate -> dev scores of its finished selection runs, and how many it has in all
+  std::map<std::string, std::vector<std::string>> order;
+  std::map<std::string, std::map<std::string, std::vector<double>>> scores;
+  std::map<std::string, std::map<std::string, size_t>> expected;
+  std::string metric, sweep_dir;
   for (const auto& r : runs) {
+    if (!r.selection) continue;
+    sweep_dir = r.sweep_dir;
+    auto& o = order[r.label];
+    if (std::find(o.begin(), o.end(), r.candidate) == o.end()) o.push_back(r.candidate);
+    ++expected[r.label][r.candidate];
+    const fs::path summary = fs::path(r.run_dir) / "summary.json";
+    if (!fs::exists(summary)) continue;
+    std::ifstream in(summary);
+    const nlohmann::json j = nlohmann::json::parse(in);
+    metric = j.at("dev_metric").get<std::string>();
+    scores[r.label][r.candidate].push_back(j.at("dev").at(metric).get<double>());
+  }
+  std::map<std::string, std::string> chosen;
+  if (order.empty()) return chosen;
+  nlohmann::json out = nlohmann::json::object();
+  for (auto& [label, candidates] : order) {
+    nlohmann::json entry{{"metric", metric}, {"candidates", nlohmann::json::object()}};
+    bool complete = true;
+    double best = -1e300;
+    for (const auto& c : candidates) {
+      const auto& v = scores[label][c];
+      complete = complete && v.size() == expected[label][c];
+      if (v.empty()) continue;
+      double mean = 0;
+      for (double x : v) mean += x / static_cast<double>(v.size());
+      entry["candidates"][c] = {{"dev_mean", mean}, {"runs", v.size()}};
+      if (v.size() == expected[label][c] && mean > best) best = mean, chosen[label] = c;  // ties: the first listed
+    }
+    if (!complete) chosen.erase(label);  // not every candidate has finished: nothing is chosen yet
+    entry["selected"] = chosen.count(label) ? nlohmann::json(chosen[label]) : nlohmann::json(nullptr);
+    out[label] = entry;
+  }
+  write_text_atomically(fs::path(sweep_dir) / "selection.json", out.dump(2) + "\n");
+  return chosen;
+}
+
+namespace {
+
+// Writes each run's config and runs those not finished, `jobs` at a time; returns how many failed.
+int execute(const std::string& path, const std::vector<const SweepRun*>& runs, int jobs, const std::string& cli) {
+  std::vector<const SweepRun*> todo;
+  for (const SweepRun* rp : runs) {
+    const SweepRun& r = *rp;
     fs::create_directories(fs::path(r.config_path).parent_path());
     std::ostringstream text;
     text << r.config << '\n';
@@ -177,7 +298,7 @@ int run_sweep(const std::string& path, int jobs, const std::string& cli) {
       IAPT_CHECK(before == text.str(), "{}: the finished run {} was made with another config ({}); remove it or give "
                                        "the sweep another name",
                  path, r.run_dir, r.config_path);
-      fmt::print("skip {} seed {} (done)\n", r.label, r.seed);
+      fmt::print("skip {}{} seed {} (done)\n", r.label, r.candidate.empty() ? "" : " " + r.candidate, r.seed);
       continue;
     }
     std::ofstream(r.config_path) << text.str();
@@ -201,14 +322,51 @@ int run_sweep(const std::string& path, int jobs, const std::string& cli) {
       const int rc = std::system(cmd.c_str());
       std::lock_guard<std::mutex> lock(print);
       if (rc != 0) ++failed;
-      fmt::print("{} {} seed {} ({})\n", rc == 0 ? "done" : "FAILED", r.label, r.seed, rc == 0 ? r.run_dir : log);
+      fmt::print("{} {}{} seed {} ({})\n", rc == 0 ? "done" : "FAILED", r.label,
+                 r.candidate.empty() ? "" : " " + r.candidate, r.seed, rc == 0 ? r.run_dir : log);
       std::fflush(stdout);
     }
   };
   std::vector<std::thread> pool;
   for (int j = 0; j < std::max(1, jobs); ++j) pool.emplace_back(worker);
   for (auto& t : pool) t.join();
-  if (!runs.empty()) write_report(fs::path(runs.front().run_dir).parent_path().parent_path().string());
+  return failed;
+}
+
+}  // namespace
+
+int run_sweep(const std::string& path, int jobs, const std::string& cli) {
+  std::vector<SweepRun> runs = expand_sweep(path);
+  if (runs.empty()) return 0;
+  const fs::path sweep_dir = runs.front().sweep_dir;
+  fs::create_directories(sweep_dir);
+  write_text_atomically(sweep_dir / "sweep.json", nlohmann::json{{"file", fs::absolute(path).string()},
+                                                                 {"swept_keys", runs.front().swept_keys},
+                                                                 {"selected_keys", runs.front().selected_keys}}
+                                                          .dump(2) +
+                                                      "\n");
+  std::vector<const SweepRun*> stage;
+  int failed = 0;
+  if (runs.front().selected_keys.empty()) {
+    for (const auto& r : runs) stage.push_back(&r);
+    failed = execute(path, stage, jobs, cli);
+  } else {
+    for (const auto& r : runs)
+      if (r.selection) stage.push_back(&r);
+    failed = execute(path, stage, jobs, cli);
+    const auto chosen = select_candidates(runs);
+    stage.clear();
+    std::set<std::string> waiting;
+    for (const auto& r : runs) {
+      auto it = chosen.find(r.label);
+      if (it == chosen.end()) waiting.insert(r.label);
+      else if (r.candidate == it->second && !r.selection) stage.push_back(&r);
+    }
+    for (const auto& l : waiting) fmt::print("{}: no candidate selected (a selection run failed)\n", l);
+    for (const auto& [l, c] : chosen) fmt::print("{}: selected {}\n", l, c);
+    failed += execute(path, stage, jobs, cli);
+  }
+  write_report(sweep_dir.string());
   return failed;
 }
 

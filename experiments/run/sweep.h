@@ -6,8 +6,18 @@
 //     zip:  {method.soft_tokens: [1, 2, 4], method.bottleneck: [8, 16, 32]}              # side by side
 //     label: [method.name]   # the keys whose values name a configuration (default: every swept key)
 //     labels: [a, b, c]      # or names for the zip's positions, one each
+//     select:                # optional: choose values per configuration on dev first
+//       grid: {training.lr: [1e-4, 3e-4, 1e-3, 3e-3]}              # the candidates (every combination)
+//       by_label: {prompt_tuning: {training.lr: [1e-3, 1e-2, 3e-2, 1e-1]}}  # a configuration's own candidates
+//       seeds: [1]           # the selection stage's seeds (default: the first of `seeds`)
 // Each configuration and seed becomes output_dir/NAME/LABEL/seed-N (its config written beside it as
 // seed-N.yaml); a run whose summary.json exists is skipped; --jobs N runs N processes at once.
+// With `select`, a configuration's runs are LABEL/CANDIDATE/seed-N (CANDIDATE as "training.lr=1e-3").
+// The selection stage runs every candidate with the selection seeds; the candidate with the best
+// mean dev score (the task's first metric, at each run's best checkpoint) is selected and written to
+// NAME/selection.json; then the remaining seeds run with it alone. Runs of the selection seeds are
+// shared by both stages. NAME/sweep.json names the swept and selected keys (the report's columns).
+#include <map>
 #include <string>
 #include <vector>
 #include <yaml-cpp/yaml.h>
@@ -16,13 +26,23 @@ namespace iapt::run {
 
 struct SweepRun {
   std::string label;        // the configuration's name inside the sweep
+  std::string candidate;    // with a selection stage: its values ("training.lr=1e-3"), else empty
+  bool selection = false;   // a run of the selection stage (a selection seed)
+  std::string sweep_dir;    // output_dir/NAME
+  std::vector<std::string> swept_keys, selected_keys;  // the grid's and zip's keys; the selection's
   uint64_t seed = 1;
   std::string config_path;  // where its run config is written
   std::string run_dir;
   YAML::Node config;
 };
 
+// Every run the sweep may make: with a selection stage, every candidate with every seed (the
+// final stage runs the selected candidate's alone).
 std::vector<SweepRun> expand_sweep(const std::string& path);
+
+// The selected candidate of each configuration, from the selection stage's finished runs: label ->
+// candidate. Writes sweep_dir/selection.json (each candidate's mean dev score and the choice).
+std::map<std::string, std::string> select_candidates(const std::vector<SweepRun>& runs);
 
 // Writes every run's config, runs the missing ones with `cli` (the iapt executable) and `jobs`
 // processes at a time (each with cores / jobs OpenMP threads unless OMP_NUM_THREADS is set), and

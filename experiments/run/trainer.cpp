@@ -15,6 +15,7 @@
 #include "core/rng.h"
 #include "core/safetensors.h"
 #include "experiments/run/batches.h"
+#include "experiments/run/diagnostics.h"
 #include "experiments/run/evaluator.h"
 #include "experiments/run/lm_loss.h"
 #include "models/checkpoint.h"
@@ -40,6 +41,8 @@ struct Setup {
   std::shared_ptr<nn::PeftMethod> method;
   tasks::TaskSpec task;
   tasks::Splits splits;
+  Batch probe;            // the first dev examples with their gold responses (diagnostics' start distance)
+  Tensor frozen_logits;   // the frozen backbone's on `probe` [B, T, V]
 };
 
 std::vector<tasks::Example> first(std::vector<tasks::Example> v, int64_t n) {
@@ -47,7 +50,8 @@ std::vector<tasks::Example> first(std::vector<tasks::Example> v, int64_t n) {
   return v;
 }
 
-Setup build(const RunConfig& c) {
+// `probe`: also runs the frozen backbone on the first dev examples, before the method attaches.
+Setup build(const RunConfig& c, bool probe = false) {
   Setup s;
   s.config = c;
   manual_seed(c.seed);
@@ -56,14 +60,27 @@ Setup build(const RunConfig& c) {
              cuda_compiled() ? "no GPU is visible" : "this build has no CUDA backend");
   s.model = models::load_llama(c.backbone.path);
   s.tok = std::make_unique<models::Tokenizer>(c.tokenizer);
-  s.method = config::make_method(c.method, s.model);
   // Batches stay on the CPU: every op that takes ids, masks or labels moves them to its data.
   s.model->to(device);
-  s.method->to(device);
   s.task = tasks::load_task(c.task.name, kTaskDefs);
   s.splits = tasks::make_splits(s.task, c.task.data_dir,
-                                {.seed = c.seed, .max_train = c.task.max_train, .carve_train = c.task.carve_train,
+                                {.seed = c.task.split_seed, .max_train = c.task.max_train, .carve_train = c.task.carve_train,
                                  .carve_dev = c.task.carve_dev});
+  if (probe && !s.splits.dev.empty()) {
+    std::vector<Encoded> rows;
+    for (size_t i = 0; i < std::min<size_t>(s.splits.dev.size(), static_cast<size_t>(c.training.batch_size)); ++i)
+      rows.push_back(encode_example(*s.tok, s.splits.dev[i], c.task.max_length));
+    std::vector<const Encoded*> ptrs;
+    for (auto& r : rows) ptrs.push_back(&r);
+    s.probe = make_batch(ptrs);
+    NoGradGuard no_grad;
+    models::ForwardInputs in;
+    in.attention_mask = s.probe.attention_mask;
+    s.frozen_logits = s.model->forward(s.probe.input_ids, in).data();
+  }
+  // (the probe draws no random numbers: the method starts the same with or without it)
+  s.method = config::make_method(c.method, s.model);
+  s.method->to(device);
   s.splits.dev = first(std::move(s.splits.dev), c.task.max_dev);
   s.splits.test = first(std::move(s.splits.test), c.task.max_test);
   if (c.task.max_dev > 0) s.splits.protocol += fmt::format("; dev limited to its first {}", s.splits.dev.size());
@@ -71,6 +88,43 @@ Setup build(const RunConfig& c) {
   IAPT_CHECK(!s.splits.train.empty() && !s.splits.dev.empty(), "{}: task {} gives an empty train or dev split", c.file,
              c.task.name);
   return s;
+}
+
+std::map<std::string, int64_t> response_counts(const std::vector<tasks::Example>& examples) {
+  std::map<std::string, int64_t> counts;
+  for (const auto& e : examples) ++counts[e.response];
+  return counts;
+}
+
+// The majority-class baseline: the training split's most frequent response predicted for every
+// example, scored with the task's metrics (null for regression and for ranked candidates).
+nlohmann::json majority_baseline(const Setup& s) {
+  if (s.task.regression || s.task.free_response || s.splits.train.empty()) return nullptr;
+  const auto counts = response_counts(s.splits.train);
+  const auto top = std::max_element(counts.begin(), counts.end(), [](auto& a, auto& b) { return a.second < b.second; });
+  nlohmann::json out{{"response", top->first}};
+  for (auto [split, examples] : {std::pair{"dev", &s.splits.dev}, std::pair{"test", &s.splits.test}}) {
+    if (examples->empty()) continue;
+    std::vector<std::string> gold, predicted(examples->size(), top->first), groups;
+    for (const auto& e : *examples) {
+      gold.push_back(e.response);
+      if (auto g = e.fields.find("group"); g != e.fields.end()) groups.push_back(g->second);
+    }
+    if (groups.size() != examples->size()) groups.clear();
+    out[split] = score(s.task, predicted, gold, groups);
+  }
+  return out;
+}
+
+// Drops a log's lines after `step` (and any line a kill cut short: it came after the checkpoint).
+void keep_lines_through(const fs::path& file, int64_t step) {
+  std::string text;
+  std::ifstream in(file);
+  for (std::string line; std::getline(in, line);) {
+    auto j = nlohmann::json::parse(line, nullptr, /*allow_exceptions=*/false);
+    if (!j.is_discarded() && j.value("step", int64_t{0}) <= step) text += line + "\n";
+  }
+  write_text_atomically(file, text);
 }
 
 std::string progress_bar(int64_t step, int64_t steps, double loss, double tokens_per_s, double eta_s) {
@@ -85,7 +139,7 @@ RunSummary train_run(const RunConfig& c) {
   const auto started = std::chrono::steady_clock::now();
   const fs::path dir = c.run_dir();
   const std::string resolved = c.to_yaml();
-  Setup s = build(c);  // before anything is written: a bad model, task or data file leaves no run behind
+  Setup s = build(c, /*probe=*/true);  // before anything is written: a bad model, task or data file leaves no run behind
   fs::create_directories(dir / "best");
   fs::create_directories(dir / "last");
   if (fs::exists(dir / "config.yaml")) {
@@ -98,12 +152,18 @@ RunSummary train_run(const RunConfig& c) {
   }
 
   const TrainingOptions& o = c.training;
+  const nlohmann::json majority = majority_baseline(s);
   write_text_atomically(dir / "data.json",
                    nlohmann::json{{"task", s.task.name},
                                   {"protocol", s.splits.protocol},
+                                  {"split_seed", c.task.split_seed},
                                   {"train", s.splits.train.size()},
                                   {"dev", s.splits.dev.size()},
-                                  {"test", s.splits.test.size()}}
+                                  {"test", s.splits.test.size()},
+                                  {"responses", {{"train", response_counts(s.splits.train)},
+                                                 {"dev", response_counts(s.splits.dev)},
+                                                 {"test", response_counts(s.splits.test)}}},
+                                  {"majority", majority}}
                            .dump(2) +
                        "\n");
   std::vector<Encoded> train;
@@ -159,19 +219,21 @@ RunSummary train_run(const RunConfig& c) {
     default_generator().take(std::stoull(st.metadata.at("rng_offset")));
     summary.resumed = true;
     // lines logged after the checkpoint will be logged again
-    std::vector<std::string> kept;
-    std::ifstream in(dir / "metrics.jsonl");
-    for (std::string line; std::getline(in, line);) {
-      // a line the kill cut short cannot parse: it came after the checkpoint anyway
-      auto j = nlohmann::json::parse(line, nullptr, /*allow_exceptions=*/false);
-      if (!j.is_discarded() && j.value("step", int64_t{0}) <= start_step) kept.push_back(line);
-    }
-    std::string text;
-    for (auto& l : kept) text += l + "\n";
-    write_text_atomically(dir / "metrics.jsonl", text);
+    keep_lines_through(dir / "metrics.jsonl", start_step);
+    keep_lines_through(dir / "diagnostics.jsonl", start_step);
   }
   // a fresh start (no checkpoint) replaces whatever an earlier attempt logged
   std::ofstream metrics(dir / "metrics.jsonl", summary.resumed ? std::ios::app : std::ios::trunc);
+  Diagnostics diagnostics((dir / "diagnostics.jsonl").string(), *s.method, o.diagnostics_every, summary.resumed);
+  two_groups.inspect_gradients = [&] { diagnostics.read_gradients(); };
+  if (!summary.resumed && s.frozen_logits.defined()) {  // how far the start is from the frozen model
+    NoGradGuard no_grad;
+    s.method->set_training(false);
+    Variable logits;
+    response_loss(*s.model, *s.method, s.probe, &logits);
+    diagnostics.write({{"step", 0}, {"start", start_distance(s.frozen_logits, logits.data(), s.probe.attention_mask,
+                                                             s.probe.labels)}});
+  }
   const bool terminal = isatty(fileno(stderr));
 
   auto save_best = [&]() {
@@ -239,7 +301,9 @@ RunSummary train_run(const RunConfig& c) {
         rows.push_back(&dev_encoded[(step * o.batch_size + i) % dev_encoded.size()]);
       response_loss(*s.model, *s.method, make_batch(rows)).backward();
     };
+    diagnostics.begin_step(step);
     two_groups.step(train_backward, dev_backward);
+    diagnostics.end_step(step);
     summary.final_loss = loss_sum;
     trained_steps = step + 1;
 
@@ -288,9 +352,14 @@ RunSummary train_run(const RunConfig& c) {
   // The best weights on dev (again, for the full metric set) and on test.
   SafetensorsFile best_file = load_safetensors((dir / "best" / "adapter.safetensors").string());
   s.method->load_canonical_state(best_file.tensors, "", (dir / "best" / "adapter.safetensors").string());
-  summary.dev = evaluate(*s.model, *s.method, *s.tok, s.task, s.splits.dev, c.task, c.evaluation).metrics;
-  if (!s.splits.test.empty())
-    summary.test = evaluate(*s.model, *s.method, *s.tok, s.task, s.splits.test, c.task, c.evaluation).metrics;
+  Evaluation dev_ev = evaluate(*s.model, *s.method, *s.tok, s.task, s.splits.dev, c.task, c.evaluation);
+  summary.dev = dev_ev.metrics;
+  write_predictions((dir / "predictions" / "dev.jsonl").string(), s.splits.dev, dev_ev);
+  if (!s.splits.test.empty()) {
+    Evaluation test_ev = evaluate(*s.model, *s.method, *s.tok, s.task, s.splits.test, c.task, c.evaluation);
+    summary.test = test_ev.metrics;
+    write_predictions((dir / "predictions" / "test.jsonl").string(), s.splits.test, test_ev);
+  }
   summary.wall_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   write_text_atomically(dir / "summary.json",
                    nlohmann::json{{"name", c.name},
@@ -310,6 +379,8 @@ RunSummary train_run(const RunConfig& c) {
                                   {"cpu_threads", cpu_threads()},
                                   {"device", c.device},
                                   {"resumed", summary.resumed},
+                                  {"split_seed", c.task.split_seed},
+                                  {"majority", majority},
                                   {"protocol", s.splits.protocol}}
                            .dump(2) +
                        "\n");

@@ -9,11 +9,16 @@ IaptGenerator::IaptGenerator(int64_t hidden, const IaptOptions& o, const Activat
   pool = register_module("pool", std::make_shared<Pooler>(o.pooler, o.soft_tokens, o.bottleneck, dtype));
   act = register_module("act", std::make_shared<Activation>(activation, dtype));
   up = register_module("up", std::make_shared<Linear>(o.bottleneck, hidden, false, dtype));
+  apply_start(up->weight, o.up_start);
+  if (pool->query.defined()) apply_start(pool->query, o.query_start);
 }
 
-Variable IaptGenerator::soft_tokens(const Variable& h, const Tensor& instruction_mask) const {
+Variable IaptGenerator::soft_tokens(const Variable& h, const Tensor& instruction_mask, ForwardStatistics* stats,
+                                    int64_t layer) const {
   Variable z = down->forward(h);                          // [B, T, m]
-  Variable pooled = pool->forward(z, instruction_mask);   // [B, k, m]
+  double entropy = -1;
+  Variable pooled = pool->forward(z, instruction_mask, stats && pool->kind == PoolerKind::Attention ? &entropy : nullptr);  // [B, k, m]
+  if (entropy >= 0) stats->put(layer, "pooler_entropy", entropy);
   return up->forward(act->forward(pooled));               // [B, k, d]
 }
 
@@ -42,9 +47,11 @@ KVPrefix Iapt::layer_prefix(int64_t layer, const Variable& h, const RMSNorm& inp
   // The instruction mask covers the prompt; h may be a prompt (prefill) of the same length.
   IAPT_CHECK(instruction_mask_.size(1) == h.size(1), "iapt: instruction mask {} for hidden states {}",
              shape_str(instruction_mask_.shape()), shape_str(h.shape()));
-  Variable p = it->second->soft_tokens(h, instruction_mask_);  // [B, k, d]
+  ForwardStatistics* stats = statistics.enabled ? &statistics : nullptr;
+  Variable p = it->second->soft_tokens(h, instruction_mask_, stats, layer);  // [B, k, d]
   Tensor positions = arange(options.soft_tokens, DType::I64);   // the prefix takes 0..k-1
   auto [k, v] = attn.keys_values(input_norm.forward(p), positions);
+  if (stats) record_prefix_norms(*stats, layer, {k, v}, h, instruction_mask_, input_norm, attn);
   return {k, v};
 }
 

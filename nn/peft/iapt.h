@@ -11,6 +11,7 @@
 #include "nn/peft/activation.h"
 #include "nn/peft/method.h"
 #include "nn/peft/pooler.h"
+#include "nn/peft/start.h"
 
 namespace iapt::nn {
 
@@ -23,13 +24,18 @@ struct IaptOptions {
   std::vector<ActivationSpec> per_layer_activation;  // one per generator layer (e.g. a depth pattern)
   bool shift_text_positions = true;
   std::string coefficient_learning = "joint";        // "joint" or "bilevel": how the trainer steps g_l
+  ParameterStart up_start;     // W_up: default (uniform, as Linear), zero or normal
+  ParameterStart query_start;  // the attention pooler's queries: default (uniform +-1/sqrt(m)), zero (mean pooling
+                               // at step 0) or normal
 };
 
 class IaptGenerator : public Module {
  public:
   IaptGenerator(int64_t hidden, const IaptOptions& options, const ActivationSpec& activation, DType dtype);
-  // h [B, T, d] entering the layer, instruction mask [B, T] -> soft tokens P [B, k, d]
-  Variable soft_tokens(const Variable& h, const Tensor& instruction_mask) const;
+  // h [B, T, d] entering the layer, instruction mask [B, T] -> soft tokens P [B, k, d]; with
+  // `stats`, the pooler's attention entropy is recorded under `layer`
+  Variable soft_tokens(const Variable& h, const Tensor& instruction_mask, ForwardStatistics* stats = nullptr,
+                       int64_t layer = 0) const;
 
   std::shared_ptr<Linear> down, up;
   std::shared_ptr<Pooler> pool;
@@ -41,9 +47,6 @@ class Iapt : public PeftMethod {
   std::string name() const override { return "iapt"; }
   // For a decoder of `num_layers` layers of width `hidden`.
   Iapt(int64_t hidden, int64_t num_layers, const IaptOptions& options, DType dtype = DType::F32);
-
-  // The instruction tokens of the batch about to run (1 = instruction), [B, T].
-  void set_instruction_mask(const Tensor& mask) override { instruction_mask_ = mask; }
 
   KVPrefix layer_prefix(int64_t layer, const Variable& h, const RMSNorm& input_norm,
                         const LlamaAttention& attn) override;
@@ -60,9 +63,6 @@ class Iapt : public PeftMethod {
 
   IaptOptions options;
   std::map<int64_t, std::shared_ptr<IaptGenerator>> generators;  // by layer
-
- private:
-  Tensor instruction_mask_;
 };
 
 }  // namespace iapt::nn

@@ -9,6 +9,7 @@
 
 #include "nn/hooks.h"
 #include "nn/module.h"
+#include "nn/peft/statistics.h"
 
 namespace iapt::nn {
 
@@ -32,13 +33,17 @@ class PeftMethod : public Module, public ForwardHooks {
                             const std::string& source) const;
 
   // The instruction tokens of the batch about to run (1 = instruction), [B, T], for the methods
-  // that read them (IAPT, IDPG, LPT).
-  virtual void set_instruction_mask(const Tensor& mask) { (void)mask; }
+  // that read them (IAPT, IDPG, LPT) and for diagnostics.
+  virtual void set_instruction_mask(const Tensor& mask) { instruction_mask_ = mask; }
   // Dropout on (training) or off (evaluation), where a method has any.
   virtual void set_training(bool on) { (void)on; }
 
+  // Filled during a forward pass while statistics.enabled (a run's diagnostics steps).
+  ForwardStatistics statistics;
+
  protected:
   std::string canonical_prefix_;
+  Tensor instruction_mask_;
 };
 
 }  // namespace iapt::nn

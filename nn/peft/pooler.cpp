@@ -34,7 +34,32 @@ Pooler::Pooler(PoolerKind k, int64_t tokens, int64_t bottleneck, DType dtype) : 
   }
 }
 
-Variable Pooler::forward(const Variable& z, const Tensor& mask_any) const {
+namespace {
+
+double normalized_entropy(const Tensor& attention, const Tensor& mask) {  // [B, T, k], [B, T]
+  const Tensor a = attention.to(Device::CPU).to(DType::F64).contiguous();
+  const Tensor m = mask.to(Device::CPU).to(DType::F64).contiguous();
+  const int64_t b = a.size(0), t = a.size(1), k = a.size(2);
+  double total = 0, count = 0;
+  for (int64_t r = 0; r < b; ++r) {
+    double n = 0;
+    for (int64_t i = 0; i < t; ++i) n += m.data<double>()[r * t + i] != 0;
+    if (n < 2) continue;  // one token: no spread to measure
+    for (int64_t j = 0; j < k; ++j) {
+      double h = 0;
+      for (int64_t i = 0; i < t; ++i) {
+        const double p = a.data<double>()[(r * t + i) * k + j];
+        if (p > 0) h -= p * std::log(p);
+      }
+      total += h / std::log(n), count += 1;
+    }
+  }
+  return count > 0 ? total / count : 0.0;
+}
+
+}  // namespace
+
+Variable Pooler::forward(const Variable& z, const Tensor& mask_any, double* entropy) const {
   IAPT_CHECK(z.dim() == 3 && mask_any.dim() == 2 && mask_any.size(0) == z.size(0) && mask_any.size(1) == z.size(1),
              "pooler: z {} and instruction mask {} must be [B, T, m] and [B, T]", shape_str(z.shape()),
              shape_str(mask_any.shape()));
@@ -47,6 +72,7 @@ Variable Pooler::forward(const Variable& z, const Tensor& mask_any) const {
     case PoolerKind::Attention: {
       Variable scores = matmul(z, query, false, true);                 // [B, T, k]
       Variable a = softmax(masked_fill(scores, outside.reshape({b, t, 1}), lowest), 1);
+      if (entropy) *entropy = normalized_entropy(a.data(), mask);
       return matmul(a, z, true, false);                                // [B, k, m]
     }
     case PoolerKind::Mean: {

@@ -17,8 +17,10 @@ const char* pooler_name(PoolerKind kind);
 class Pooler : public Module {
  public:
   Pooler(PoolerKind kind, int64_t soft_tokens, int64_t bottleneck, DType dtype = DType::F32);
-  // z [B, T, m], mask i64/float [B, T] -> [B, k, m]
-  Variable forward(const Variable& z, const Tensor& mask) const;
+  // z [B, T, m], mask i64/float [B, T] -> [B, k, m]. With `entropy` (attention only): the mean
+  // over rows and soft tokens of the attention's entropy over the instruction, divided by log of
+  // the row's instruction length (1: uniform, as mean pooling; 0: one token).
+  Variable forward(const Variable& z, const Tensor& mask, double* entropy = nullptr) const;
 
   PoolerKind kind;
   int64_t soft_tokens;

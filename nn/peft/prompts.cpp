@@ -7,7 +7,7 @@
 
 namespace iapt::nn {
 
-PromptTuning::PromptTuning(int64_t k, int64_t hidden, const Tensor& vocabulary, DType dtype)
+PromptTuning::PromptTuning(int64_t k, int64_t hidden, const Tensor& vocabulary, DType dtype, double random_std)
     : PeftMethod("prompt_encoder.") {
   IAPT_CHECK(k >= 1, "prompt tuning: soft_tokens must be at least 1, got {}", k);
   Tensor init;
@@ -20,7 +20,8 @@ PromptTuning::PromptTuning(int64_t k, int64_t hidden, const Tensor& vocabulary, 
       rows[i] = std::min<int64_t>(static_cast<int64_t>(u.at({i}) * vocabulary.size(0)), vocabulary.size(0) - 1);
     init = ops::embedding(vocabulary.to(Device::CPU).to(dtype), from_ints(rows, {k}));
   } else {
-    init = ops::mul_scalar(randn({k, hidden}, dtype), 0.02);
+    IAPT_CHECK(random_std > 0, "prompt tuning: a random start needs a positive std, got {}", random_std);
+    init = ops::mul_scalar(randn({k, hidden}, dtype), random_std);
   }
   embedding = register_parameter("embedding.weight", init);
 }
@@ -28,10 +29,12 @@ PromptTuning::PromptTuning(int64_t k, int64_t hidden, const Tensor& vocabulary, 
 Variable PromptTuning::insert_tokens(int64_t layer, const Variable& h) {
   if (layer != 0) return {};
   const int64_t k = embedding.size(0), d = embedding.size(1);
-  return expand(unsqueeze(embedding, 0), {h.size(0), k, d});
+  Variable tokens = expand(unsqueeze(embedding, 0), {h.size(0), k, d});
+  if (statistics.enabled && instruction_mask_.defined()) record_inserted_norms(statistics, layer, tokens, h, instruction_mask_);
+  return tokens;
 }
 
-Idpg::Idpg(int64_t k, int64_t hidden, int64_t bottleneck, int64_t num_layers, DType dtype)
+Idpg::Idpg(int64_t k, int64_t hidden, int64_t bottleneck, int64_t num_layers, DType dtype, const ParameterStart& up_start)
     : PeftMethod("idpg."), soft_tokens(k) {
   down = register_module("down", std::make_shared<Linear>(hidden, bottleneck, false, dtype));
   if (num_layers == 0) {
@@ -41,6 +44,8 @@ Idpg::Idpg(int64_t k, int64_t hidden, int64_t bottleneck, int64_t num_layers, DT
       layer_up.push_back(register_module("layers." + std::to_string(l) + ".up",
                                          std::make_shared<Linear>(bottleneck, k * hidden, false, dtype)));
   }
+  if (up) apply_start(up->weight, up_start);
+  for (auto& u : layer_up) apply_start(u->weight, up_start);
   pool = std::make_shared<Pooler>(PoolerKind::Mean, 1, hidden, dtype);  // no parameters
 }
 
@@ -54,7 +59,10 @@ Variable Idpg::insert_tokens(int64_t layer, const Variable& h) {
              "idpg: set_instruction_mask([B, T]) for this batch first");
   // h entering layer 0 is the input embeddings: their mean over the instruction represents the input
   bottleneck_ = relu(down->forward(pool->forward(h, instruction_mask_)));  // [B, 1, m]
-  return up ? prompts(up, h.size(0), h.size(2)) : Variable();
+  if (!up) return {};
+  Variable tokens = prompts(up, h.size(0), h.size(2));
+  if (statistics.enabled) record_inserted_norms(statistics, layer, tokens, h, instruction_mask_);
+  return tokens;
 }
 
 KVPrefix Idpg::layer_prefix(int64_t layer, const Variable& h, const RMSNorm& input_norm, const LlamaAttention& attn) {
@@ -63,6 +71,7 @@ KVPrefix Idpg::layer_prefix(int64_t layer, const Variable& h, const RMSNorm& inp
              "idpg: layer {} of {} (the input representation is made at layer 0)", layer, layer_up.size());
   Variable p = prompts(layer_up[layer], h.size(0), h.size(2));
   auto [k, v] = attn.keys_values(input_norm.forward(p), arange(soft_tokens, DType::I64));
+  if (statistics.enabled) record_prefix_norms(statistics, layer, {k, v}, h, instruction_mask_, input_norm, attn);
   return {k, v};
 }
 
@@ -73,6 +82,8 @@ Lpt::Lpt(int64_t hidden, int64_t num_layers, const LptOptions& o, DType dtype) :
   g.soft_tokens = o.soft_tokens;
   g.bottleneck = o.bottleneck;
   g.pooler = o.pooler;
+  g.up_start = o.up_start;
+  g.query_start = o.query_start;
   generator = register_module("generator", std::make_shared<IaptGenerator>(hidden, g, o.activation, dtype));
 }
 
@@ -80,7 +91,9 @@ Variable Lpt::insert_tokens(int64_t layer, const Variable& h) {
   if (layer != options.layer) return {};
   IAPT_CHECK(instruction_mask_.defined() && instruction_mask_.size(0) == h.size(0) && instruction_mask_.size(1) == h.size(1),
              "lpt: set_instruction_mask([B, T]) for this batch first");
-  return generator->soft_tokens(h, instruction_mask_);  // [B, k, d]
+  Variable tokens = generator->soft_tokens(h, instruction_mask_, statistics.enabled ? &statistics : nullptr, layer);  // [B, k, d]
+  if (statistics.enabled) record_inserted_norms(statistics, layer, tokens, h, instruction_mask_);
+  return tokens;
 }
 
 }  // namespace iapt::nn

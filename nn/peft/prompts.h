@@ -15,8 +15,10 @@ namespace iapt::nn {
 
 class PromptTuning : public PeftMethod {
  public:
-  // init: rows of `vocabulary` [V, d] (k token embeddings picked at random), or random when undefined
-  PromptTuning(int64_t soft_tokens, int64_t hidden, const Tensor& vocabulary, DType dtype = DType::F32);
+  // init: rows of `vocabulary` [V, d] (k token embeddings picked at random), or, when undefined,
+  // normal with `random_std`
+  PromptTuning(int64_t soft_tokens, int64_t hidden, const Tensor& vocabulary, DType dtype = DType::F32,
+               double random_std = 0.02);
   std::string name() const override { return "prompt_tuning"; }
   Variable insert_tokens(int64_t layer, const Variable& h) override;
   int64_t text_position_offset() const override { return embedding.size(0); }
@@ -26,9 +28,9 @@ class PromptTuning : public PeftMethod {
 class Idpg : public PeftMethod {
  public:
   // num_layers > 0: the per-layer variant
-  Idpg(int64_t soft_tokens, int64_t hidden, int64_t bottleneck, int64_t num_layers = 0, DType dtype = DType::F32);
+  Idpg(int64_t soft_tokens, int64_t hidden, int64_t bottleneck, int64_t num_layers = 0, DType dtype = DType::F32,
+       const ParameterStart& up_start = {});
   std::string name() const override { return "idpg"; }
-  void set_instruction_mask(const Tensor& mask) override { instruction_mask_ = mask; }
   Variable insert_tokens(int64_t layer, const Variable& h) override;
   KVPrefix layer_prefix(int64_t layer, const Variable& h, const RMSNorm& input_norm,
                         const LlamaAttention& attn) override;
@@ -40,7 +42,6 @@ class Idpg : public PeftMethod {
 
  private:
   Variable prompts(const std::shared_ptr<Linear>& up_projection, int64_t batch, int64_t hidden) const;
-  Tensor instruction_mask_;
   Variable bottleneck_;  // relu(down(mean input embedding)) [B, 1, m], made at layer 0
 };
 
@@ -50,20 +51,17 @@ struct LptOptions {
   int64_t layer = -1;  // -1: the middle layer
   PoolerKind pooler = PoolerKind::Attention;
   ActivationSpec activation{"relu", {}};
+  ParameterStart up_start, query_start;  // as IAPT's
 };
 
 class Lpt : public PeftMethod {
  public:
   Lpt(int64_t hidden, int64_t num_layers, const LptOptions& options, DType dtype = DType::F32);
   std::string name() const override { return "lpt"; }
-  void set_instruction_mask(const Tensor& mask) override { instruction_mask_ = mask; }
   Variable insert_tokens(int64_t layer, const Variable& h) override;
   int64_t text_position_offset() const override { return options.soft_tokens; }
   LptOptions options;
   std::shared_ptr<IaptGenerator> generator;
-
- private:
-  Tensor instruction_mask_;
 };
 
 }  // namespace iapt::nn

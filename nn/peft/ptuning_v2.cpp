@@ -16,16 +16,22 @@ PtuningV2::PtuningV2(int64_t hidden, int64_t num_layers, int64_t kv_heads, int64
   } else {
     embedding = register_parameter("embedding.weight", randn({o.soft_tokens, width}, dtype));
   }
+  // "default" is the standard normal above
+  apply_start(embedding, o.prefix_start);
 }
 
-KVPrefix PtuningV2::layer_prefix(int64_t layer, const Variable& h, const RMSNorm&, const LlamaAttention&) {
+KVPrefix PtuningV2::layer_prefix(int64_t layer, const Variable& h, const RMSNorm& input_norm,
+                                 const LlamaAttention& attn) {
   const int64_t k = options.soft_tokens, kv = kv_heads_ * head_dim_, b = h.size(0);
   Variable table = options.reparameterize ? transform_out->forward(tanh(transform_in->forward(embedding))) : embedding;
   auto heads = [&](int64_t column) {  // [k, kv] -> [B, Hkv, k, hd]
     Variable x = transpose(reshape(narrow(table, 1, column, kv), {k, kv_heads_, head_dim_}), 0, 1);
     return expand(unsqueeze(x, 0), {b, kv_heads_, k, head_dim_});
   };
-  return {heads(layer * 2 * kv), heads(layer * 2 * kv + kv)};
+  KVPrefix prefix{heads(layer * 2 * kv), heads(layer * 2 * kv + kv)};
+  if (statistics.enabled && instruction_mask_.defined())
+    record_prefix_norms(statistics, layer, prefix, h, instruction_mask_, input_norm, attn);
+  return prefix;
 }
 
 }  // namespace iapt::nn

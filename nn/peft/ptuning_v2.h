@@ -5,6 +5,7 @@
 // [k, d] embedding, transform = Linear(d, hidden) -> tanh -> Linear(hidden, L * 2 * kv_dim).
 // The keys are used as learned (no RoPE), like a cached past; the text starts at position k.
 #include "nn/peft/method.h"
+#include "nn/peft/start.h"
 
 namespace iapt::nn {
 
@@ -12,6 +13,7 @@ struct PtuningV2Options {
   int64_t soft_tokens = 16;
   bool reparameterize = false;
   int64_t reparam_hidden = 512;
+  ParameterStart prefix_start{"normal", 1.0};  // the embedding (the prefix table itself, or the MLP's input)
 };
 
 class PtuningV2 : public PeftMethod {

@@ -3,6 +3,7 @@
 #include <fstream>
 
 #include "core/error.h"
+#include "core/ops.h"
 #include "experiments/config/peft_config.h"
 
 using namespace iapt;
@@ -52,4 +53,67 @@ TEST_CASE("params: environment variables in paths", "[experiments][params]") {
   CHECK(config::expand_env("${IAPT_TEST_ROOT}/models/x", "here") == "/some/where/models/x");
   CHECK_THROWS_WITH(config::expand_env("${IAPT_NOT_SET_ANYWHERE}/m", "cfg.yaml: backbone.path"),
                     Catch::Contains("cfg.yaml: backbone.path: environment variable IAPT_NOT_SET_ANYWHERE is not set"));
+}
+
+TEST_CASE("params: how each method starts is a YAML choice", "[experiments][params]") {
+  const std::string shape = "backbone:\n  shape: {vocab_size: 50, hidden_size: 16, intermediate_size: 32,\n"
+                            "          num_hidden_layers: 2, num_attention_heads: 4}\n";
+  auto model = std::make_shared<models::LlamaForCausalLM>(
+      config::load_peft_config(write_yaml("shape-only.yaml", shape + "method: {name: full}\n")).backbone.config,
+      DType::F32);
+  auto make = [&](const std::string& method) {
+    auto c = config::load_peft_config(write_yaml("start.yaml", shape + "method: " + method + "\n"));
+    return config::make_method(c.method, model);
+  };
+  auto stats = [](const Tensor& t) {  // mean and largest magnitude
+    const auto v = t.to_vector();
+    double mean = 0, top = 0;
+    for (double x : v) mean += x / static_cast<double>(v.size()), top = std::max(top, std::abs(x));
+    double var = 0;
+    for (double x : v) var += (x - mean) * (x - mean) / static_cast<double>(v.size());
+    return std::pair{std::sqrt(var), top};
+  };
+  {  // zero up-projections, zero queries: soft tokens are zero vectors and pooling starts as the mean
+    auto m = std::dynamic_pointer_cast<nn::Iapt>(make("{name: iapt, bottleneck: 8, start: {up: zero, query: zero}}"));
+    REQUIRE(m);
+    for (auto& [l, g] : m->generators) {
+      CHECK(stats(g->up->weight.data()).second == 0);
+      CHECK(stats(g->pool->query.data()).second == 0);
+      CHECK(stats(g->down->weight.data()).second > 0);
+    }
+  }
+  {  // a small normal start
+    auto m = std::dynamic_pointer_cast<nn::Iapt>(make("{name: iapt, bottleneck: 64, start: {up: normal, up_std: 0.01}}"));
+    CHECK(stats(m->generators.at(0)->up->weight.data()).first == Approx(0.01).epsilon(0.1));
+  }
+  {  // the default keeps Linear's uniform start: within +-1/sqrt(m)
+    auto m = std::dynamic_pointer_cast<nn::Iapt>(make("{name: iapt, bottleneck: 64}"));
+    const auto [std, top] = stats(m->generators.at(0)->up->weight.data());
+    CHECK(top <= 1.0 / 8 + 1e-7);
+    CHECK(std == Approx(1.0 / 8 / std::sqrt(3.0)).epsilon(0.1));
+  }
+  auto pt = std::dynamic_pointer_cast<nn::PtuningV2>(make("{name: ptuning_v2, soft_tokens: 2, start: {prefix: zero}}"));
+  CHECK(stats(pt->embedding.data()).second == 0);
+  auto idpg = std::dynamic_pointer_cast<nn::Idpg>(make("{name: idpg, soft_tokens: 2, bottleneck: 4, start: {up: zero}}"));
+  CHECK(stats(idpg->up->weight.data()).second == 0);
+  auto prompt = std::dynamic_pointer_cast<nn::PromptTuning>(
+      make("{name: prompt_tuning, soft_tokens: 64, start: {embedding: random, embedding_std: 0.5}}"));
+  CHECK(stats(prompt->embedding.data()).first == Approx(0.5).epsilon(0.15));
+  CHECK_THROWS_WITH(make("{name: iapt, start: {up: ones}}"), Catch::Contains("method.start.up: 'ones' is not one of"));
+  CHECK_THROWS_WITH(make("{name: iapt, start: {up: normal, up_std: -1}}"),
+                    Catch::Contains("method.start.up_std: expected a positive standard deviation"));
+}
+
+TEST_CASE("iapt: the pooler's entropy is 1 for uniform attention and falls as attention sharpens", "[nn][iapt]") {
+  nn::Pooler pool(nn::PoolerKind::Attention, 2, 3);
+  pool.query.data().copy_(zeros({2, 3}));
+  Tensor z = randn({2, 5, 3});
+  Tensor mask = from_ints({1, 1, 1, 0, 0, 1, 1, 1, 1, 1}, {2, 5});
+  double entropy = -1;
+  pool.forward(Variable(z), mask, &entropy);
+  CHECK(entropy == Approx(1.0));
+  pool.query.data().copy_(ops::mul_scalar(randn({2, 3}), 50.0));
+  pool.forward(Variable(z), mask, &entropy);
+  CHECK(entropy < 0.9);
+  CHECK(entropy >= 0);
 }

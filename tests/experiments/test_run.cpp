@@ -234,3 +234,120 @@ TEST_CASE("run: an early-stopped run, run again, does not train further", "[expe
   CHECK(read_json(run / "summary.json")["dev"] == s1["dev"]);
   CHECK(read_json(run / "summary.json")["steps"] == 8);
 }
+
+TEST_CASE("run: predictions recompute the summary, diagnostics and the majority baseline are written", "[experiments][run]") {
+  fs::path ws = workspace("records");
+  std::ofstream(ws / "c.yaml") << config_text(ws, "out");
+  Result r = run_cli("run " + (ws / "c.yaml").string() + " --set training.diagnostics_every=4");
+  INFO(r.output);
+  REQUIRE(r.exit_code == 0);
+  const fs::path run = ws / "out/tiny-sst2/seed-3";
+  const auto summary = read_json(run / "summary.json");
+  for (const char* split : {"dev", "test"}) {
+    INFO(split);
+    std::ifstream in(run / "predictions" / (std::string(split) + ".jsonl"));
+    int n = 0, right = 0;
+    for (std::string line; std::getline(in, line); ++n) {
+      const auto j = nlohmann::json::parse(line);
+      right += j["prediction"] == j["gold"];
+      // the prediction is the best-scored label word
+      std::string best;
+      double top = -1e300;
+      for (auto& [word, score] : j["scores"].items())
+        if (score.get<double>() > top) top = score.get<double>(), best = word;
+      CHECK(best == j["prediction"].get<std::string>());
+      CHECK(j["id"].get<std::string>().find("dev.tsv:") != std::string::npos);
+    }
+    REQUIRE(n == 12);  // the 24 dev rows halved into dev and test
+    CHECK(static_cast<double>(right) / n == Approx(summary[split]["accuracy"].get<double>()).margin(1e-12));
+  }
+  // the majority class of the training rows (32 of each: the first listed wins the tie) on dev and test
+  const auto data = read_json(run / "data.json");
+  CHECK(data["responses"]["train"]["positive"] == 32);
+  CHECK(summary["majority"] == data["majority"]);
+  CHECK(summary["split_seed"] == 1);
+  // diagnostics: the start's distance from the frozen model, then every 4 steps (and the first)
+  std::ifstream diag(run / "diagnostics.jsonl");
+  std::vector<nlohmann::json> lines;
+  for (std::string line; std::getline(diag, line);) lines.push_back(nlohmann::json::parse(line));
+  REQUIRE(lines.size() == 5);  // start, steps 1, 4, 8, 12
+  CHECK(lines[0]["step"] == 0);
+  CHECK(lines[0]["start"]["kl_from_frozen"].get<double>() > 0);  // random up-projections move the model at once
+  CHECK(lines[0]["start"]["frozen_response_loss"].get<double>() > 0);
+  CHECK(lines[1]["step"] == 1);
+  CHECK(lines[4]["step"] == 12);
+  for (const char* group : {"iapt.down.weight", "iapt.up.weight", "iapt.pool.query", "iapt.act.numerator"}) {
+    INFO(group);
+    CHECK(lines[2]["grad_norm"][group].get<double>() > 0);
+    CHECK(lines[2]["update_norm"][group].get<double>() > 0);
+  }
+  for (const char* stat : {"layer0.prefix_key_norm", "layer1.text_key_norm", "layer1.pooler_entropy"}) {
+    INFO(stat);
+    CHECK(lines[2]["forward"][stat].get<double>() > 0);
+  }
+  CHECK(lines[2]["forward"]["layer1.pooler_entropy"].get<double>() <= 1.0 + 1e-9);
+}
+
+TEST_CASE("run: the split has its own seed: every run seed sees the same dev and test examples", "[experiments][run]") {
+  fs::path ws = workspace("split_seed");
+  std::ofstream(ws / "c.yaml") << config_text(ws, "out");
+  auto ids = [&](const fs::path& run, const char* split) {
+    std::ifstream in(run / "predictions" / (std::string(split) + ".jsonl"));
+    std::vector<std::string> out;
+    for (std::string line; std::getline(in, line);) out.push_back(nlohmann::json::parse(line)["id"]);
+    return out;
+  };
+  for (const char* seed : {"3", "4"}) REQUIRE(run_cli("run " + (ws / "c.yaml").string() + " --set seed=" + seed).exit_code == 0);
+  REQUIRE(run_cli("run " + (ws / "c.yaml").string() + " --set seed=5 --set task.split_seed=2").exit_code == 0);
+  const fs::path a = ws / "out/tiny-sst2/seed-3", b = ws / "out/tiny-sst2/seed-4", c = ws / "out/tiny-sst2/seed-5";
+  CHECK(ids(a, "test") == ids(b, "test"));
+  CHECK(ids(a, "dev") == ids(b, "dev"));
+  CHECK(ids(a, "test") != ids(c, "test"));  // another split seed, another split
+}
+
+TEST_CASE("sweep: a selection stage picks each configuration's rate on dev, then runs the other seeds with it alone",
+          "[experiments][run]") {
+  fs::path ws = workspace("select");
+  std::string yaml = config_text(ws, "sweeps");
+  yaml.replace(yaml.find("name: tiny-sst2"), 15, "name: protocol");
+  yaml.replace(yaml.find("steps: 12"), 9, "steps: 8");
+  yaml += "sweep:\n  seeds: [1, 2]\n  label: [method]\n  zip:\n    method:\n"
+          "      - {name: iapt, soft_tokens: 2, bottleneck: 6, activation: {kind: rational, version: B, degrees: [3, 2], init: gelu}}\n"
+          "      - {name: lora, r: 2, targets: [q, v]}\n"
+          "  select:\n    grid: {training.lr: [1e-9, 3e-2]}\n    by_label: {lora: {training.lr: [1e-9, 1e-1]}}\n";
+  std::ofstream(ws / "sweep.yaml") << yaml;
+  Result r = run_cli("sweep " + (ws / "sweep.yaml").string() + " --jobs 2");
+  INFO(r.output);
+  REQUIRE(r.exit_code == 0);
+  const fs::path out = ws / "sweeps/protocol";
+  const auto selection = read_json(out / "selection.json");
+  for (const char* label : {"iapt", "lora"}) {
+    INFO(label);
+    const std::string chosen = selection[label]["selected"].get<std::string>();
+    double best = -1;
+    std::string argmax;
+    for (auto& [candidate, entry] : selection[label]["candidates"].items()) {
+      const auto s = read_json(out / label / candidate / "seed-1/summary.json");
+      CHECK(entry["dev_mean"].get<double>() == Approx(s["dev"]["accuracy"].get<double>()));
+      if (entry["dev_mean"].get<double>() > best) best = entry["dev_mean"], argmax = candidate;
+      // the second seed ran for the chosen candidate alone
+      CHECK(fs::exists(out / label / candidate / "seed-2/summary.json") == (candidate == chosen));
+    }
+    CHECK(chosen == argmax);
+  }
+  CHECK(selection["lora"]["candidates"].contains("training.lr=1e-1"));
+  // the rate is a column of its own, and the majority class stands under the table
+  const std::string table = read_text(out / "table.md");
+  CHECK(table.find("| configuration | method | method | training.lr |") != std::string::npos);
+  CHECK(table.find("Majority class") != std::string::npos);
+  CHECK(fs::exists(out / "selection.md"));
+  // the report refuses to average runs of different configs into one row
+  const std::string chosen = selection["iapt"]["selected"];
+  const fs::path cfg = out / "iapt" / chosen / "seed-2/config.yaml";
+  std::string text = read_text(cfg);
+  text.replace(text.find("steps: 8"), 8, "steps: 7");
+  std::ofstream(cfg) << text;
+  Result report = run_cli("report " + out.string());
+  CHECK(report.exit_code != 0);
+  CHECK(report.output.find("were made with different configs") != std::string::npos);
+}
