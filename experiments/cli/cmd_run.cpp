@@ -5,6 +5,8 @@
 #include <fstream>
 #include <iostream>
 
+#include "core/error.h"
+#include "experiments/run/paired.h"
 #include "experiments/run/report.h"
 #include "experiments/run/sweep.h"
 #include "experiments/run/trainer.h"
@@ -70,6 +72,34 @@ void add_sweep(CLI::App& app) {
     fmt::print("\n{}:\n", (dir / "table.md").string());
     std::ifstream in(dir / "table.md");
     std::cout << in.rdbuf();
+  });
+
+  struct CompareArgs {
+    std::vector<std::string> sweeps;
+    std::string a, b, split = "test";
+  };
+  auto c = std::make_shared<CompareArgs>();
+  auto* cmp = app.add_subcommand("compare", "Paired comparison of two configurations over the matched seeds of sweeps "
+                                            "(sign-flip permutation test)");
+  cmp->add_option("sweeps", c->sweeps, "sweep output directories (output_dir/NAME), e.g. one per task")
+      ->required()
+      ->check(CLI::ExistingDirectory);
+  cmp->add_option("--a", c->a, "a configuration's label (e.g. iapt)")->required();
+  cmp->add_option("--b", c->b, "the configuration it is compared with (e.g. lora)")->required();
+  cmp->add_option("--split", c->split, "dev or test")->check(CLI::IsMember({"dev", "test"}));
+  cmp->callback([c] {
+    const run::PairedRuns runs = run::match_runs(c->sweeps, c->a, c->b, c->split);
+    IAPT_CHECK(!runs.a.empty(), "compare: no seed finished for both {} and {}", c->a, c->b);
+    std::vector<double> d;
+    fmt::print("| pair | {} | {} | difference |\n|---|---:|---:|---:|\n", c->a, c->b);
+    for (size_t i = 0; i < runs.a.size(); ++i) {
+      d.push_back(runs.a[i] - runs.b[i]);
+      fmt::print("| {} | {:.4f} | {:.4f} | {:+.4f} |\n", runs.pairs[i], runs.a[i], runs.b[i], d.back());
+    }
+    const run::PairedTest t = run::sign_flip_test(d);
+    fmt::print("\n{} {} of {} minus {}: mean {:+.4f} over {} pairs ({} wins, {} losses, {} ties); two-sided sign-flip "
+               "permutation p = {:.4g}\n",
+               c->split, runs.metric, c->a, c->b, t.mean_difference, t.n, t.wins, t.losses, t.ties, t.p_value);
   });
 
   auto dir = std::make_shared<std::string>();

@@ -361,6 +361,10 @@ RunSummary train_run(const RunConfig& c) {
     write_predictions((dir / "predictions" / "test.jsonl").string(), s.splits.test, test_ev);
   }
   summary.wall_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  // the learned rational activations' coefficients (a few numbers per layer): their plots need no weights
+  nlohmann::json rationals = nlohmann::json::object();
+  for (auto& [name, t] : best_file.tensors)
+    if (name.ends_with(".act.numerator") || name.ends_with(".act.denominator")) rationals[name] = t.to_vector();
   write_text_atomically(dir / "summary.json",
                    nlohmann::json{{"name", c.name},
                                   {"seed", c.seed},
@@ -381,6 +385,7 @@ RunSummary train_run(const RunConfig& c) {
                                   {"resumed", summary.resumed},
                                   {"split_seed", c.task.split_seed},
                                   {"majority", majority},
+                                  {"rational_coefficients", rationals},
                                   {"protocol", s.splits.protocol}}
                            .dump(2) +
                        "\n");

@@ -1,6 +1,9 @@
 #include <catch2/catch.hpp>
 
+#include <cmath>
+
 #include "experiments/metrics.h"
+#include "experiments/run/paired.h"
 
 using namespace iapt;
 
@@ -58,4 +61,27 @@ TEST_CASE("metrics: with several accepted answers, each prediction scores its be
   // one answer each is the single-reference metric
   CHECK(metrics::best_exact_match({"a", "b"}, {{"a"}, {"c"}}) == metrics::exact_match({"a", "b"}, std::vector<std::string>{"a", "c"}));
   CHECK_THROWS_WITH(metrics::best_exact_match({"a"}, {{}}), Catch::Contains("prediction 0 has no accepted answer"));
+}
+
+TEST_CASE("paired: the sign-flip permutation test is exact for small samples", "[experiments][paired]") {
+  // five positive differences: only all-positive and all-negative are as extreme, 2 of 32
+  auto t = run::sign_flip_test({0.1, 0.2, 0.05, 0.3, 0.1});
+  CHECK(t.n == 5);
+  CHECK(t.wins == 5);
+  CHECK(t.mean_difference == Approx(0.15));
+  CHECK(t.p_value == Approx(2.0 / 32));
+  // symmetric differences: every assignment is at least as extreme as a zero sum
+  CHECK(run::sign_flip_test({0.1, -0.1}).p_value == Approx(1.0));
+  // one large loss among small wins: the p-value is the share of the 16 assignments at least as extreme
+  const std::vector<double> d{0.1, 0.1, 0.1, -0.9};
+  int extreme = 0;
+  for (int s = 0; s < 16; ++s) {
+    double sum = 0;
+    for (int i = 0; i < 4; ++i) sum += (s >> i & 1) ? -d[i] : d[i];
+    extreme += std::abs(sum) >= 0.6 - 1e-12;
+  }
+  CHECK(run::sign_flip_test(d).p_value == Approx(extreme / 16.0));
+  // past 20 pairs the test samples: a strong effect still gives a small p
+  std::vector<double> many(30, 0.05);
+  CHECK(run::sign_flip_test(many).p_value < 1e-4);
 }

@@ -1,0 +1,101 @@
+#include "experiments/run/paired.h"
+
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <nlohmann/json.hpp>
+
+#include "core/error.h"
+#include "core/rng.h"
+
+namespace iapt::run {
+
+namespace fs = std::filesystem;
+
+PairedTest sign_flip_test(const std::vector<double>& d) {
+  PairedTest t;
+  t.n = static_cast<int>(d.size());
+  if (d.empty()) return t;
+  double sum = 0;
+  for (double x : d) {
+    sum += x;
+    t.wins += x > 0, t.losses += x < 0, t.ties += x == 0;
+  }
+  t.mean_difference = sum / t.n;
+  const double observed = std::abs(sum) - 1e-12 * (1 + std::abs(sum));  // ties with the observed count as extreme
+  auto flipped_sum = [&](uint64_t signs) {
+    double s = 0;
+    for (int i = 0; i < t.n; ++i) s += (signs >> i & 1) ? -d[i] : d[i];
+    return std::abs(s);
+  };
+  if (t.n <= 20) {
+    const uint64_t total = uint64_t{1} << t.n;
+    uint64_t extreme = 0;
+    for (uint64_t signs = 0; signs < total; ++signs) extreme += flipped_sum(signs) >= observed;
+    t.p_value = static_cast<double>(extreme) / static_cast<double>(total);
+    return t;
+  }
+  const int draws = 200000;
+  int extreme = 0;
+  for (int k = 0; k < draws; ++k) {
+    double s = 0;
+    for (int i = 0; i < t.n; ++i) s += philox_uniform_f64(12345, static_cast<uint64_t>(k) * t.n + i) < 0.5 ? -d[i] : d[i];
+    extreme += std::abs(s) >= observed;
+  }
+  t.p_value = (extreme + 1.0) / (draws + 1.0);  // the observed assignment counts as one draw
+  return t;
+}
+
+namespace {
+
+nlohmann::json read_json(const fs::path& file) {
+  std::ifstream in(file);
+  IAPT_CHECK(in.good(), "compare: cannot read {}", file.string());
+  return nlohmann::json::parse(in);
+}
+
+// seed -> run directory of one configuration of a sweep
+std::map<std::string, fs::path> runs_of(const fs::path& sweep, const std::string& label) {
+  fs::path leaf = sweep / label;
+  if (fs::exists(sweep / "selection.json")) {
+    const auto sel = read_json(sweep / "selection.json");
+    IAPT_CHECK(sel.contains(label) && sel[label]["selected"].is_string(),
+               "compare: {}: configuration '{}' has no selected candidate (selection.json)", sweep.string(), label);
+    leaf /= sel[label]["selected"].get<std::string>();
+  }
+  IAPT_CHECK(fs::is_directory(leaf), "compare: {}: no configuration '{}'", sweep.string(), label);
+  std::map<std::string, fs::path> out;
+  for (auto& e : fs::directory_iterator(leaf))
+    if (e.is_directory() && e.path().filename().string().rfind("seed-", 0) == 0 && fs::exists(e.path() / "summary.json"))
+      out[e.path().filename().string()] = e.path();
+  return out;
+}
+
+}  // namespace
+
+PairedRuns match_runs(const std::vector<std::string>& sweep_dirs, const std::string& label_a, const std::string& label_b,
+                      const std::string& split) {
+  IAPT_CHECK(split == "dev" || split == "test", "compare: split '{}' (dev or test)", split);
+  PairedRuns out;
+  for (const auto& dir : sweep_dirs) {
+    const auto a = runs_of(dir, label_a), b = runs_of(dir, label_b);
+    for (auto& [seed, run_a] : a) {
+      auto it = b.find(seed);
+      if (it == b.end()) continue;
+      const auto sa = read_json(run_a / "summary.json"), sb = read_json(it->second / "summary.json");
+      const std::string metric = sa.at("dev_metric");
+      IAPT_CHECK(sb.at("dev_metric") == metric && sa.value("split_seed", 0) == sb.value("split_seed", 0),
+                 "compare: {} and {} do not share a metric and a split seed", run_a.string(), it->second.string());
+      IAPT_CHECK(out.metric.empty() || out.metric == metric, "compare: the sweeps' metrics differ ({} and {})", out.metric,
+                 metric);
+      out.metric = metric;
+      out.pairs.push_back(fs::path(dir).filename().string() + "/" + seed);
+      out.a.push_back(sa.at(split).at(metric).get<double>());
+      out.b.push_back(sb.at(split).at(metric).get<double>());
+    }
+  }
+  return out;
+}
+
+}  // namespace iapt::run

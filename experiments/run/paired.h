@@ -1,0 +1,33 @@
+#pragma once
+// Paired comparisons of two configurations over matched runs: the same task, split and seed, so
+// that what differs within a pair is the method alone. The statistic is the mean of the per-pair
+// differences of a metric; its two-sided p-value comes from the sign-flip permutation test (under
+// the null hypothesis each difference is as likely to have either sign): exact over all 2^n sign
+// assignments up to n = 20, else from 200,000 seeded draws.
+#include <string>
+#include <vector>
+
+namespace iapt::run {
+
+struct PairedTest {
+  int n = 0;
+  double mean_difference = 0;  // a - b
+  int wins = 0, losses = 0, ties = 0;
+  double p_value = 1;
+};
+
+PairedTest sign_flip_test(const std::vector<double>& differences);
+
+struct PairedRuns {
+  std::vector<std::string> pairs;  // "sweep/seed-N" of each pair, for the record
+  std::vector<double> a, b;        // the metric of each side
+  std::string metric;
+};
+
+// The runs of configuration `label_a` and `label_b` in each sweep directory (each configuration's
+// selected candidate where the sweep has a selection stage), matched by seed; `split` is dev or
+// test; the metric is the task's first.
+PairedRuns match_runs(const std::vector<std::string>& sweep_dirs, const std::string& label_a, const std::string& label_b,
+                      const std::string& split);
+
+}  // namespace iapt::run
