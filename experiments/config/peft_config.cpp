@@ -136,6 +136,7 @@ MethodSpec read_method(YamlMap m, int64_t num_layers) {
     }
     o.shift_text_positions = m.get<bool>("shift_text_positions", true);
     o.coefficient_learning = m.choice("coefficient_learning", "joint", {"joint", "bilevel"});
+    o.gated_prefix = m.get<bool>("gated_prefix", false);
     YamlMap start = m.map("start");
     o.up_start = read_start(start, "up", o.up_start);
     o.query_start = read_start(start, "query", o.query_start);

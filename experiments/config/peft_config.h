@@ -6,7 +6,7 @@
 //   method:   {name: iapt, soft_tokens: 4, bottleneck: 320, layers: all | [..], pooler: attention,
 //              activation: {kind: rational, version: B, degrees: [6, 5], init: gelu},
 //              activation_pattern: {lower: relu, upper: gelu}, shift_text_positions: true,
-//              coefficient_learning: joint,
+//              coefficient_learning: joint, gated_prefix: false (a variant: zero-init gated prefixes),
 //              start: {up: default | zero | normal, up_std: 0.02, query: default | zero | normal, query_std: 0.02}}
 //   method:   {name: lora, r: 8, alpha: 16, dropout: 0.0, targets: [q, k, v, o, gate, up, down]}
 //   method:   {name: prompt_tuning, soft_tokens: 20, start: {embedding: vocabulary | random, embedding_std: 0.02}}

@@ -1,5 +1,7 @@
 #include "nn/peft/iapt.h"
 
+#include <cmath>
+
 #include "core/error.h"
 
 namespace iapt::nn {
@@ -10,6 +12,7 @@ IaptGenerator::IaptGenerator(int64_t hidden, const IaptOptions& o, const Activat
   act = register_module("act", std::make_shared<Activation>(activation, dtype));
   up = register_module("up", std::make_shared<Linear>(o.bottleneck, hidden, false, dtype));
   apply_start(up->weight, o.up_start);
+  if (o.gated_prefix) gate = register_parameter("gate", zeros({1}, dtype));
   if (pool->query.defined()) apply_start(pool->query, o.query_start);
 }
 
@@ -52,7 +55,8 @@ KVPrefix Iapt::layer_prefix(int64_t layer, const Variable& h, const RMSNorm& inp
   Tensor positions = arange(options.soft_tokens, DType::I64);   // the prefix takes 0..k-1
   auto [k, v] = attn.keys_values(input_norm.forward(p), positions);
   if (stats) record_prefix_norms(*stats, layer, {k, v}, h, instruction_mask_, input_norm, attn);
-  return {k, v};
+  if (stats && it->second->gate.defined()) stats->put(layer, "gate", std::tanh(it->second->gate.data().to_vector()[0]));
+  return {k, v, it->second->gate};
 }
 
 int64_t Iapt::count_parameters(int64_t hidden, int64_t num_layers, const IaptOptions& o) {
@@ -63,6 +67,7 @@ int64_t Iapt::count_parameters(int64_t hidden, int64_t num_layers, const IaptOpt
     int64_t n = 2 * hidden * o.bottleneck;                                      // down, up
     if (o.pooler == PoolerKind::Attention) n += o.soft_tokens * o.bottleneck;   // one query per soft token
     if (act.kind == "rational") n += act.rational.deg_num + 1 + act.rational.deg_den;
+    if (o.gated_prefix) n += 1;
     total += n;
   }
   return total;
@@ -81,6 +86,7 @@ std::vector<Variable> Iapt::generator_parameters() const {
     out.push_back(g->down->weight);
     if (g->pool->query.defined()) out.push_back(g->pool->query);
     out.push_back(g->up->weight);
+    if (g->gate.defined()) out.push_back(g->gate);
   }
   return out;
 }

@@ -24,6 +24,9 @@ struct IaptOptions {
   std::vector<ActivationSpec> per_layer_activation;  // one per generator layer (e.g. a depth pattern)
   bool shift_text_positions = true;
   std::string coefficient_learning = "joint";        // "joint" or "bilevel": how the trainer steps g_l
+  // A variant, not IAPT itself: each generator layer's prefix gets its own softmax, scaled by a
+  // learned gate tanh(g_l) that starts at 0 (KVPrefix::gate), so that step 0 is the frozen model.
+  bool gated_prefix = false;
   ParameterStart up_start;     // W_up: default (uniform, as Linear), zero or normal
   ParameterStart query_start;  // the attention pooler's queries: default (uniform +-1/sqrt(m)), zero (mean pooling
                                // at step 0) or normal
@@ -40,6 +43,7 @@ class IaptGenerator : public Module {
   std::shared_ptr<Linear> down, up;
   std::shared_ptr<Pooler> pool;
   std::shared_ptr<Activation> act;
+  Variable gate;  // [1], gated_prefix only
 };
 
 class Iapt : public PeftMethod {

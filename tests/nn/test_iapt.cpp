@@ -31,6 +31,13 @@ const Tensor kIds = from_ints({1, 4, 9, 2, 17, 5, 8, 1, 6, 6, 12, 3, 22, 7}, {2,
 const Tensor kInstruction = from_ints({1, 1, 1, 1, 0, 0, 0, 1, 1, 1, 1, 1, 0, 0}, {2, 7});
 const Tensor kTargets = from_ints({4, 9, 2, 17, 5, 8, -100, 6, 6, 12, 3, 22, 7, -100}, {14});
 
+double max_abs_diff(const Tensor& a, const Tensor& b) {
+  const auto x = a.to_vector(), y = b.to_vector();
+  double worst = 0;
+  for (size_t i = 0; i < x.size(); ++i) worst = std::max(worst, std::abs(x[i] - y[i]));
+  return worst;
+}
+
 // The naive IAPT: at a generator layer the k soft tokens go in front of the hidden states, the
 // layer runs over k + T positions (soft tokens at 0..k-1, text after), and their outputs are dropped.
 Variable naive_logits(const models::LlamaForCausalLM& m, const nn::Iapt& iapt, const Tensor& ids,
@@ -186,4 +193,35 @@ TEST_CASE("iapt: generation computes the prefixes once at prefill and decodes fr
     seq.push_back(best);
   }
   CHECK(cached[0].tokens == std::vector<int64_t>(seq.begin() + n, seq.end()));
+}
+
+TEST_CASE("iapt: a gated prefix starts exactly at the frozen model, and its gradients check", "[nn][iapt][gradcheck]") {
+  manual_seed(33);
+  models::LlamaForCausalLM m(tiny_config(), DType::F64);
+  m.freeze();
+  nn::IaptOptions o = tiny_iapt(nn::PoolerKind::Attention);
+  o.gated_prefix = true;
+  nn::Iapt iapt(16, 3, o, DType::F64);
+  CHECK(nn::Iapt::count_parameters(16, 3, o) == nn::Iapt::count_parameters(16, 3, tiny_iapt(nn::PoolerKind::Attention)) + 2);
+  iapt.set_instruction_mask(kInstruction);
+  models::ForwardInputs in;
+  in.hooks = &iapt;
+  const Tensor frozen = m.forward(kIds, {}).data();
+  const Tensor gated = m.forward(kIds, in).data();
+  // the text's positions are shifted by k; RoPE scores depend on relative positions alone
+  CHECK(max_abs_diff(frozen, gated) < 1e-10);
+  auto loss = [&] { return cross_entropy(reshape(m.forward(kIds, in), {14, 30}), kTargets); };
+  {  // at gate 0 only the gates learn first
+    for (auto& p : iapt.parameters()) p.zero_grad();
+    loss().backward();
+    for (auto& [l, g] : iapt.generators) {
+      CHECK(std::abs(g->gate.grad().to_vector()[0]) > 0);
+      CHECK(max_abs_diff(g->up->weight.grad(), zeros(g->up->weight.shape(), DType::F64)) == 0);
+    }
+  }
+  for (auto& [l, g] : iapt.generators) g->gate.data().copy_(from_vector({0.4 + 0.1 * static_cast<double>(l)}, {1}, DType::F64));
+  CHECK(max_abs_diff(frozen, m.forward(kIds, in).data()) > 1e-6);
+  GradcheckReport r = gradcheck_parameters(loss, iapt.parameters(), {1e-6, 1e-7, 1e-5});
+  INFO(r.to_string());
+  CHECK(r.ok);
 }
