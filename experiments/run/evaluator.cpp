@@ -5,6 +5,7 @@
 #include <set>
 
 #include "autograd/functions.h"
+#include <cmath>
 #include <filesystem>
 #include <nlohmann/json.hpp>
 
@@ -155,15 +156,19 @@ Evaluation evaluate(const models::LlamaForCausalLM& model, nn::PeftMethod& metho
   return ev;
 }
 
-void write_predictions(const std::string& path, const std::vector<tasks::Example>& examples, const Evaluation& ev) {
+void write_predictions(const std::string& path, const std::vector<tasks::Example>& examples, const Evaluation& ev,
+                       const std::string& data_dir) {
+  const std::string prefix = data_dir.empty() || data_dir.back() == '/' ? data_dir : data_dir + "/";
   IAPT_CHECK(ev.predictions.size() == examples.size() && ev.gold.size() == examples.size(),
              "write_predictions: {} predictions for {} examples", ev.predictions.size(), examples.size());
   std::string text;
   for (size_t i = 0; i < examples.size(); ++i) {
-    nlohmann::json line{{"id", examples[i].source}, {"gold", ev.gold[i]}, {"prediction", ev.predictions[i]}};
+    const std::string& source = examples[i].source;
+    const std::string id = !prefix.empty() && source.rfind(prefix, 0) == 0 ? source.substr(prefix.size()) : source;
+    nlohmann::json line{{"id", id}, {"gold", ev.gold[i]}, {"prediction", ev.predictions[i]}};
     if (!ev.scores.empty()) {
       nlohmann::json scores = nlohmann::json::object();
-      for (auto& [choice, logprob] : ev.scores[i]) scores[choice] = logprob;
+      for (auto& [choice, logprob] : ev.scores[i]) scores[choice] = std::round(logprob * 1e6) / 1e6;
       line["scores"] = scores;
     }
     text += line.dump() + "\n";

@@ -24,8 +24,10 @@ struct Evaluation {
 
 // predictions/<split>.jsonl of an evaluation, one line per example: {"id": file:line, "gold",
 // "prediction", "scores": {choice: log-probability}}, from which its metrics can be recomputed and
-// which paired comparisons across methods read. Written through a temporary file.
-void write_predictions(const std::string& path, const std::vector<tasks::Example>& examples, const Evaluation& ev);
+// which paired comparisons across methods read. Written through a temporary file. Ids are relative
+// to `data_dir` (the same on every machine); log-probabilities are rounded to 1e-6.
+void write_predictions(const std::string& path, const std::vector<tasks::Example>& examples, const Evaluation& ev,
+                       const std::string& data_dir = "");
 
 Evaluation evaluate(const models::LlamaForCausalLM& model, nn::PeftMethod& method, const models::Tokenizer& tok,
                     const tasks::TaskSpec& task, const std::vector<tasks::Example>& examples,

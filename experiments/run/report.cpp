@@ -164,6 +164,33 @@ std::string selection_table(const nlohmann::json& selection) {
   return md;
 }
 
+// start.md: how far each configuration's start is from the frozen model (diagnostics.jsonl's first
+// line), mean and std over its runs.
+void write_start_table(const std::vector<ReportRow>& rows, const fs::path& file) {
+  std::string md = "| configuration | runs | KL from frozen (mean ± std) | largest logit change (mean ± std) | response loss "
+                   "minus frozen (mean ± std) |\n|---|---:|---:|---:|---:|\n";
+  bool any = false;
+  for (const auto& r : rows) {
+    std::vector<double> kl, change, loss;
+    for (const auto& run : r.run_dirs) {
+      std::ifstream in(fs::path(run) / "diagnostics.jsonl");
+      std::string line;
+      if (!std::getline(in, line)) continue;
+      const auto j = nlohmann::json::parse(line, nullptr, false);
+      if (j.is_discarded() || !j.contains("start")) continue;
+      kl.push_back(j["start"]["kl_from_frozen"]);
+      change.push_back(j["start"]["max_logit_change"]);
+      loss.push_back(j["start"]["response_loss"].get<double>() - j["start"]["frozen_response_loss"].get<double>());
+    }
+    if (kl.empty()) continue;
+    any = true;
+    const Stats a = stats_of(kl), b = stats_of(change), c = stats_of(loss);
+    md += fmt::format("| {} | {} | {:.4f} ± {:.4f} | {:.2f} ± {:.2f} | {:+.3f} ± {:.3f} |\n", r.label, kl.size(), a.mean, a.std,
+                      b.mean, b.std, c.mean, c.std);
+  }
+  if (any) write_text_atomically(file, md);
+}
+
 // A configuration's diagnostics.jsonl as three panels: gradient norm per parameter group, each
 // layer's prefix key norm over the text's (or inserted tokens' norm over the hidden states'), and
 // each layer's pooler entropy. Panels without data are left out.
@@ -315,6 +342,7 @@ std::vector<ReportRow> write_report(const std::string& dir_str) {
                       rows[0].metric, rows[0].majority_test ? fmt::format("{:.4f}", *rows[0].majority_test) : "-");
   write_text_atomically(dir / "table.md", md);
   write_text_atomically(dir / "table.csv", csv);
+  write_start_table(rows, dir / "start.md");
 
   if (!have_gnuplot()) return rows;
   const fs::path plots = dir / "plots";

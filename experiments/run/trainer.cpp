@@ -354,11 +354,11 @@ RunSummary train_run(const RunConfig& c) {
   s.method->load_canonical_state(best_file.tensors, "", (dir / "best" / "adapter.safetensors").string());
   Evaluation dev_ev = evaluate(*s.model, *s.method, *s.tok, s.task, s.splits.dev, c.task, c.evaluation);
   summary.dev = dev_ev.metrics;
-  write_predictions((dir / "predictions" / "dev.jsonl").string(), s.splits.dev, dev_ev);
+  write_predictions((dir / "predictions" / "dev.jsonl").string(), s.splits.dev, dev_ev, c.task.data_dir);
   if (!s.splits.test.empty()) {
     Evaluation test_ev = evaluate(*s.model, *s.method, *s.tok, s.task, s.splits.test, c.task, c.evaluation);
     summary.test = test_ev.metrics;
-    write_predictions((dir / "predictions" / "test.jsonl").string(), s.splits.test, test_ev);
+    write_predictions((dir / "predictions" / "test.jsonl").string(), s.splits.test, test_ev, c.task.data_dir);
   }
   summary.wall_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   // the learned rational activations' coefficients (a few numbers per layer): their plots need no weights
