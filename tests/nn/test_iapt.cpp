@@ -225,3 +225,47 @@ TEST_CASE("iapt: a gated prefix starts exactly at the frozen model, and its grad
   INFO(r.to_string());
   CHECK(r.ok);
 }
+
+TEST_CASE("iapt: a gated prefix adds tanh(g) times each head's own softmax over the prefix, GQA heads grouped",
+          "[nn][iapt]") {
+  manual_seed(34);
+  const int64_t d = 16, heads = 4, kv = 2, hd = 4, t = 3, p = 2;
+  nn::LlamaAttention attn(d, heads, kv, 10000.0, DType::F64);
+  const Tensor x = randn({1, t, d}, DType::F64);
+  nn::KVPrefix prefix{Variable(randn({1, kv, p, hd}, DType::F64)), Variable(randn({1, kv, p, hd}, DType::F64)),
+                      Variable(from_vector({0.7}, {1}, DType::F64))};
+  const Tensor positions = arange(t, DType::I64);
+  nn::AttentionInputs plain_in, gated_in;
+  plain_in.positions = gated_in.positions = positions;
+  gated_in.prefix = &prefix;
+  const auto plain = attn.forward(Variable(x), plain_in).data().to_vector();
+  const auto gated = attn.forward(Variable(x), gated_in).data().to_vector();
+  // the reference, by loops: query head h reads key/value head h / (heads / kv)
+  const auto q = rope(transpose(reshape(attn.q_proj->forward(Variable(x)), {1, t, heads, hd}), 1, 2), positions, 10000.0)
+                     .data().contiguous().to_vector();  // [1, H, T, hd]
+  const auto k = prefix.k.data().to_vector(), v = prefix.v.data().to_vector();
+  const auto wo = attn.o_proj->weight.data().to_vector();  // [d, H hd]
+  std::vector<double> mixed(t * heads * hd, 0.0);           // [T, H hd]
+  for (int64_t h = 0; h < heads; ++h)
+    for (int64_t i = 0; i < t; ++i) {
+      const int64_t g = h / (heads / kv);
+      std::vector<double> s(p);
+      double top = -1e300, total = 0;
+      for (int64_t j = 0; j < p; ++j) {
+        s[j] = 0;
+        for (int64_t c = 0; c < hd; ++c) s[j] += q[(h * t + i) * hd + c] * k[(g * p + j) * hd + c] / std::sqrt(double(hd));
+        top = std::max(top, s[j]);
+      }
+      for (auto& e : s) total += (e = std::exp(e - top));
+      for (int64_t j = 0; j < p; ++j)
+        for (int64_t c = 0; c < hd; ++c) mixed[i * heads * hd + h * hd + c] += s[j] / total * v[(g * p + j) * hd + c];
+    }
+  double worst = 0;
+  for (int64_t i = 0; i < t; ++i)
+    for (int64_t o = 0; o < d; ++o) {
+      double added = 0;
+      for (int64_t c = 0; c < heads * hd; ++c) added += wo[o * heads * hd + c] * mixed[i * heads * hd + c];
+      worst = std::max(worst, std::abs(gated[i * d + o] - plain[i * d + o] - std::tanh(0.7) * added));
+    }
+  CHECK(worst < 1e-12);
+}
