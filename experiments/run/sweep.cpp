@@ -83,7 +83,24 @@ std::vector<SweepRun> expand_sweep(const std::string& path) {
   Grid select_grid;
   std::map<std::string, Grid> select_by_label;
   std::vector<int64_t> select_seeds;
+  // a selection made by another sweep: label -> its candidate (no selection stage here)
+  std::map<std::string, std::string> reused;
+  std::string reused_from, reused_as;
   if (sweep.has("select")) {
+    config::YamlMap select = sweep.map("select");
+    if (select.has("from")) {
+      reused_from = config::config_path(select.require<std::string>("from"), path, "sweep.select.from");
+      reused_as = select.get<std::string>("as", "");
+      IAPT_CHECK(fs::exists(reused_from), "{}: sweep.select.from: {} does not exist yet (run the sweep that selects first)",
+                 path, reused_from);
+      std::ifstream in(reused_from);
+      const nlohmann::json sel = nlohmann::json::parse(in);
+      for (auto& [label, entry] : sel.items())
+        if (entry["selected"].is_string()) reused[label] = entry["selected"].get<std::string>();
+      select.finish();
+    }
+  }
+  if (sweep.has("select") && reused_from.empty()) {
     config::YamlMap select = sweep.map("select");
     auto read_grid = [&](const YAML::Node& node, const std::string& where) {
       IAPT_CHECK(node && node.IsMap() && node.size() > 0, "{}: {}: expected a mapping of dotted keys to lists", path, where);
@@ -187,6 +204,21 @@ std::vector<SweepRun> expand_sweep(const std::string& path) {
     // the candidates of the selection stage (one empty candidate without it)
     const Grid& own = select_by_label.count(label) ? select_by_label.at(label) : Grid{};
     std::vector<std::vector<std::pair<std::string, YAML::Node>>> candidates{{}};
+    if (!reused_from.empty()) {  // "training.lr=3e-3,method.x=y": the other sweep's choice for this label
+      const std::string source = reused_as.empty() ? label : reused_as;
+      IAPT_CHECK(reused.count(source), "{}: sweep.select.from: {} has no selected candidate for '{}'", path, reused_from,
+                 source);
+      std::vector<std::pair<std::string, YAML::Node>> chosen;
+      std::stringstream parts(reused.at(source));
+      for (std::string part; std::getline(parts, part, ',');) {
+        const size_t eq = part.find('=');
+        IAPT_CHECK(eq != std::string::npos, "{}: {}: candidate '{}' is not key=value", path, reused_from, part);
+        chosen.emplace_back(part.substr(0, eq), YAML::Load(part.substr(eq + 1)));
+        if (ci == 0 && std::find(selected_keys.begin(), selected_keys.end(), part.substr(0, eq)) == selected_keys.end())
+          selected_keys.push_back(part.substr(0, eq));
+      }
+      candidates = {chosen};
+    }
     for (auto& [key, values] : select_grid) {
       auto it = std::find_if(own.begin(), own.end(), [&](auto& g) { return g.first == key; });
       std::vector<std::vector<std::pair<std::string, YAML::Node>>> next;
@@ -218,6 +250,7 @@ std::vector<SweepRun> expand_sweep(const std::string& path) {
         r.sweep_dir = sweep_dir.string();
         r.swept_keys = swept_keys;
         r.selected_keys = selected_keys;
+        r.reused_selection = reused_from;
         r.seed = static_cast<uint64_t>(seed);
         r.config = cfg;
         r.run_dir = (leaf / fmt::format("seed-{}", seed)).string();
@@ -347,7 +380,15 @@ int run_sweep(const std::string& path, int jobs, const std::string& cli) {
                                                       "\n");
   std::vector<const SweepRun*> stage;
   int failed = 0;
-  if (runs.front().selected_keys.empty()) {
+  if (!runs.front().reused_selection.empty()) {  // every run has its configuration's reused choice
+    nlohmann::json selection = nlohmann::json::object();
+    for (const auto& r : runs) {
+      stage.push_back(&r);
+      selection[r.label] = {{"selected", r.candidate}, {"from", r.reused_selection}, {"candidates", nlohmann::json::object()}};
+    }
+    write_text_atomically(sweep_dir / "selection.json", selection.dump(2) + "\n");
+    failed = execute(path, stage, jobs, cli);
+  } else if (runs.front().selected_keys.empty()) {
     for (const auto& r : runs) stage.push_back(&r);
     failed = execute(path, stage, jobs, cli);
   } else {

@@ -10,6 +10,8 @@
 //       grid: {training.lr: [1e-4, 3e-4, 1e-3, 3e-3]}              # the candidates (every combination)
 //       by_label: {prompt_tuning: {training.lr: [1e-3, 1e-2, 3e-2, 1e-1]}}  # a configuration's own candidates
 //       seeds: [1]           # the selection stage's seeds (default: the first of `seeds`)
+//     select: {from: ../results/study_sst2/selection.json, as: iapt}   # or another sweep's choice
+//       # (each configuration takes the choice of its own label there, or of the label `as` names)
 // Each configuration and seed becomes output_dir/NAME/LABEL/seed-N (its config written beside it as
 // seed-N.yaml); a run whose summary.json exists is skipped; --jobs N runs N processes at once.
 // With `select`, a configuration's runs are LABEL/CANDIDATE/seed-N (CANDIDATE as "training.lr=1e-3").
@@ -30,6 +32,7 @@ struct SweepRun {
   bool selection = false;   // a run of the selection stage (a selection seed)
   std::string sweep_dir;    // output_dir/NAME
   std::vector<std::string> swept_keys, selected_keys;  // the grid's and zip's keys; the selection's
+  std::string reused_selection;  // the selection.json whose choice the run takes (select.from), else empty
   uint64_t seed = 1;
   std::string config_path;  // where its run config is written
   std::string run_dir;

@@ -341,6 +341,24 @@ TEST_CASE("sweep: a selection stage picks each configuration's rate on dev, then
   CHECK(table.find("| configuration | method | method | training.lr |") != std::string::npos);
   CHECK(table.find("Majority class") != std::string::npos);
   CHECK(fs::exists(out / "selection.md"));
+  // another sweep takes the choice made here: every configuration runs IAPT's selected rate alone
+  std::string reuse = config_text(ws, "sweeps");
+  reuse.replace(reuse.find("name: tiny-sst2"), 15, "name: ablation");
+  reuse.replace(reuse.find("steps: 12"), 9, "steps: 8");
+  reuse += "sweep:\n  seeds: [1]\n  grid: {method.soft_tokens: [1, 2]}\n  select: {from: " +
+           (out / "selection.json").string() + ", as: iapt}\n";
+  std::ofstream(ws / "reuse.yaml") << reuse;
+  Result reused = run_cli("sweep " + (ws / "reuse.yaml").string() + " --jobs 2");
+  INFO(reused.output);
+  REQUIRE(reused.exit_code == 0);
+  const std::string iapt_choice = selection["iapt"]["selected"];
+  for (const char* k : {"1", "2"}) {
+    const fs::path run = ws / "sweeps/ablation" / k / iapt_choice / "seed-1";
+    CHECK(fs::exists(run / "summary.json"));
+    // the sweep's run config holds the value as the selection wrote it
+    CHECK(read_text(run.string() + ".yaml").find("lr: " + iapt_choice.substr(iapt_choice.find('=') + 1)) != std::string::npos);
+  }
+  CHECK(read_text(ws / "sweeps/ablation/table.md").find("| method.soft_tokens | training.lr |") != std::string::npos);
   // the report refuses to average runs of different configs into one row
   const std::string chosen = selection["iapt"]["selected"];
   const fs::path cfg = out / "iapt" / chosen / "seed-2/config.yaml";
