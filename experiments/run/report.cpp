@@ -130,7 +130,11 @@ std::string config_value(const YAML::Node& config, const std::string& key) {
     if (!n.IsMap() || !n[part]) return "-";
     n.reset(n[part]);
   }
-  if (n.IsScalar()) return n.Scalar();
+  if (n.IsScalar()) {  // a number as its shortest exact form (the resolved config writes 0.00029999999999999997)
+    char* end = nullptr;
+    const double v = std::strtod(n.Scalar().c_str(), &end);
+    return end && *end == '\0' && !n.Scalar().empty() ? fmt::format("{}", v) : n.Scalar();
+  }
   if (n.IsMap() && n["name"]) return n["name"].Scalar();
   YAML::Emitter e;
   e << YAML::Flow << n;
@@ -220,8 +224,8 @@ void diagnostics_plot(const fs::path& run, const std::string& title, const fs::p
   if (!ratio.empty()) panels.emplace_back("prefix (or inserted) norm / text norm", "unset logscale y\n", &ratio);
   if (!entropy.empty()) panels.emplace_back("pooler attention entropy / log n", "unset logscale y\n", &entropy);
   if (panels.empty()) return;
-  std::string data, script = fmt::format("set terminal pngcairo size {},360 font ',9' noenhanced\nset output '{}.png'\n"
-                                         "set multiplot layout 1,{} title '{}'\nset key outside bottom\nset xlabel 'step'\n",
+  std::string data, script = fmt::format("set terminal pngcairo size {},480 font ',9' noenhanced\nset output '{}.png'\n"
+                                         "set multiplot layout 1,{} title '{}'\nset key below maxrows 4\nset xlabel 'step'\n",
                                          460 * panels.size(), stem.string(), panels.size(), title);
   int block = 0;
   for (auto& [ylabel, setup, series] : panels) {
