@@ -402,7 +402,9 @@ std::map<std::string, double> evaluate_run(const std::string& run_dir, const std
   SafetensorsFile best = load_safetensors((dir / "best" / "adapter.safetensors").string());
   s.method->load_canonical_state(best.tensors, "", (dir / "best" / "adapter.safetensors").string());
   const auto& examples = split == "dev" ? s.splits.dev : s.splits.test;
-  return evaluate(*s.model, *s.method, *s.tok, s.task, examples, c.task, c.evaluation).metrics;
+  Evaluation ev = evaluate(*s.model, *s.method, *s.tok, s.task, examples, c.task, c.evaluation);
+  write_predictions((dir / "predictions" / (split + ".jsonl")).string(), examples, ev, c.task.data_dir);
+  return ev.metrics;
 }
 
 }  // namespace iapt::run

@@ -29,7 +29,8 @@ struct RunSummary {
 
 RunSummary train_run(const RunConfig& config);
 
-// Evaluates a finished run's best weights on a split ("dev" or "test").
+// Evaluates a finished run's best weights on a split ("dev" or "test"), and writes its predictions
+// (predictions/<split>.jsonl in the run).
 std::map<std::string, double> evaluate_run(const std::string& run_dir, const std::string& split);
 
 }  // namespace iapt::run

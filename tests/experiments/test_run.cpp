@@ -182,9 +182,11 @@ TEST_CASE("sweep: configurations and seeds run in parallel, are skipped once don
   }
   // every method's saved run loads back: iapt eval rebuilds it from the run's config.yaml
   for (const char* label : {"iapt", "prompt_tuning", "lpt", "parallel_adapter"}) {
+    fs::remove(out / label / "seed-1/predictions/dev.jsonl");
     Result ev = run_cli("eval --run " + (out / label / "seed-1").string() + " --split dev");
     INFO(label << ": " << ev.output);
     CHECK(ev.exit_code == 0);
+    CHECK(fs::exists(out / label / "seed-1/predictions/dev.jsonl"));  // every evaluation writes its predictions
     auto summary = read_json(out / label / "seed-1/summary.json");
     CHECK(ev.output.find(fmt::format("dev accuracy {:.4f}", summary["dev"]["accuracy"].get<double>())) != std::string::npos);
   }
