@@ -19,9 +19,10 @@ IaptGenerator::IaptGenerator(int64_t hidden, const IaptOptions& o, const Activat
 Variable IaptGenerator::soft_tokens(const Variable& h, const Tensor& instruction_mask, ForwardStatistics* stats,
                                     int64_t layer) const {
   Variable z = down->forward(h);                          // [B, T, m]
-  double entropy = -1;
-  Variable pooled = pool->forward(z, instruction_mask, stats && pool->kind == PoolerKind::Attention ? &entropy : nullptr);  // [B, k, m]
-  if (entropy >= 0) stats->put(layer, "pooler_entropy", entropy);
+  double entropy = -1;  // recorded for the attention pooler only
+  const bool record = stats && pool->kind == PoolerKind::Attention;
+  Variable pooled = pool->forward(z, instruction_mask, record ? &entropy : nullptr);  // [B, k, m]
+  if (record) stats->put(layer, "pooler_entropy", entropy);
   return up->forward(act->forward(pooled));               // [B, k, d]
 }
 

@@ -30,11 +30,13 @@ Variable PromptTuning::insert_tokens(int64_t layer, const Variable& h) {
   if (layer != 0) return {};
   const int64_t k = embedding.size(0), d = embedding.size(1);
   Variable tokens = expand(unsqueeze(embedding, 0), {h.size(0), k, d});
-  if (statistics.enabled && instruction_mask_.defined()) record_inserted_norms(statistics, layer, tokens, h, instruction_mask_);
+  if (statistics.enabled && instruction_mask_.defined())
+    record_inserted_norms(statistics, layer, tokens, h, instruction_mask_);
   return tokens;
 }
 
-Idpg::Idpg(int64_t k, int64_t hidden, int64_t bottleneck, int64_t num_layers, DType dtype, const ParameterStart& up_start)
+Idpg::Idpg(int64_t k, int64_t hidden, int64_t bottleneck, int64_t num_layers, DType dtype,
+           const ParameterStart& up_start)
     : PeftMethod("idpg."), soft_tokens(k) {
   down = register_module("down", std::make_shared<Linear>(hidden, bottleneck, false, dtype));
   if (num_layers == 0) {
@@ -91,7 +93,8 @@ Variable Lpt::insert_tokens(int64_t layer, const Variable& h) {
   if (layer != options.layer) return {};
   IAPT_CHECK(instruction_mask_.defined() && instruction_mask_.size(0) == h.size(0) && instruction_mask_.size(1) == h.size(1),
              "lpt: set_instruction_mask([B, T]) for this batch first");
-  Variable tokens = generator->soft_tokens(h, instruction_mask_, statistics.enabled ? &statistics : nullptr, layer);  // [B, k, d]
+  ForwardStatistics* stats = statistics.enabled ? &statistics : nullptr;
+  Variable tokens = generator->soft_tokens(h, instruction_mask_, stats, layer);  // [B, k, d]
   if (statistics.enabled) record_inserted_norms(statistics, layer, tokens, h, instruction_mask_);
   return tokens;
 }
