@@ -343,6 +343,12 @@ TEST_CASE("sweep: a selection stage picks each configuration's rate on dev, then
   CHECK(table.find("| configuration | method | method | training.lr |") != std::string::npos);
   CHECK(table.find("Majority class") != std::string::npos);
   CHECK(fs::exists(out / "selection.md"));
+  // the selected candidates compared, paired by seed
+  Result cmp = run_cli("compare " + out.string() + " --a iapt --b lora --split dev");
+  INFO(cmp.output);
+  CHECK(cmp.exit_code == 0);
+  CHECK(cmp.output.find("over 2 pairs") != std::string::npos);
+  CHECK(cmp.output.find("| protocol/seed-2 |") != std::string::npos);
   // another sweep takes the choice made here: every configuration runs IAPT's selected rate alone
   std::string reuse = config_text(ws, "sweeps");
   reuse.replace(reuse.find("name: tiny-sst2"), 15, "name: ablation");
