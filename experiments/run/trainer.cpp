@@ -139,7 +139,9 @@ RunSummary train_run(const RunConfig& c) {
   const auto started = std::chrono::steady_clock::now();
   const fs::path dir = c.run_dir();
   const std::string resolved = c.to_yaml();
-  Setup s = build(c, /*probe=*/true);  // before anything is written: a bad model, task or data file leaves no run behind
+  // before anything is written: a bad model, task or data file leaves no run behind; the frozen
+  // model's probe is needed for a fresh start only (a resumed run has recorded its start already)
+  Setup s = build(c, /*probe=*/!fs::exists(dir / "last" / "state.safetensors"));
   fs::create_directories(dir / "best");
   fs::create_directories(dir / "last");
   if (fs::exists(dir / "config.yaml")) {
