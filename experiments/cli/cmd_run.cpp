@@ -50,21 +50,28 @@ void add_sweep(CLI::App& app) {
     std::string file;
     int jobs = 1;
     bool dry_run = false;
+    std::vector<std::string> only;
   };
   auto a = std::make_shared<Args>();
   auto* cmd = app.add_subcommand("sweep", "Run every configuration and seed of a sweep, then report");
   cmd->add_option("file", a->file, "experiment YAML with a sweep section")->required()->check(CLI::ExistingFile);
   cmd->add_option("--jobs", a->jobs, "runs at once (local processes)")->check(CLI::PositiveNumber);
   cmd->add_flag("--dry-run", a->dry_run, "validate every run's config and list the runs, run nothing");
+  cmd->add_option("--only", a->only, "run only these configurations (labels; comma-separated or repeated); the "
+                                     "report still covers every finished run")
+      ->delimiter(',');
   cmd->callback([a] {
     if (a->dry_run) {
-      for (const auto& r : run::expand_sweep(a->file))
-        fmt::print("{}{} seed {}{} -> {}\n", r.label, r.candidate.empty() ? "" : " " + r.candidate, r.seed,
-                   r.selection ? " (selection stage)" : "", r.run_dir);
+      const auto runs = run::expand_sweep(a->file);
+      run::check_labels(runs, a->only, a->file);
+      for (const auto& r : runs)
+        if (run::runs_label(a->only, r.label))
+          fmt::print("{}{} seed {}{} -> {}\n", r.label, r.candidate.empty() ? "" : " " + r.candidate, r.seed,
+                     r.selection ? " (selection stage)" : "", r.run_dir);
       return;
     }
     // the runs are this same executable, in processes of their own
-    const int failed = run::run_sweep(a->file, a->jobs, std::filesystem::read_symlink("/proc/self/exe").string());
+    const int failed = run::run_sweep(a->file, a->jobs, std::filesystem::read_symlink("/proc/self/exe").string(), a->only);
     if (failed > 0) throw CLI::RuntimeError(fmt::format("{} runs failed", failed), 1);
     const auto runs = run::expand_sweep(a->file);
     if (runs.empty()) return;
@@ -76,7 +83,7 @@ void add_sweep(CLI::App& app) {
 
   struct CompareArgs {
     std::vector<std::string> sweeps;
-    std::string a, b, split = "test";
+    std::string a, b, split = "test", unit = "seed";
   };
   auto c = std::make_shared<CompareArgs>();
   auto* cmp = app.add_subcommand("compare", "Paired comparison of two configurations over the matched seeds of sweeps "
@@ -87,7 +94,23 @@ void add_sweep(CLI::App& app) {
   cmp->add_option("--a", c->a, "a configuration's label (e.g. iapt)")->required();
   cmp->add_option("--b", c->b, "the configuration it is compared with (e.g. lora)")->required();
   cmp->add_option("--split", c->split, "dev or test")->check(CLI::IsMember({"dev", "test"}));
+  cmp->add_option("--unit", c->unit, "what is paired: seed (each seed's metric) or example (each example's accuracy "
+                                     "averaged over the matched seeds)")
+      ->check(CLI::IsMember({"seed", "example"}));
   cmp->callback([c] {
+    if (c->unit == "example") {
+      const run::PairedExamples ex = run::match_examples(c->sweeps, c->a, c->b, c->split);
+      IAPT_CHECK(!ex.differences.empty(), "compare: no seed finished for both {} and {}", c->a, c->b);
+      fmt::print("| sweep | examples | seeds | {} | {} | difference |\n|---|---:|---:|---:|---:|---:|\n", c->a, c->b);
+      for (size_t i = 0; i < ex.sweeps.size(); ++i)
+        fmt::print("| {} | {} | {} | {:.4f} | {:.4f} | {:+.4f} |\n", ex.sweeps[i], ex.examples[i], ex.seeds[i], ex.a[i],
+                   ex.b[i], ex.a[i] - ex.b[i]);
+      const run::PairedTest t = run::sign_flip_test(ex.differences);
+      fmt::print("\n{} accuracy of {} minus {}, per example averaged over the matched seeds: mean {:+.4f} over {} examples "
+                 "({} better, {} worse, {} tied); two-sided sign-flip permutation p = {:.4g}\n",
+                 c->split, c->a, c->b, t.mean_difference, t.n, t.wins, t.losses, t.ties, t.p_value);
+      return;
+    }
     const run::PairedRuns runs = run::match_runs(c->sweeps, c->a, c->b, c->split);
     IAPT_CHECK(!runs.a.empty(), "compare: no seed finished for both {} and {}", c->a, c->b);
     std::vector<double> d;

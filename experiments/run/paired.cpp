@@ -74,6 +74,66 @@ std::map<std::string, fs::path> runs_of(const fs::path& sweep, const std::string
 
 }  // namespace
 
+namespace {
+
+// example id -> 1 if the run's prediction was right, else 0
+std::map<std::string, double> correctness(const fs::path& run, const std::string& split) {
+  const fs::path file = run / "predictions" / (split + ".jsonl");
+  std::ifstream in(file);
+  IAPT_CHECK(in.good(), "compare: cannot read {} (runs made before predictions were written lack it)", file.string());
+  std::map<std::string, double> out;
+  int line_no = 0;
+  for (std::string line; std::getline(in, line);) {
+    ++line_no;
+    if (line.empty()) continue;
+    const auto j = nlohmann::json::parse(line, nullptr, false);
+    IAPT_CHECK(!j.is_discarded() && j.contains("id") && j.contains("gold") && j.contains("prediction"),
+               "compare: {}:{}: expected a JSON object with id, gold and prediction", file.string(), line_no);
+    out[j["id"].get<std::string>()] = j["gold"] == j["prediction"] ? 1.0 : 0.0;
+  }
+  return out;
+}
+
+}  // namespace
+
+PairedExamples match_examples(const std::vector<std::string>& sweep_dirs, const std::string& label_a,
+                              const std::string& label_b, const std::string& split) {
+  IAPT_CHECK(split == "dev" || split == "test", "compare: split '{}' (dev or test)", split);
+  PairedExamples out;
+  for (const auto& dir : sweep_dirs) {
+    const auto a = runs_of(dir, label_a), b = runs_of(dir, label_b);
+    std::map<std::string, double> sum_a, sum_b;  // example id -> correct count over the matched seeds
+    int seeds = 0;
+    for (auto& [seed, run_a] : a) {
+      auto it = b.find(seed);
+      if (it == b.end()) continue;
+      IAPT_CHECK(read_json(run_a / "summary.json").at("dev_metric") == "accuracy",
+                 "compare: --unit example needs accuracy as the metric ({})", run_a.string());
+      const auto ca = correctness(run_a, split), cb = correctness(it->second, split);
+      IAPT_CHECK(ca.size() == cb.size() && (seeds == 0 || ca.size() == sum_a.size()),
+                 "compare: {} and {} did not predict the same {} examples", run_a.string(), it->second.string(), split);
+      for (auto& [id, v] : ca) {
+        IAPT_CHECK(cb.count(id), "compare: example {} is in {} but not in {}", id, run_a.string(), it->second.string());
+        sum_a[id] += v, sum_b[id] += cb.at(id);
+      }
+      ++seeds;
+    }
+    if (seeds == 0) continue;
+    double total_a = 0, total_b = 0;
+    for (auto& [id, v] : sum_a) {
+      out.differences.push_back((v - sum_b[id]) / seeds);
+      total_a += v, total_b += sum_b[id];
+    }
+    const double n = static_cast<double>(sum_a.size()) * seeds;
+    out.sweeps.push_back(fs::path(dir).filename().string());
+    out.examples.push_back(static_cast<int>(sum_a.size()));
+    out.seeds.push_back(seeds);
+    out.a.push_back(total_a / n);
+    out.b.push_back(total_b / n);
+  }
+  return out;
+}
+
 PairedRuns match_runs(const std::vector<std::string>& sweep_dirs, const std::string& label_a, const std::string& label_b,
                       const std::string& split) {
   IAPT_CHECK(split == "dev" || split == "test", "compare: split '{}' (dev or test)", split);

@@ -30,4 +30,20 @@ struct PairedRuns {
 PairedRuns match_runs(const std::vector<std::string>& sweep_dirs, const std::string& label_a, const std::string& label_b,
                       const std::string& split);
 
+// The same comparison with test examples as the unit, for accuracy: each example's correctness
+// averaged over the matched seeds (from each run's predictions/SPLIT.jsonl), A's minus B's, one
+// difference per example and sweep. It asks whether A is right on more examples than B with the
+// training noise averaged out; unlike the test over seeds it can reach small p-values on one task
+// with five seeds (which over seeds cannot go below 2/32), but it does not count the seeds'
+// variance as noise, so it says less about a new training run than about these.
+struct PairedExamples {
+  std::vector<std::string> sweeps;  // per sweep: how many examples and matched seeds, for the record
+  std::vector<int> examples, seeds;
+  std::vector<double> a, b;         // per sweep: mean accuracy of each side over its matched seeds
+  std::vector<double> differences;  // per example (all sweeps): mean correctness of A minus B's
+};
+
+PairedExamples match_examples(const std::vector<std::string>& sweep_dirs, const std::string& label_a,
+                              const std::string& label_b, const std::string& split);
+
 }  // namespace iapt::run

@@ -47,9 +47,16 @@ std::vector<SweepRun> expand_sweep(const std::string& path);
 // candidate. Writes sweep_dir/selection.json (each candidate's mean dev score and the choice).
 std::map<std::string, std::string> select_candidates(const std::vector<SweepRun>& runs);
 
+// `only` (configuration labels to run; empty: all) checked against the sweep's labels, and whether
+// it includes a label.
+void check_labels(const std::vector<SweepRun>& runs, const std::vector<std::string>& only, const std::string& path);
+bool runs_label(const std::vector<std::string>& only, const std::string& label);
+
 // Writes every run's config, runs the missing ones with `cli` (the iapt executable) and `jobs`
 // processes at a time (each with cores / jobs OpenMP threads unless OMP_NUM_THREADS is set), and
-// writes the report. Returns how many runs failed.
-int run_sweep(const std::string& path, int jobs, const std::string& cli);
+// writes the report. `only`, when not empty, names the configurations (labels) to run: the others
+// are left as they are, and the selection and the report still read every finished run. Returns
+// how many runs failed.
+int run_sweep(const std::string& path, int jobs, const std::string& cli, const std::vector<std::string>& only = {});
 
 }  // namespace iapt::run

@@ -1,6 +1,10 @@
 #include <catch2/catch.hpp>
 
 #include <cmath>
+#include <filesystem>
+#include <fmt/format.h>
+#include <fstream>
+#include <unistd.h>
 
 #include "experiments/metrics.h"
 #include "experiments/run/paired.h"
@@ -84,4 +88,41 @@ TEST_CASE("paired: the sign-flip permutation test is exact for small samples", "
   // past 20 pairs the test samples: a strong effect still gives a small p
   std::vector<double> many(30, 0.05);
   CHECK(run::sign_flip_test(many).p_value < 1e-4);
+}
+
+TEST_CASE("paired: examples as the unit average each example's correctness over the matched seeds", "[experiments][paired]") {
+  namespace fs = std::filesystem;
+  const fs::path sweep = fs::temp_directory_path() / fmt::format("iapt_paired_examples_{}", static_cast<long>(getpid()));
+  fs::remove_all(sweep);
+  // a's and b's predictions on three test examples (gold x, x, y), two seeds each; b has a third seed
+  // that a lacks, which is left out
+  auto write_run = [&](const std::string& label, int seed, const std::vector<std::string>& predictions) {
+    const fs::path run = sweep / label / fmt::format("seed-{}", seed);
+    fs::create_directories(run / "predictions");
+    std::ofstream(run / "summary.json") << R"({"dev_metric": "accuracy", "split_seed": 1})";
+    std::ofstream out(run / "predictions/test.jsonl");
+    const char* gold[] = {"x", "x", "y"};
+    for (size_t i = 0; i < predictions.size(); ++i)
+      out << fmt::format(R"({{"id": "t:{}", "gold": "{}", "prediction": "{}"}})", i, gold[i], predictions[i]) << "\n";
+  };
+  write_run("a", 1, {"x", "x", "x"});  // right, right, wrong
+  write_run("a", 2, {"x", "y", "y"});  // right, wrong, right
+  write_run("b", 1, {"y", "x", "x"});  // wrong, right, wrong
+  write_run("b", 2, {"y", "x", "x"});
+  write_run("b", 3, {"x", "x", "y"});
+  const auto ex = run::match_examples({sweep.string()}, "a", "b", "test");
+  REQUIRE(ex.differences.size() == 3);
+  CHECK(ex.seeds == std::vector<int>{2});
+  CHECK(ex.examples == std::vector<int>{3});
+  CHECK(ex.differences[0] == Approx(1.0));   // a right twice, b never
+  CHECK(ex.differences[1] == Approx(-0.5));  // a once, b twice
+  CHECK(ex.differences[2] == Approx(0.5));   // a once, b never
+  CHECK(ex.a[0] == Approx(4.0 / 6));
+  CHECK(ex.b[0] == Approx(2.0 / 6));
+  // a run whose predictions cover other examples is refused
+  std::ofstream(sweep / "b/seed-2/predictions/test.jsonl") << R"({"id": "t:9", "gold": "x", "prediction": "x"})" << "\n"
+                                                             << R"({"id": "t:1", "gold": "x", "prediction": "x"})" << "\n"
+                                                             << R"({"id": "t:2", "gold": "y", "prediction": "x"})" << "\n";
+  CHECK_THROWS_WITH(run::match_examples({sweep.string()}, "a", "b", "test"), Catch::Contains("example t:0 is in"));
+  fs::remove_all(sweep);
 }

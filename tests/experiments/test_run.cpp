@@ -349,6 +349,11 @@ TEST_CASE("sweep: a selection stage picks each configuration's rate on dev, then
   CHECK(cmp.exit_code == 0);
   CHECK(cmp.output.find("over 2 pairs") != std::string::npos);
   CHECK(cmp.output.find("| protocol/seed-2 |") != std::string::npos);
+  Result by_example = run_cli("compare " + out.string() + " --a iapt --b lora --split dev --unit example");
+  INFO(by_example.output);
+  CHECK(by_example.exit_code == 0);
+  CHECK(by_example.output.find("| protocol | 12 | 2 |") != std::string::npos);  // 12 dev examples, 2 seeds
+  CHECK(by_example.output.find("over 12 examples") != std::string::npos);
   // another sweep takes the choice made here: every configuration runs IAPT's selected rate alone
   std::string reuse = config_text(ws, "sweeps");
   reuse.replace(reuse.find("name: tiny-sst2"), 15, "name: ablation");
@@ -376,4 +381,36 @@ TEST_CASE("sweep: a selection stage picks each configuration's rate on dev, then
   Result report = run_cli("report " + out.string());
   CHECK(report.exit_code != 0);
   CHECK(report.output.find("were made with different configs") != std::string::npos);
+}
+
+TEST_CASE("sweep: --only runs the named configurations and leaves the others for later", "[experiments][run]") {
+  fs::path ws = workspace("only");
+  std::string yaml = config_text(ws, "sweeps");
+  yaml.replace(yaml.find("name: tiny-sst2"), 15, "name: part");
+  yaml.replace(yaml.find("steps: 12"), 9, "steps: 4");
+  yaml += "sweep:\n  seeds: [1, 2]\n  labels: [iapt, lora]\n  zip:\n    method:\n"
+          "      - {name: iapt, soft_tokens: 2, bottleneck: 6, activation: {kind: rational, version: B, degrees: [3, 2], init: gelu}}\n"
+          "      - {name: lora, r: 2, targets: [q, v]}\n"
+          "  select:\n    grid: {training.lr: [1e-9, 3e-2]}\n";
+  std::ofstream(ws / "sweep.yaml") << yaml;
+  Result unknown = run_cli("sweep " + (ws / "sweep.yaml").string() + " --only lora,adapter");
+  CHECK(unknown.exit_code != 0);
+  CHECK(unknown.output.find("--only: 'adapter' is not a configuration of the sweep (it has: iapt, lora)") != std::string::npos);
+  Result part = run_cli("sweep " + (ws / "sweep.yaml").string() + " --only lora --jobs 2");
+  INFO(part.output);
+  REQUIRE(part.exit_code == 0);
+  const fs::path out = ws / "sweeps/part";
+  CHECK(!fs::exists(out / "iapt"));
+  auto selection = read_json(out / "selection.json");
+  CHECK(selection["iapt"]["selected"].is_null());
+  const std::string lora = selection["lora"]["selected"];
+  CHECK(fs::exists(out / "lora" / lora / "seed-2/summary.json"));
+  // the rest later: lora's runs are done, iapt's run now
+  Result rest = run_cli("sweep " + (ws / "sweep.yaml").string() + " --jobs 2");
+  INFO(rest.output);
+  REQUIRE(rest.exit_code == 0);
+  CHECK(rest.output.find("done lora") == std::string::npos);
+  CHECK(rest.output.find("skip lora " + lora + " seed 2 (done)") != std::string::npos);
+  selection = read_json(out / "selection.json");
+  CHECK(fs::exists(out / "iapt" / selection["iapt"]["selected"].get<std::string>() / "seed-2/summary.json"));
 }
