@@ -72,10 +72,6 @@ std::map<std::string, fs::path> runs_of(const fs::path& sweep, const std::string
   return out;
 }
 
-}  // namespace
-
-namespace {
-
 // example id -> 1 if the run's prediction was right, else 0
 std::map<std::string, double> correctness(const fs::path& run, const std::string& split) {
   const fs::path file = run / "predictions" / (split + ".jsonl");
