@@ -1,7 +1,7 @@
 #pragma once
 // Multi-head attention of the LLaMA architecture: RoPE on queries and keys, grouped key/value
 // heads, causal and padding masks, a KV cache for generation, and per-layer key/value prefixes
-// (DESIGN.md section 3: IAPT and P-tuning v2 insert their soft tokens as such prefixes).
+// (docs/design.md, IAPT and Baselines: IAPT and P-tuning v2 insert their soft tokens as such prefixes).
 #include <optional>
 
 #include "nn/linear.h"

@@ -15,7 +15,7 @@ double TwoGroupStep::step(const std::function<double()>& train_backward, const s
     IAPT_CHECK(dev_backward != nullptr, "bilevel step: a dev-batch loss is needed for the coefficients");
     dev_backward();
     clip(coefficients_.parameters());
-    coefficients_.step();  // the main group's gradients from the dev batch are discarded
+    coefficients_.step();  // the main group's gradients from the held-out batch are discarded
     main_.zero_grad();
     coefficients_.zero_grad();
   }

@@ -2,9 +2,10 @@
 // Two parameter groups, each with its own optimizer (and learning rate), as IAPT's rational
 // coefficients and the rest of its generators are trained:
 //   joint:   one train batch; both groups step on its gradients
-//   bilevel: first-order DARTS: the coefficient group steps on a dev batch's gradients, then the
-//            main group on a train batch's (the authors' setting: lr 1e-6 and 1e-4)
-// Each group's gradients are clipped to max_grad_norm (0: no clipping) before it steps.
+//   bilevel: first-order DARTS: the coefficient group steps on a held-out batch's gradients, then
+//            the main group on a train batch's (the authors' setting: lr 1e-6 and 1e-4)
+// Gradients are clipped to max_grad_norm (0: no clipping) before stepping: jointly over both
+// groups in joint mode, each group on its own in bilevel mode.
 #include <functional>
 #include <vector>
 
@@ -17,7 +18,7 @@ class TwoGroupStep {
   TwoGroupStep(Optimizer& main, Optimizer& coefficients, bool bilevel, double max_grad_norm = 0.0)
       : main_(main), coefficients_(coefficients), bilevel_(bilevel), max_grad_norm_(max_grad_norm) {}
   // train_backward runs the backward pass of a train batch (several, when accumulating) and
-  // returns its loss; dev_backward that of a dev batch, in bilevel mode only (and must be given then).
+  // returns its loss; dev_backward that of a held-out batch, in bilevel mode only (and must be given then).
   double step(const std::function<double()>& train_backward, const std::function<void()>& dev_backward = nullptr);
   bool bilevel() const { return bilevel_; }
   // Called after the train batch's backward pass, before clipping (a run's gradient diagnostics).

@@ -153,21 +153,6 @@ RunSummary train_run(const RunConfig& c) {
     write_text_atomically(dir / "config.yaml", resolved);
   }
 
-  const TrainingOptions& o = c.training;
-  const nlohmann::json majority = majority_baseline(s);
-  write_text_atomically(dir / "data.json",
-                   nlohmann::json{{"task", s.task.name},
-                                  {"protocol", s.splits.protocol},
-                                  {"split_seed", c.task.split_seed},
-                                  {"train", s.splits.train.size()},
-                                  {"dev", s.splits.dev.size()},
-                                  {"test", s.splits.test.size()},
-                                  {"responses", {{"train", response_counts(s.splits.train)},
-                                                 {"dev", response_counts(s.splits.dev)},
-                                                 {"test", response_counts(s.splits.test)}}},
-                                  {"majority", majority}}
-                           .dump(2) +
-                       "\n");
   std::vector<Encoded> train;
   for (const auto& e : s.splits.train) train.push_back(encode_example(*s.tok, e, c.task.max_length));
 
@@ -180,6 +165,31 @@ RunSummary train_run(const RunConfig& c) {
                      [&](const Variable& q) { return q.impl() == p.impl(); }) == coefficients.end())
       others.push_back(p);
   const bool bilevel = iapt && c.method.iapt.coefficient_learning == "bilevel" && !coefficients.empty();
+  // Bilevel: the coefficients learn on every 20th training example, held out from the other
+  // parameters' batches; dev stays for early stopping and selection alone.
+  std::vector<Encoded> coefficient_rows;
+  if (bilevel) {
+    std::vector<Encoded> kept;
+    for (size_t i = 0; i < train.size(); ++i) (i % 20 == 19 ? coefficient_rows : kept).push_back(std::move(train[i]));
+    train = std::move(kept);
+    IAPT_CHECK(!coefficient_rows.empty() && !train.empty(),
+               "{}: method.coefficient_learning: bilevel holds out every 20th training example for the coefficients; "
+               "the task has {} training examples, too few", c.file, s.splits.train.size());
+  }
+  const TrainingOptions& o = c.training;
+  const nlohmann::json majority = majority_baseline(s);
+  nlohmann::json data{{"task", s.task.name},
+                      {"protocol", s.splits.protocol},
+                      {"split_seed", c.task.split_seed},
+                      {"train", s.splits.train.size()},
+                      {"dev", s.splits.dev.size()},
+                      {"test", s.splits.test.size()},
+                      {"responses", {{"train", response_counts(s.splits.train)},
+                                     {"dev", response_counts(s.splits.dev)},
+                                     {"test", response_counts(s.splits.test)}}},
+                      {"majority", majority}};
+  if (bilevel) data["coefficient_examples"] = coefficient_rows.size();  // of "train", not in its batches
+  write_text_atomically(dir / "data.json", data.dump(2) + "\n");
   auto make_opt = [&](std::vector<Variable> params, double lr, double wd) -> std::unique_ptr<optim::Optimizer> {
     std::vector<optim::ParamGroup> g{{"params", std::move(params), lr, wd}};
     if (o.optimizer == "sgd") return std::make_unique<optim::SGD>(g);
@@ -271,10 +281,6 @@ RunSummary train_run(const RunConfig& c) {
     for (size_t i : epoch_batches[counter % per_epoch]) rows.push_back(&train[i]);
     return make_batch(rows);
   };
-  std::vector<Encoded> dev_encoded;  // bilevel: the coefficients' batches
-  if (bilevel)
-    for (const auto& e : s.splits.dev) dev_encoded.push_back(encode_example(*s.tok, e, c.task.max_length));
-
   const char* kill_env = std::getenv("IAPT_FAULT_KILL_AFTER_STEP");  // fault injection for the resume test
   const int64_t kill_after = kill_env ? std::stoll(kill_env) : -1;
   int64_t tokens_since = 0;
@@ -297,14 +303,14 @@ RunSummary train_run(const RunConfig& c) {
       }
       return loss_sum;
     };
-    auto dev_backward = [&] {  // bilevel: the coefficients' batch, cycling through dev
+    auto coefficient_backward = [&] {  // bilevel: the coefficients' batch, cycling through their held-out rows
       std::vector<const Encoded*> rows;
       for (int64_t i = 0; i < o.batch_size; ++i)
-        rows.push_back(&dev_encoded[(step * o.batch_size + i) % dev_encoded.size()]);
+        rows.push_back(&coefficient_rows[(step * o.batch_size + i) % coefficient_rows.size()]);
       response_loss(*s.model, *s.method, make_batch(rows)).backward();
     };
     diagnostics.begin_step(step);
-    two_groups.step(train_backward, dev_backward);
+    two_groups.step(train_backward, coefficient_backward);
     diagnostics.end_step(step);
     summary.final_loss = loss_sum;
     trained_steps = step + 1;

@@ -1,5 +1,5 @@
 #pragma once
-// IAPT: instruction-aware prompt tuning (DESIGN.md section 3). At each chosen layer l a generator
+// IAPT: instruction-aware prompt tuning (docs/design.md, IAPT). At each chosen layer l a generator
 // reads the hidden states of the instruction tokens entering that layer and makes k soft tokens:
 //   Z = H W_down [n_I, m];  P~ = pool(Z) [k, m];  P = g_l(P~) W_up [k, d]
 // which enter layer l's attention as a key/value prefix through the frozen layer's own input norm
@@ -56,7 +56,7 @@ class Iapt : public PeftMethod {
                         const LlamaAttention& attn) override;
   int64_t text_position_offset() const override { return options.shift_text_positions ? options.soft_tokens : 0; }
 
-  // The rational coefficients (own learning rate, or the dev-batch step of the bilevel schedule)
+  // The rational coefficients (own learning rate, or the held-out-batch step of the bilevel schedule)
   // and everything else.
   std::vector<Variable> activation_parameters() const;
   std::vector<Variable> generator_parameters() const;

@@ -414,3 +414,20 @@ TEST_CASE("sweep: --only runs the named configurations and leaves the others for
   selection = read_json(out / "selection.json");
   CHECK(fs::exists(out / "iapt" / selection["iapt"]["selected"].get<std::string>() / "seed-2/summary.json"));
 }
+
+TEST_CASE("run: bilevel coefficient learning holds out every 20th training example, not dev", "[experiments][run]") {
+  fs::path ws = workspace("bilevel");
+  std::ofstream(ws / "c.yaml") << config_text(ws, "out");
+  Result r = run_cli("run " + (ws / "c.yaml").string() + " --set method.coefficient_learning=bilevel");
+  INFO(r.output);
+  REQUIRE(r.exit_code == 0);
+  const fs::path run = ws / "out/tiny-sst2/seed-3";
+  const auto data = read_json(run / "data.json");
+  CHECK(data["train"] == 64);
+  CHECK(data["coefficient_examples"] == 3);  // rows 19, 39 and 59 of the 64
+  CHECK(read_json(run / "summary.json")["rational_coefficients"].size() > 0);
+  // a joint run holds nothing out
+  Result joint = run_cli("run " + (ws / "c.yaml").string() + " --set seed=4");
+  REQUIRE(joint.exit_code == 0);
+  CHECK_FALSE(read_json(ws / "out/tiny-sst2/seed-4/data.json").contains("coefficient_examples"));
+}

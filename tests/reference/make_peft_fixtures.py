@@ -14,7 +14,7 @@ parameter under its canonical name (README). Everything is computed in float64 f
 float32 values. Rerun from the repository root with
     /usr/bin/python3 tests/reference/make_peft_fixtures.py
 
-IAPT, as written in DESIGN.md section 3, at each generator layer l (here layers 0 and 1 of 2):
+IAPT, as written in docs/design.md (IAPT), at each generator layer l (here layers 0 and 1 of 2):
     H = hidden states entering layer l                      [B, T, d]
     Z = H @ down^T                                          [B, T, m]
     A = softmax over T of (Z @ query^T), non-instruction tokens filled with the f32 minimum
