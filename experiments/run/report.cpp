@@ -55,24 +55,25 @@ nlohmann::json read_json(const fs::path& file) {
   return nlohmann::json::parse(in);
 }
 
-// Each layer's learned rational and its initialisation, from a run's summary and its config.
-void rational_plot(const fs::path& run_dir, const fs::path& plots) {
+// Each layer's learned rational and its initialisation, from a run's summary and its config;
+// false when the run has no rational activation or its summary no coefficients.
+bool rational_plot(const fs::path& run_dir, const fs::path& plots) {
   YAML::Node cfg = config::load_yaml_file((run_dir / "config.yaml").string());
   YAML::Node act = cfg["method"]["activation"];
-  if (!act || act["kind"].Scalar() != "rational") return;
+  if (!act || act["kind"].Scalar() != "rational") return false;
   const RationalVersion version = nn::parse_rational_version(act["version"].Scalar());
   const int m = act["degrees"][0].as<int>(), n = act["degrees"][1].as<int>();
   const nn::RationalFit init = nn::fit_rational(act["init"].Scalar(), m, n, version);
   // the coefficients as the summary records them (the weights need not be there)
   const nlohmann::json summary = read_json(run_dir / "summary.json");
-  if (!summary.contains("rational_coefficients")) return;
+  if (!summary.contains("rational_coefficients")) return false;
   std::map<std::string, std::vector<double>> st;
   for (auto& [name, values] : summary["rational_coefficients"].items()) st[name] = values.get<std::vector<double>>();
   std::vector<int> layers;
   for (auto& [name, t] : st)
     if (name.ends_with(".act.numerator")) layers.push_back(std::stoi(name.substr(12, name.find(".act") - 12)));
   std::sort(layers.begin(), layers.end());
-  if (layers.empty()) return;
+  if (layers.empty()) return false;
   std::string data;
   for (int l : layers) {
     const auto& a = st.at(fmt::format("iapt.layers.{}.act.numerator", l));
@@ -91,8 +92,8 @@ void rational_plot(const fs::path& run_dir, const fs::path& plots) {
   std::string script = fmt::format(
       "set terminal pngcairo size {},{} font ',9' noenhanced\nset output '{}'\nset multiplot layout {},{} title 'learned "
       "rational activations ({}) vs initialisation ({})'\nset key top left\n",
-      360 * cols, 280 * rows, (plots / "rationals.png").string(), rows, cols, run_dir.parent_path().filename().string(),
-      act["init"].Scalar());
+      360 * cols, 280 * rows, (plots / "rationals.png").string(), rows, cols,
+      fs::relative(run_dir, plots.parent_path()).string(), act["init"].Scalar());
   for (size_t i = 0; i < layers.size(); ++i)
     script += fmt::format("set title 'layer {}'\nplot '{}' index {} using 1:2 with lines lw 2 title 'learned', '' index {} "
                           "using 1:3 with lines dt 2 title 'init'\n",
@@ -100,6 +101,7 @@ void rational_plot(const fs::path& run_dir, const fs::path& plots) {
   script += "unset multiplot\n";
   write_text_atomically(plots / "rationals.gp", script);
   gnuplot(plots / "rationals.gp");
+  return true;
 }
 
 // Numbers by value (k 1, 2, 4, 16), the rest as text, numbers first.
@@ -381,14 +383,16 @@ std::vector<ReportRow> write_report(const std::string& dir_str) {
                          "yerrorbars lc rgb 'black' pt 0\n",
                          (plots / "ablation.png").string(), rows[0].metric, (plots / "ablation.dat").string()));
   gnuplot(plots / "ablation.gp");
-  for (const auto& r : rows) {  // the first configuration with rational activations whose weights are here
-    const fs::path run = r.run_dirs.front();
-    YAML::Node cfg = config::load_yaml_file((run / "config.yaml").string());
-    if (cfg["method"]["name"].Scalar() == "iapt" && cfg["method"]["activation"]["kind"].Scalar() == "rational") {
-      rational_plot(run, plots);
-      break;
+  // the first run, in row order, of a configuration with rational activations whose summary holds
+  // the learned coefficients (runs made before summaries recorded them are passed over)
+  bool plotted = false;
+  for (const auto& r : rows)
+    for (const fs::path run : r.run_dirs) {
+      if (plotted) break;
+      YAML::Node cfg = config::load_yaml_file((run / "config.yaml").string());
+      if (cfg["method"]["name"].Scalar() == "iapt" && cfg["method"]["activation"]["kind"].Scalar() == "rational")
+        plotted = rational_plot(run, plots);
     }
-  }
   return rows;
 }
 

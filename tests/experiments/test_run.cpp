@@ -179,6 +179,14 @@ TEST_CASE("sweep: configurations and seeds run in parallel, are skipped once don
     CHECK(fs::file_size(out / "plots/learning_curves.png") > 1000);
     CHECK(fs::file_size(out / "plots/ablation.png") > 1000);
     CHECK(fs::file_size(out / "plots/rationals.png") > 1000);
+    // a run whose summary lacks the learned coefficients (made before summaries held them) is passed
+    // over for the next one
+    auto summary = read_json(out / "iapt/seed-1/summary.json");
+    summary.erase("rational_coefficients");
+    std::ofstream(out / "iapt/seed-1/summary.json") << summary.dump(2);
+    fs::remove(out / "plots/rationals.png");
+    REQUIRE(run_cli("report " + out.string()).exit_code == 0);
+    CHECK(fs::exists(out / "plots/rationals.png"));
   }
   // every method's saved run loads back: iapt eval rebuilds it from the run's config.yaml
   for (const char* label : {"iapt", "prompt_tuning", "lpt", "parallel_adapter"}) {
