@@ -385,14 +385,13 @@ std::vector<ReportRow> write_report(const std::string& dir_str) {
   gnuplot(plots / "ablation.gp");
   // the first run, in row order, of a configuration with rational activations whose summary holds
   // the learned coefficients (runs made before summaries recorded them are passed over)
-  bool plotted = false;
-  for (const auto& r : rows)
-    for (const fs::path run : r.run_dirs) {
-      if (plotted) break;
-      YAML::Node cfg = config::load_yaml_file((run / "config.yaml").string());
-      if (cfg["method"]["name"].Scalar() == "iapt" && cfg["method"]["activation"]["kind"].Scalar() == "rational")
-        plotted = rational_plot(run, plots);
-    }
+  [&] {
+    for (const auto& r : rows)
+      for (const fs::path run : r.run_dirs)
+        if (config::load_yaml_file((run / "config.yaml").string())["method"]["name"].Scalar() == "iapt" &&
+            rational_plot(run, plots))
+          return;
+  }();
   return rows;
 }
 

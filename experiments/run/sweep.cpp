@@ -385,7 +385,6 @@ int run_sweep(const std::string& path, int jobs, const std::string& cli, const s
   std::vector<SweepRun> runs = expand_sweep(path);
   if (runs.empty()) return 0;
   check_labels(runs, only, path);
-  auto chosen_to_run = [&](const SweepRun& r) { return runs_label(only, r.label); };
   const fs::path sweep_dir = runs.front().sweep_dir;
   fs::create_directories(sweep_dir);
   write_text_atomically(sweep_dir / "sweep.json", nlohmann::json{{"file", fs::absolute(path).string()},
@@ -398,24 +397,24 @@ int run_sweep(const std::string& path, int jobs, const std::string& cli, const s
   if (!runs.front().reused_selection.empty()) {  // every run has its configuration's reused choice
     nlohmann::json selection = nlohmann::json::object();
     for (const auto& r : runs) {
-      if (chosen_to_run(r)) stage.push_back(&r);
+      if (runs_label(only, r.label)) stage.push_back(&r);
       selection[r.label] = {{"selected", r.candidate}, {"from", r.reused_selection}, {"candidates", nlohmann::json::object()}};
     }
     write_text_atomically(sweep_dir / "selection.json", selection.dump(2) + "\n");
     failed = execute(path, stage, jobs, cli);
   } else if (runs.front().selected_keys.empty()) {
     for (const auto& r : runs)
-      if (chosen_to_run(r)) stage.push_back(&r);
+      if (runs_label(only, r.label)) stage.push_back(&r);
     failed = execute(path, stage, jobs, cli);
   } else {
     for (const auto& r : runs)
-      if (r.selection && chosen_to_run(r)) stage.push_back(&r);
+      if (r.selection && runs_label(only, r.label)) stage.push_back(&r);
     failed = execute(path, stage, jobs, cli);
     const auto chosen = select_candidates(runs);
     stage.clear();
     std::set<std::string> waiting;
     for (const auto& r : runs) {
-      if (!chosen_to_run(r)) continue;
+      if (!runs_label(only, r.label)) continue;
       auto it = chosen.find(r.label);
       if (it == chosen.end()) waiting.insert(r.label);
       else if (r.candidate == it->second && !r.selection) stage.push_back(&r);

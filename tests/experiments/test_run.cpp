@@ -71,6 +71,19 @@ std::string config_text(const fs::path& ws, const std::string& out) {
          "training: {lr: 0.01, steps: 12, batch_size: 8, eval_every: 4, checkpoint_every: 4, log_every: 2}\n";
 }
 
+// A sweep's base: the run config under another name and number of steps, its runs in ws/sweeps.
+std::string sweep_text(const fs::path& ws, const std::string& name, int steps) {
+  std::string yaml = config_text(ws, "sweeps");
+  yaml.replace(yaml.find("name: tiny-sst2"), 15, "name: " + name);
+  yaml.replace(yaml.find("steps: 12"), 9, fmt::format("steps: {}", steps));
+  return yaml;
+}
+
+// IAPT and LoRA as a sweep's zip over `method` (the lines after "    method:\n").
+const std::string kIaptAndLora =
+    "      - {name: iapt, soft_tokens: 2, bottleneck: 6, activation: {kind: rational, version: B, degrees: [3, 2], init: gelu}}\n"
+    "      - {name: lora, r: 2, targets: [q, v]}\n";
+
 nlohmann::json read_json(const fs::path& p) {
   std::ifstream in(p);
   return nlohmann::json::parse(in);
@@ -156,9 +169,7 @@ TEST_CASE("run: bad configs and data stop the run with a one-line error naming t
 
 TEST_CASE("sweep: configurations and seeds run in parallel, are skipped once done, and are reported", "[experiments][run]") {
   fs::path ws = workspace("sweep");
-  std::string yaml = config_text(ws, "sweeps");
-  yaml.replace(yaml.find("name: tiny-sst2"), 15, "name: ablation");
-  yaml.replace(yaml.find("steps: 12"), 9, "steps: 8");
+  std::string yaml = sweep_text(ws, "ablation", 8);
   yaml += "sweep:\n  seeds: [1, 2]\n  grid:\n    method:\n"
           "      - {name: iapt, soft_tokens: 2, bottleneck: 6, activation: {kind: rational, version: B, degrees: [3, 2], init: gelu}}\n"
           "      - {name: prompt_tuning, soft_tokens: 2}\n"
@@ -318,12 +329,8 @@ TEST_CASE("run: the split has its own seed: every run seed sees the same dev and
 TEST_CASE("sweep: a selection stage picks each configuration's rate on dev, then runs the other seeds with it alone",
           "[experiments][run]") {
   fs::path ws = workspace("select");
-  std::string yaml = config_text(ws, "sweeps");
-  yaml.replace(yaml.find("name: tiny-sst2"), 15, "name: protocol");
-  yaml.replace(yaml.find("steps: 12"), 9, "steps: 8");
-  yaml += "sweep:\n  seeds: [1, 2]\n  label: [method]\n  zip:\n    method:\n"
-          "      - {name: iapt, soft_tokens: 2, bottleneck: 6, activation: {kind: rational, version: B, degrees: [3, 2], init: gelu}}\n"
-          "      - {name: lora, r: 2, targets: [q, v]}\n"
+  std::string yaml = sweep_text(ws, "protocol", 8);
+  yaml += "sweep:\n  seeds: [1, 2]\n  label: [method]\n  zip:\n    method:\n" + kIaptAndLora +
           "  select:\n    grid: {training.lr: [1e-9, 3e-2]}\n    by_label: {lora: {training.lr: [1e-9, 1e-1]}}\n";
   std::ofstream(ws / "sweep.yaml") << yaml;
   Result r = run_cli("sweep " + (ws / "sweep.yaml").string() + " --jobs 2");
@@ -363,9 +370,7 @@ TEST_CASE("sweep: a selection stage picks each configuration's rate on dev, then
   CHECK(by_example.output.find("| protocol | 12 | 2 |") != std::string::npos);  // 12 dev examples, 2 seeds
   CHECK(by_example.output.find("over 12 examples") != std::string::npos);
   // another sweep takes the choice made here: every configuration runs IAPT's selected rate alone
-  std::string reuse = config_text(ws, "sweeps");
-  reuse.replace(reuse.find("name: tiny-sst2"), 15, "name: ablation");
-  reuse.replace(reuse.find("steps: 12"), 9, "steps: 8");
+  std::string reuse = sweep_text(ws, "ablation", 8);
   reuse += "sweep:\n  seeds: [1]\n  grid: {method.soft_tokens: [1, 2]}\n  select: {from: " +
            (out / "selection.json").string() + ", as: iapt}\n";
   std::ofstream(ws / "reuse.yaml") << reuse;
@@ -393,12 +398,8 @@ TEST_CASE("sweep: a selection stage picks each configuration's rate on dev, then
 
 TEST_CASE("sweep: --only runs the named configurations and leaves the others for later", "[experiments][run]") {
   fs::path ws = workspace("only");
-  std::string yaml = config_text(ws, "sweeps");
-  yaml.replace(yaml.find("name: tiny-sst2"), 15, "name: part");
-  yaml.replace(yaml.find("steps: 12"), 9, "steps: 4");
-  yaml += "sweep:\n  seeds: [1, 2]\n  labels: [iapt, lora]\n  zip:\n    method:\n"
-          "      - {name: iapt, soft_tokens: 2, bottleneck: 6, activation: {kind: rational, version: B, degrees: [3, 2], init: gelu}}\n"
-          "      - {name: lora, r: 2, targets: [q, v]}\n"
+  std::string yaml = sweep_text(ws, "part", 4);
+  yaml += "sweep:\n  seeds: [1, 2]\n  labels: [iapt, lora]\n  zip:\n    method:\n" + kIaptAndLora +
           "  select:\n    grid: {training.lr: [1e-9, 3e-2]}\n";
   std::ofstream(ws / "sweep.yaml") << yaml;
   Result unknown = run_cli("sweep " + (ws / "sweep.yaml").string() + " --only lora,adapter");
