@@ -50,28 +50,32 @@ void add_sweep(CLI::App& app) {
     std::string file;
     int jobs = 1;
     bool dry_run = false;
-    std::vector<std::string> only;
+    run::SweepFilter filter;
   };
   auto a = std::make_shared<Args>();
   auto* cmd = app.add_subcommand("sweep", "Run every configuration and seed of a sweep, then report");
   cmd->add_option("file", a->file, "experiment YAML with a sweep section")->required()->check(CLI::ExistingFile);
   cmd->add_option("--jobs", a->jobs, "runs at once (local processes)")->check(CLI::PositiveNumber);
   cmd->add_flag("--dry-run", a->dry_run, "validate every run's config and list the runs, run nothing");
-  cmd->add_option("--only", a->only, "run only these configurations (labels; comma-separated or repeated); the "
-                                     "report still covers every finished run")
+  cmd->add_option("--only", a->filter.labels, "run only these configurations (labels; comma-separated or repeated); "
+                                             "the report still covers every finished run")
+      ->delimiter(',');
+  cmd->add_option("--seeds", a->filter.seeds, "run only these of sweep.seeds (comma-separated or repeated), for "
+                                              "example the first three of every configuration before the rest; the "
+                                              "selection stage runs whole")
       ->delimiter(',');
   cmd->callback([a] {
     if (a->dry_run) {
       const auto runs = run::expand_sweep(a->file);
-      run::check_labels(runs, a->only, a->file);
+      a->filter.check(runs, a->file);
       for (const auto& r : runs)
-        if (run::runs_label(a->only, r.label))
+        if (a->filter.includes(r))
           fmt::print("{}{} seed {}{} -> {}\n", r.label, r.candidate.empty() ? "" : " " + r.candidate, r.seed,
                      r.selection ? " (selection stage)" : "", r.run_dir);
       return;
     }
     // the runs are this same executable, in processes of their own
-    const int failed = run::run_sweep(a->file, a->jobs, std::filesystem::read_symlink("/proc/self/exe").string(), a->only);
+    const int failed = run::run_sweep(a->file, a->jobs, std::filesystem::read_symlink("/proc/self/exe").string(), a->filter);
     if (failed > 0) throw CLI::RuntimeError(fmt::format("{} runs failed", failed), 1);
     const auto runs = run::expand_sweep(a->file);
     if (runs.empty()) return;

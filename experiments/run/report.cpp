@@ -143,11 +143,13 @@ std::string config_value(const YAML::Node& config, const std::string& key) {
   return e.c_str();
 }
 
-// One row averages runs that differ in their seed alone.
+// One row averages runs that differ in their seed alone (and in output_dir, where the folder was
+// when the run was made: a sweep resumed in a clone elsewhere).
 void check_same_config(const std::vector<fs::path>& runs) {
   auto without_seed = [](const fs::path& run) {
     YAML::Node c = config::load_yaml_file((run / "config.yaml").string());
     c.remove("seed");
+    c.remove("output_dir");
     YAML::Emitter e;
     e << c;
     return std::string(e.c_str());

@@ -55,6 +55,21 @@ void absolutize(YAML::Node root, const std::vector<std::string>& keys, const fs:
   n[keys.back()] = fs::absolute(base / v).lexically_normal().string();
 }
 
+// A run config as the skip rule compares it: without output_dir, which says where the sweep's
+// folder is (it moves when the repository is cloned elsewhere), not how the run was made.
+std::string comparable_config(const std::string& text) {
+  YAML::Node n = YAML::Load(text);
+  if (n.IsMap()) n.remove("output_dir");
+  YAML::Emitter e;
+  e << n;
+  return e.c_str();
+}
+
+// `target` as a path relative to `dir`, so that the files that name it stay true in a clone.
+std::string relative_to(const fs::path& target, const fs::path& dir) {
+  return fs::absolute(target).lexically_normal().lexically_relative(fs::absolute(dir).lexically_normal()).string();
+}
+
 }  // namespace
 
 std::vector<SweepRun> expand_sweep(const std::string& path) {
@@ -329,7 +344,7 @@ int execute(const std::string& path, const std::vector<const SweepRun*>& runs, i
       // a finished run is skipped only if it ran this very config
       std::ifstream in(r.config_path);
       const std::string before((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-      IAPT_CHECK(before == text.str(), "{}: the finished run {} was made with another config ({}); remove it or give "
+      IAPT_CHECK(comparable_config(before) == comparable_config(text.str()), "{}: the finished run {} was made with another config ({}); remove it or give "
                                        "the sweep another name",
                  path, r.run_dir, r.config_path);
       fmt::print("skip {}{} seed {} (done)\n", r.label, r.candidate.empty() ? "" : " " + r.candidate, r.seed);
@@ -369,25 +384,33 @@ int execute(const std::string& path, const std::vector<const SweepRun*>& runs, i
 
 }  // namespace
 
-void check_labels(const std::vector<SweepRun>& runs, const std::vector<std::string>& only, const std::string& path) {
-  std::set<std::string> labels;
-  for (const auto& r : runs) labels.insert(r.label);
-  for (const auto& l : only)
-    IAPT_CHECK(labels.count(l), "{}: --only: '{}' is not a configuration of the sweep (it has: {})", path, l,
-               fmt::join(labels, ", "));
+void SweepFilter::check(const std::vector<SweepRun>& runs, const std::string& path) const {
+  std::set<std::string> all_labels;
+  std::set<uint64_t> all_seeds;
+  for (const auto& r : runs) all_labels.insert(r.label), all_seeds.insert(r.seed);
+  for (const auto& l : labels)
+    IAPT_CHECK(all_labels.count(l), "{}: --only: '{}' is not a configuration of the sweep (it has: {})", path, l,
+               fmt::join(all_labels, ", "));
+  for (int64_t s : seeds)
+    IAPT_CHECK(s >= 0 && all_seeds.count(static_cast<uint64_t>(s)), "{}: --seeds: {} is not one of sweep.seeds ({})",
+               path, s, fmt::join(all_seeds, ", "));
 }
 
-bool runs_label(const std::vector<std::string>& only, const std::string& label) {
-  return only.empty() || std::find(only.begin(), only.end(), label) != only.end();
+bool SweepFilter::includes(const SweepRun& r) const {
+  const bool label = labels.empty() || std::find(labels.begin(), labels.end(), r.label) != labels.end();
+  // the selection stage is never cut by seed: every later run depends on its choice
+  const bool seed = seeds.empty() || r.selection ||
+                    std::find(seeds.begin(), seeds.end(), static_cast<int64_t>(r.seed)) != seeds.end();
+  return label && seed;
 }
 
-int run_sweep(const std::string& path, int jobs, const std::string& cli, const std::vector<std::string>& only) {
+int run_sweep(const std::string& path, int jobs, const std::string& cli, const SweepFilter& filter) {
   std::vector<SweepRun> runs = expand_sweep(path);
   if (runs.empty()) return 0;
-  check_labels(runs, only, path);
+  filter.check(runs, path);
   const fs::path sweep_dir = runs.front().sweep_dir;
   fs::create_directories(sweep_dir);
-  write_text_atomically(sweep_dir / "sweep.json", nlohmann::json{{"file", fs::absolute(path).string()},
+  write_text_atomically(sweep_dir / "sweep.json", nlohmann::json{{"file", relative_to(path, sweep_dir)},
                                                                  {"swept_keys", runs.front().swept_keys},
                                                                  {"selected_keys", runs.front().selected_keys}}
                                                           .dump(2) +
@@ -397,24 +420,26 @@ int run_sweep(const std::string& path, int jobs, const std::string& cli, const s
   if (!runs.front().reused_selection.empty()) {  // every run has its configuration's reused choice
     nlohmann::json selection = nlohmann::json::object();
     for (const auto& r : runs) {
-      if (runs_label(only, r.label)) stage.push_back(&r);
-      selection[r.label] = {{"selected", r.candidate}, {"from", r.reused_selection}, {"candidates", nlohmann::json::object()}};
+      if (filter.includes(r)) stage.push_back(&r);
+      selection[r.label] = {{"selected", r.candidate},
+                            {"from", relative_to(r.reused_selection, sweep_dir)},
+                            {"candidates", nlohmann::json::object()}};
     }
     write_text_atomically(sweep_dir / "selection.json", selection.dump(2) + "\n");
     failed = execute(path, stage, jobs, cli);
   } else if (runs.front().selected_keys.empty()) {
     for (const auto& r : runs)
-      if (runs_label(only, r.label)) stage.push_back(&r);
+      if (filter.includes(r)) stage.push_back(&r);
     failed = execute(path, stage, jobs, cli);
   } else {
     for (const auto& r : runs)
-      if (r.selection && runs_label(only, r.label)) stage.push_back(&r);
+      if (r.selection && filter.includes(r)) stage.push_back(&r);
     failed = execute(path, stage, jobs, cli);
     const auto chosen = select_candidates(runs);
     stage.clear();
     std::set<std::string> waiting;
     for (const auto& r : runs) {
-      if (!runs_label(only, r.label)) continue;
+      if (!filter.includes(r)) continue;
       auto it = chosen.find(r.label);
       if (it == chosen.end()) waiting.insert(r.label);
       else if (r.candidate == it->second && !r.selection) stage.push_back(&r);

@@ -14,11 +14,13 @@
 //       # (each configuration takes the choice of its own label there, or of the label `as` names)
 // Each configuration and seed becomes output_dir/NAME/LABEL/seed-N (its config written beside it as
 // seed-N.yaml); a run whose summary.json exists is skipped; --jobs N runs N processes at once.
+// NAME/sweep.json and a reused selection's "from" name files relative to NAME.
 // With `select`, a configuration's runs are LABEL/CANDIDATE/seed-N (CANDIDATE as "training.lr=1e-3").
 // The selection stage runs every candidate with the selection seeds; the candidate with the best
 // mean dev score (the task's first metric, at each run's best checkpoint) is selected and written to
 // NAME/selection.json; then the remaining seeds run with it alone. Runs of the selection seeds are
 // shared by both stages. NAME/sweep.json names the swept and selected keys (the report's columns).
+#include <cstdint>
 #include <map>
 #include <string>
 #include <vector>
@@ -47,16 +49,21 @@ std::vector<SweepRun> expand_sweep(const std::string& path);
 // candidate. Writes sweep_dir/selection.json (each candidate's mean dev score and the choice).
 std::map<std::string, std::string> select_candidates(const std::vector<SweepRun>& runs);
 
-// `only` (configuration labels to run; empty: all) checked against the sweep's labels, and whether
-// it includes a label.
-void check_labels(const std::vector<SweepRun>& runs, const std::vector<std::string>& only, const std::string& path);
-bool runs_label(const std::vector<std::string>& only, const std::string& label);
+// Which of a sweep's runs to make now: configurations by label and seeds (empty: all). The
+// selection stage's runs pass any seed filter, since every later run waits on their choice.
+struct SweepFilter {
+  std::vector<std::string> labels;
+  std::vector<int64_t> seeds;
+  // every label and seed named is the sweep's own
+  void check(const std::vector<SweepRun>& runs, const std::string& path) const;
+  bool includes(const SweepRun& r) const;
+};
 
 // Writes every run's config, runs the missing ones with `cli` (the iapt executable) and `jobs`
 // processes at a time (each with cores / jobs OpenMP threads unless OMP_NUM_THREADS is set), and
-// writes the report. `only`, when not empty, names the configurations (labels) to run: the others
-// are left as they are, and the selection and the report still read every finished run. Returns
-// how many runs failed.
-int run_sweep(const std::string& path, int jobs, const std::string& cli, const std::vector<std::string>& only = {});
+// writes the report. Runs the filter leaves out are left as they are; the selection and the report
+// still read every finished run. A finished run is skipped when its config is the one the sweep
+// would write (its output_dir aside, so a clone elsewhere resumes). Returns how many runs failed.
+int run_sweep(const std::string& path, int jobs, const std::string& cli, const SweepFilter& filter = {});
 
 }  // namespace iapt::run

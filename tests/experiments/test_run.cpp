@@ -424,6 +424,47 @@ TEST_CASE("sweep: --only runs the named configurations and leaves the others for
   CHECK(fs::exists(out / "iapt" / selection["iapt"]["selected"].get<std::string>() / "seed-2/summary.json"));
 }
 
+TEST_CASE("sweep: --seeds runs some seeds now and the rest later; a sweep folder moved elsewhere resumes",
+          "[experiments][run]") {
+  fs::path ws = workspace("seeds");
+  std::string yaml = sweep_text(ws, "part", 4);
+  yaml += "sweep:\n  seeds: [1, 2, 3]\n  labels: [iapt, lora]\n  zip:\n    method:\n" + kIaptAndLora +
+          "  select:\n    grid: {training.lr: [1e-9, 3e-2]}\n";
+  std::ofstream(ws / "sweep.yaml") << yaml;
+  Result unknown = run_cli("sweep " + (ws / "sweep.yaml").string() + " --seeds 2,7");
+  CHECK(unknown.exit_code != 0);
+  CHECK(unknown.output.find("--seeds: 7 is not one of sweep.seeds (1, 2, 3)") != std::string::npos);
+  // seed 2 of lora alone: the selection stage (seed 1, both rates) runs whole, seed 3 waits
+  Result part = run_cli("sweep " + (ws / "sweep.yaml").string() + " --only lora --seeds 2 --jobs 2");
+  INFO(part.output);
+  REQUIRE(part.exit_code == 0);
+  const fs::path out = ws / "sweeps/part";
+  const std::string lora = read_json(out / "selection.json")["lora"]["selected"];
+  CHECK(fs::exists(out / "lora/training.lr=1e-9/seed-1/summary.json"));
+  CHECK(fs::exists(out / "lora/training.lr=3e-2/seed-1/summary.json"));
+  CHECK(fs::exists(out / "lora" / lora / "seed-2/summary.json"));
+  CHECK(!fs::exists(out / "lora" / lora / "seed-3"));
+  CHECK(!fs::exists(out / "iapt"));
+  // the folder names the sweep file relative to itself, so a copy of the repository stays true
+  CHECK(read_json(out / "sweep.json")["file"] == "../../sweep.yaml");
+  // moved elsewhere (the runs' configs name the old output_dir), the finished runs are skipped
+  const fs::path moved = ws / "moved";
+  fs::create_directories(moved);
+  fs::copy(ws / "sweeps", moved / "sweeps", fs::copy_options::recursive);
+  std::string text = yaml;
+  const std::string old_out = "output_dir: " + (ws / "sweeps").string();
+  text.replace(text.find(old_out), old_out.size(), "output_dir: " + (moved / "sweeps").string());
+  std::ofstream(moved / "sweep.yaml") << text;
+  Result rest = run_cli("sweep " + (moved / "sweep.yaml").string() + " --only lora --jobs 2");
+  INFO(rest.output);
+  REQUIRE(rest.exit_code == 0);
+  CHECK(rest.output.find("skip lora " + lora + " seed 2 (done)") != std::string::npos);
+  CHECK(rest.output.find("done lora " + lora + " seed 3") != std::string::npos);
+  CHECK(rest.output.find("done lora " + lora + " seed 2") == std::string::npos);
+  CHECK(fs::exists(moved / "sweeps/part/lora" / lora / "seed-3/summary.json"));
+  CHECK(!fs::exists(out / "lora" / lora / "seed-3"));
+}
+
 TEST_CASE("run: bilevel coefficient learning holds out every 20th training example, not dev", "[experiments][run]") {
   fs::path ws = workspace("bilevel");
   std::ofstream(ws / "c.yaml") << config_text(ws, "out");
