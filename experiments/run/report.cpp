@@ -8,6 +8,7 @@
 #include <cstdlib>
 #include <map>
 #include <nlohmann/json.hpp>
+#include <set>
 #include <sstream>
 #include <tuple>
 
@@ -141,6 +142,42 @@ std::string config_value(const YAML::Node& config, const std::string& key) {
   YAML::Emitter e;
   e << YAML::Flow << n;
   return e.c_str();
+}
+
+// The table's columns from the swept keys: each key's value, except a swept mapping (a `method`
+// section), which the table shows by its entries that tell apart configurations of one name
+// (soft_tokens, pooler, activation, ...): its name is the method column already.
+std::vector<std::string> table_columns(const std::vector<std::string>& swept, const std::vector<YAML::Node>& configs) {
+  std::vector<std::string> columns;
+  for (const auto& key : swept) {
+    std::vector<std::string> entries;
+    bool mapping = !configs.empty();
+    for (const auto& config : configs) {
+      YAML::Node n = config;
+      std::stringstream ss(key);
+      for (std::string part; std::getline(ss, part, '.') && n.IsMap();) n.reset(n[part]);
+      if (!n.IsDefined() || n.IsNull()) continue;
+      if (!n.IsMap()) {
+        mapping = false;
+        break;
+      }
+      for (const auto& kv : n)
+        if (kv.first.Scalar() != "name" && std::find(entries.begin(), entries.end(), kv.first.Scalar()) == entries.end())
+          entries.push_back(kv.first.Scalar());
+    }
+    if (!mapping) {
+      columns.push_back(key);
+      continue;
+    }
+    for (const auto& entry : entries) {
+      const std::string sub = key + "." + entry;
+      std::map<std::string, std::set<std::string>> values_by_name;
+      for (const auto& config : configs) values_by_name[config_value(config, key + ".name")].insert(config_value(config, sub));
+      if (std::any_of(values_by_name.begin(), values_by_name.end(), [](const auto& v) { return v.second.size() > 1; }))
+        columns.push_back(sub);
+    }
+  }
+  return columns;
 }
 
 // One row averages runs that differ in their seed alone (and in output_dir, where the folder was
@@ -284,11 +321,13 @@ std::vector<ReportRow> write_report(const std::string& dir_str) {
     }
     IAPT_CHECK(!by_label.empty(), "report: {}: no configuration has a selected candidate yet", dir_str);
   }
-  const std::vector<std::string> column_keys = swept_columns(dir);
+  std::vector<YAML::Node> first_configs;
   for (auto& [label, runs] : runs_of) {
     std::sort(runs.begin(), runs.end());  // seed-1 first
     check_same_config(runs);
+    first_configs.push_back(config::load_yaml_file((runs.front() / "config.yaml").string()));
   }
+  const std::vector<std::string> column_keys = table_columns(swept_columns(dir), first_configs);
 
   std::vector<ReportRow> rows;
   for (auto& [label, summaries] : by_label) {

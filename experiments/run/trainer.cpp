@@ -13,6 +13,7 @@
 #include "core/backend.h"
 #include "core/error.h"
 #include "core/rng.h"
+#include "kernels/cpu/cpu_info.h"
 #include "core/safetensors.h"
 #include "experiments/run/batches.h"
 #include "experiments/run/diagnostics.h"
@@ -386,9 +387,11 @@ RunSummary train_run(const RunConfig& c) {
                                   {"dev", summary.dev},
                                   {"test", summary.test},
                                   {"wall_seconds", summary.wall_seconds},
-                                  // BLAS splits products by thread count, so the last bits (and,
-                                  // through training, more) depend on it: what a rerun must match
+                                  // BLAS splits products by thread count and picks its kernels by
+                                  // CPU, so the last bits (and, through training, more) depend on
+                                  // both: what a rerun must match
                                   {"cpu_threads", cpu_threads()},
+                                  {"cpu", kernels::cpu::cpu_description()},
                                   {"device", c.device},
                                   {"resumed", summary.resumed},
                                   {"split_seed", c.task.split_seed},

@@ -122,6 +122,9 @@ TEST_CASE("run: a run killed with SIGKILL resumes and ends with the metrics of a
   CHECK(sa["test"] == sb["test"]);
   CHECK(sa["best_step"] == sb["best_step"]);
   CHECK(sa["steps"] == 12);
+  // what a bitwise rerun must match is recorded: threads, and the CPU with its BLAS kernel set
+  CHECK(sa["cpu_threads"].get<int>() >= 1);
+  CHECK(sa["cpu"].get<std::string>().find("; OpenBLAS ") != std::string::npos);
   // the whole log is the same, the steps after the checkpoint logged once
   auto without_speed = [](const std::string& text) {  // tokens/s is a timing, the rest must match
     std::string out;
@@ -355,7 +358,8 @@ TEST_CASE("sweep: a selection stage picks each configuration's rate on dev, then
   CHECK(selection["lora"]["candidates"].contains("training.lr=1e-1"));
   // the rate is a column of its own, and the majority class stands under the table
   const std::string table = read_text(out / "table.md");
-  CHECK(table.find("| configuration | method | method | training.lr |") != std::string::npos);
+  // the swept methods differ by name alone: the method column says it once
+  CHECK(table.find("| configuration | method | training.lr |") != std::string::npos);
   CHECK(table.find("Majority class") != std::string::npos);
   CHECK(fs::exists(out / "selection.md"));
   // the selected candidates compared, paired by seed
@@ -422,6 +426,27 @@ TEST_CASE("sweep: --only runs the named configurations and leaves the others for
   CHECK(rest.output.find("skip lora " + lora + " seed 2 (done)") != std::string::npos);
   selection = read_json(out / "selection.json");
   CHECK(fs::exists(out / "iapt" / selection["iapt"]["selected"].get<std::string>() / "seed-2/summary.json"));
+}
+
+TEST_CASE("report: an ablation's columns are the method entries that tell its configurations apart",
+          "[experiments][run]") {
+  fs::path ws = workspace("columns");
+  std::string yaml = sweep_text(ws, "ablate", 4);
+  yaml += "sweep:\n  seeds: [1]\n  labels: [base, k1, mean]\n  zip:\n    method:\n"
+          "      - {name: iapt, soft_tokens: 2, bottleneck: 6, activation: {kind: gelu}}\n"
+          "      - {name: iapt, soft_tokens: 1, bottleneck: 6, activation: {kind: gelu}}\n"
+          "      - {name: iapt, soft_tokens: 2, bottleneck: 6, pooler: mean, activation: {kind: gelu}}\n";
+  std::ofstream(ws / "sweep.yaml") << yaml;
+  Result r = run_cli("sweep " + (ws / "sweep.yaml").string() + " --jobs 2");
+  INFO(r.output);
+  REQUIRE(r.exit_code == 0);
+  const std::string table = read_text(ws / "sweeps/ablate/table.md");
+  INFO(table);
+  // soft_tokens and pooler vary; bottleneck and activation are the same in every row
+  CHECK(table.find("| configuration | method | method.soft_tokens | method.pooler | tunable parameters |") !=
+        std::string::npos);
+  CHECK(table.find("| k1 | iapt | 1 | - |") != std::string::npos);
+  CHECK(table.find("| mean | iapt | 2 | mean |") != std::string::npos);
 }
 
 TEST_CASE("sweep: --seeds runs some seeds now and the rest later; a sweep folder moved elsewhere resumes",
