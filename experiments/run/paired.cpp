@@ -8,6 +8,7 @@
 
 #include "core/error.h"
 #include "core/rng.h"
+#include "experiments/run/json_file.h"
 
 namespace iapt::run {
 
@@ -49,17 +50,11 @@ PairedTest sign_flip_test(const std::vector<double>& d) {
 
 namespace {
 
-nlohmann::json read_json(const fs::path& file) {
-  std::ifstream in(file);
-  IAPT_CHECK(in.good(), "compare: cannot read {}", file.string());
-  return nlohmann::json::parse(in);
-}
-
 // seed -> run directory of one configuration of a sweep
 std::map<std::string, fs::path> runs_of(const fs::path& sweep, const std::string& label) {
   fs::path leaf = sweep / label;
   if (fs::exists(sweep / "selection.json")) {
-    const auto sel = read_json(sweep / "selection.json");
+    const auto sel = read_json_file(sweep / "selection.json");
     IAPT_CHECK(sel.contains(label) && sel[label]["selected"].is_string(),
                "compare: {}: configuration '{}' has no selected candidate (selection.json)", sweep.string(), label);
     leaf /= sel[label]["selected"].get<std::string>();
@@ -103,7 +98,7 @@ PairedExamples match_examples(const std::vector<std::string>& sweep_dirs, const 
     for (auto& [seed, run_a] : a) {
       auto it = b.find(seed);
       if (it == b.end()) continue;
-      IAPT_CHECK(read_json(run_a / "summary.json").at("dev_metric") == "accuracy",
+      IAPT_CHECK(read_json_file(run_a / "summary.json").at("dev_metric") == "accuracy",
                  "compare: --unit example needs accuracy as the metric ({})", run_a.string());
       const auto ca = correctness(run_a, split), cb = correctness(it->second, split);
       IAPT_CHECK(ca.size() == cb.size() && (seeds == 0 || ca.size() == sum_a.size()),
@@ -139,7 +134,7 @@ PairedRuns match_runs(const std::vector<std::string>& sweep_dirs, const std::str
     for (auto& [seed, run_a] : a) {
       auto it = b.find(seed);
       if (it == b.end()) continue;
-      const auto sa = read_json(run_a / "summary.json"), sb = read_json(it->second / "summary.json");
+      const auto sa = read_json_file(run_a / "summary.json"), sb = read_json_file(it->second / "summary.json");
       const std::string metric = sa.at("dev_metric");
       IAPT_CHECK(sb.at("dev_metric") == metric && sa.value("split_seed", 0) == sb.value("split_seed", 0),
                  "compare: {} and {} do not share a metric and a split seed", run_a.string(), it->second.string());

@@ -16,6 +16,7 @@
 #include "core/error.h"
 #include "core/safetensors.h"
 #include "experiments/config/yaml_reader.h"
+#include "experiments/run/json_file.h"
 #include "kernels/rational_math.h"
 #include "nn/rational_fit.h"
 
@@ -50,12 +51,6 @@ void gnuplot(const fs::path& script) {
   IAPT_CHECK(rc == 0, "report: gnuplot failed on {} (see {}.log)", script.string(), script.string());
 }
 
-nlohmann::json read_json(const fs::path& file) {
-  std::ifstream in(file);
-  IAPT_CHECK(in.good(), "report: cannot read {}", file.string());
-  return nlohmann::json::parse(in);
-}
-
 // Each layer's learned rational and its initialisation, from a run's summary and its config;
 // false when the run has no rational activation or its summary no coefficients.
 bool rational_plot(const fs::path& run_dir, const fs::path& plots) {
@@ -66,7 +61,7 @@ bool rational_plot(const fs::path& run_dir, const fs::path& plots) {
   const int m = act["degrees"][0].as<int>(), n = act["degrees"][1].as<int>();
   const nn::RationalFit init = nn::fit_rational(act["init"].Scalar(), m, n, version);
   // the coefficients as the summary records them (the weights need not be there)
-  const nlohmann::json summary = read_json(run_dir / "summary.json");
+  const nlohmann::json summary = read_json_file(run_dir / "summary.json");
   if (!summary.contains("rational_coefficients")) return false;
   std::map<std::string, std::vector<double>> st;
   for (auto& [name, values] : summary["rational_coefficients"].items()) st[name] = values.get<std::vector<double>>();
@@ -119,7 +114,7 @@ bool natural_less(const std::string& a, const std::string& b) {
 // The keys a sweep varied (NAME/sweep.json), each a column of the table.
 std::vector<std::string> swept_columns(const fs::path& dir) {
   if (!fs::exists(dir / "sweep.json")) return {};
-  const nlohmann::json j = read_json(dir / "sweep.json");
+  const nlohmann::json j = read_json_file(dir / "sweep.json");
   std::vector<std::string> keys = j.value("swept_keys", std::vector<std::string>{});
   for (const auto& k : j.value("selected_keys", std::vector<std::string>{})) keys.push_back(k);
   return keys;
@@ -298,16 +293,15 @@ std::vector<ReportRow> write_report(const std::string& dir_str) {
   std::map<std::string, std::vector<fs::path>, Natural> runs_of;
   for (auto& entry : fs::recursive_directory_iterator(dir)) {
     if (entry.path().filename() != "summary.json") continue;
-    std::ifstream in(entry.path());
     const fs::path run = entry.path().parent_path();
     const std::string label = fs::relative(run.parent_path(), dir).string();
-    by_label[label].push_back(nlohmann::json::parse(in));
+    by_label[label].push_back(read_json_file(entry.path()));
     runs_of[label].push_back(run);
   }
   IAPT_CHECK(!by_label.empty(), "report: no summary.json under {}", dir_str);
   const bool selection = fs::exists(dir / "selection.json");
   if (selection) {  // only each configuration's selected candidate makes a row
-    const nlohmann::json sel = read_json(dir / "selection.json");
+    const nlohmann::json sel = read_json_file(dir / "selection.json");
     write_text_atomically(dir / "selection.md", selection_table(sel));
     for (auto it = by_label.begin(); it != by_label.end();) {
       const fs::path leaf(it->first);

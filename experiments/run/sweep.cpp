@@ -18,6 +18,7 @@
 #include "core/error.h"
 #include "experiments/config/peft_config.h"
 #include "experiments/config/yaml_reader.h"
+#include "experiments/run/json_file.h"
 #include "experiments/run/report.h"
 #include "experiments/run/run_config.h"
 
@@ -109,8 +110,7 @@ std::vector<SweepRun> expand_sweep(const std::string& path) {
       reused_as = select.get<std::string>("as", "");
       IAPT_CHECK(fs::exists(reused_from), "{}: sweep.select.from: {} does not exist yet (run the sweep that selects first)",
                  path, reused_from);
-      std::ifstream in(reused_from);
-      const nlohmann::json sel = nlohmann::json::parse(in);
+      const nlohmann::json sel = read_json_file(reused_from);
       for (auto& [label, entry] : sel.items())
         if (entry["selected"].is_string()) reused[label] = entry["selected"].get<std::string>();
       select.finish();
@@ -301,8 +301,7 @@ std::map<std::string, std::string> select_candidates(const std::vector<SweepRun>
     ++expected[r.label][r.candidate];
     const fs::path summary = fs::path(r.run_dir) / "summary.json";
     if (!fs::exists(summary)) continue;
-    std::ifstream in(summary);
-    const nlohmann::json j = nlohmann::json::parse(in);
+    const nlohmann::json j = read_json_file(summary);
     metric = j.at("dev_metric").get<std::string>();
     scores[r.label][r.candidate].push_back(j.at("dev").at(metric).get<double>());
   }

@@ -447,6 +447,11 @@ TEST_CASE("report: an ablation's columns are the method entries that tell its co
         std::string::npos);
   CHECK(table.find("| k1 | iapt | 1 | - |") != std::string::npos);
   CHECK(table.find("| mean | iapt | 2 | mean |") != std::string::npos);
+  // a damaged summary is named, not reported as a bare parse error
+  std::ofstream(ws / "sweeps/ablate/k1/seed-1/summary.json") << "{\"dev\": ";
+  Result damaged = run_cli("report " + (ws / "sweeps/ablate").string());
+  CHECK(damaged.exit_code != 0);
+  CHECK(damaged.output.find("k1/seed-1/summary.json: not valid JSON") != std::string::npos);
 }
 
 TEST_CASE("sweep: --seeds runs some seeds now and the rest later; a sweep folder moved elsewhere resumes",

@@ -1,0 +1,19 @@
+#include "experiments/run/json_file.h"
+
+#include <fstream>
+
+#include "core/error.h"
+
+namespace iapt::run {
+
+nlohmann::json read_json_file(const std::filesystem::path& file) {
+  std::ifstream in(file);
+  IAPT_CHECK(in.good(), "cannot read {}", file.string());
+  try {
+    return nlohmann::json::parse(in);
+  } catch (const nlohmann::json::parse_error& e) {
+    throw Error(fmt::format("{}: not valid JSON ({})", file.string(), e.what()));
+  }
+}
+
+}  // namespace iapt::run
