@@ -120,7 +120,8 @@ std::vector<std::string> swept_columns(const fs::path& dir) {
   return keys;
 }
 
-// The value at a dotted key of a run's config: a scalar as written, a method by its name.
+// The value at a dotted key of a run's config: a scalar as written, a method by its name; "-" where
+// nothing is set (the key is absent, or an empty mapping: the defaults).
 std::string config_value(const YAML::Node& config, const std::string& key) {
   YAML::Node n = config;
   std::stringstream ss(key);
@@ -134,6 +135,7 @@ std::string config_value(const YAML::Node& config, const std::string& key) {
     return end && *end == '\0' && !n.Scalar().empty() ? fmt::format("{}", v) : n.Scalar();
   }
   if (n.IsMap() && n["name"]) return n["name"].Scalar();
+  if (n.IsMap() && n.size() == 0) return "-";
   YAML::Emitter e;
   e << YAML::Flow << n;
   return e.c_str();
@@ -173,6 +175,15 @@ std::vector<std::string> table_columns(const std::vector<std::string>& swept, co
     }
   }
   return columns;
+}
+
+// A CSV field (RFC 4180): quoted when it holds a comma, a quote or a line break, as a flow
+// mapping's value does ("{prefix: normal, prefix_std: 0.02}").
+std::string csv_field(const std::string& value) {
+  if (value.find_first_of(",\"\n") == std::string::npos) return value;
+  std::string quoted = "\"";
+  for (char c : value) quoted += c == '"' ? std::string("\"\"") : std::string(1, c);
+  return quoted + "\"";
 }
 
 // One row averages runs that differ in their seed alone (and in output_dir, where the folder was
@@ -360,7 +371,8 @@ std::vector<ReportRow> write_report(const std::string& dir_str) {
     return natural_less(a.label, b.label);
   });
   std::string header = "| configuration | method |", rule = "|---|---|", csv = "configuration,method,";
-  for (auto& [key, value] : rows[0].columns) header += fmt::format(" {} |", key), rule += "---:|", csv += key + ",";
+  for (auto& [key, value] : rows[0].columns)
+    header += fmt::format(" {} |", key), rule += "---:|", csv += csv_field(key) + ",";
   std::string md = header + fmt::format(" tunable parameters | seeds | dev {0} (median) | dev {0} (mean ± std) | test {0} "
                                         "(median) | test {0} (mean ± std) | wall time per run (s) |\n",
                                         rows[0].metric) +
@@ -368,13 +380,13 @@ std::vector<ReportRow> write_report(const std::string& dir_str) {
   csv += "tunable_parameters,seeds,metric,dev_median,dev_mean,dev_std,test_median,test_mean,test_std,wall_seconds_mean\n";
   for (const auto& r : rows) {
     std::string cells, csv_cells;
-    for (auto& [key, value] : r.columns) cells += fmt::format(" {} |", value), csv_cells += value + ",";
+    for (auto& [key, value] : r.columns) cells += fmt::format(" {} |", value), csv_cells += csv_field(value) + ",";
     md += fmt::format("| {} | {} |{} {} | {} | {:.4f} | {:.4f} ± {:.4f} | {:.4f} | {:.4f} ± {:.4f} | {:.1f} |\n", r.label,
                       r.method, cells, r.tunable, r.seeds, r.dev_median, r.dev_mean, r.dev_std, r.test_median,
                       r.test_mean, r.test_std, r.wall_mean);
-    csv += fmt::format("{},{},{}{},{},{},{:.6f},{:.6f},{:.6f},{:.6f},{:.6f},{:.6f},{:.3f}\n", r.label, r.method,
-                       csv_cells, r.tunable, r.seeds, r.metric, r.dev_median, r.dev_mean, r.dev_std, r.test_median,
-                       r.test_mean, r.test_std, r.wall_mean);
+    csv += fmt::format("{},{},{}{},{},{},{:.6f},{:.6f},{:.6f},{:.6f},{:.6f},{:.6f},{:.3f}\n", csv_field(r.label),
+                       csv_field(r.method), csv_cells, r.tunable, r.seeds, r.metric, r.dev_median, r.dev_mean,
+                       r.dev_std, r.test_median, r.test_mean, r.test_std, r.wall_mean);
   }
   if (rows[0].majority_test || rows[0].majority_dev)
     md += fmt::format("\nMajority class (the training split's most frequent response for every example): dev {} {}, "

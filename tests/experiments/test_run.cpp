@@ -435,18 +435,23 @@ TEST_CASE("report: an ablation's columns are the method entries that tell its co
   yaml += "sweep:\n  seeds: [1]\n  labels: [base, k1, mean]\n  zip:\n    method:\n"
           "      - {name: iapt, soft_tokens: 2, bottleneck: 6, activation: {kind: gelu}}\n"
           "      - {name: iapt, soft_tokens: 1, bottleneck: 6, activation: {kind: gelu}}\n"
-          "      - {name: iapt, soft_tokens: 2, bottleneck: 6, pooler: mean, activation: {kind: gelu}}\n";
+          "      - {name: iapt, soft_tokens: 2, bottleneck: 6, pooler: mean, activation: {kind: gelu},\n"
+          "         start: {up: normal, up_std: 0.02}}\n";
   std::ofstream(ws / "sweep.yaml") << yaml;
   Result r = run_cli("sweep " + (ws / "sweep.yaml").string() + " --jobs 2");
   INFO(r.output);
   REQUIRE(r.exit_code == 0);
   const std::string table = read_text(ws / "sweeps/ablate/table.md");
   INFO(table);
-  // soft_tokens and pooler vary; bottleneck and activation are the same in every row
-  CHECK(table.find("| configuration | method | method.soft_tokens | method.pooler | tunable parameters |") !=
+  // soft_tokens, start and pooler vary (in the resolved config's order); bottleneck and activation are
+  // the same in every row
+  CHECK(table.find("| configuration | method | method.soft_tokens | method.start | method.pooler | tunable "
+                   "parameters |") != std::string::npos);
+  CHECK(table.find("| k1 | iapt | 1 | - | - |") != std::string::npos);
+  CHECK(table.find("| mean | iapt | 2 | {up: normal, up_std: 0.02} | mean |") != std::string::npos);
+  // a mapping's value is one quoted CSV field
+  CHECK(read_text(ws / "sweeps/ablate/table.csv").find("\nmean,iapt,2,\"{up: normal, up_std: 0.02}\",mean,") !=
         std::string::npos);
-  CHECK(table.find("| k1 | iapt | 1 | - |") != std::string::npos);
-  CHECK(table.find("| mean | iapt | 2 | mean |") != std::string::npos);
   // a damaged summary is named, not reported as a bare parse error
   std::ofstream(ws / "sweeps/ablate/k1/seed-1/summary.json") << "{\"dev\": ";
   Result damaged = run_cli("report " + (ws / "sweeps/ablate").string());

@@ -1,0 +1,205 @@
+#!/usr/bin/env python3
+"""Rebuilds the tables of docs/results.md from the committed runs under experiments/results.
+
+Each table sits between <!-- NAME --> and <!-- /NAME --> markers; the prose around them is written
+by hand and is left as it is. The numbers come from each sweep's selection.json and table.csv
+(written by `iapt sweep` or `iapt report`) and from `iapt compare`. Run from the repository root:
+
+    ./build/iapt report experiments/results/study_sst2      # after runs were added
+    python3 scripts/results-tables.py [--iapt ./build/iapt] [--doc docs/results.md]
+
+Standard library only.
+"""
+import argparse
+import csv
+import json
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+RESULTS = Path("experiments/results")
+
+# label -> how the tables name it (the configs hold the full definitions)
+METHODS = {
+    "iapt": "IAPT (k 4, m 32, rational (6, 5))",
+    "prompt_tuning": "prompt tuning (k 4)",
+    "ptuning_v2": "P-tuning v2 (k 4)",
+    "ptuning_v2_small_start": "P-tuning v2 (k 4), small start (variant)",
+    "idpg": "IDPG (k 4, m 80)",
+    "lpt": "LPT (k 4, m 192, middle layer)",
+    "lora": "LoRA (r 4, every projection)",
+    "adapter": "adapters (serial, m 16)",
+    "parallel_adapter": "parallel adapters (m 16)",
+    "ia3": "(IA)^3",
+    "full": "full fine-tuning",
+}
+
+# study_ablations.yaml's configurations: (ablation, what differs from IAPT's own configuration)
+ABLATIONS = [
+    ("activation", "iapt", "learned rational, joint (IAPT)"),
+    ("activation", "bilevel", "learned rational, bilevel"),
+    ("activation", "gelu", "GELU"),
+    ("activation", "relu", "ReLU"),
+    ("activation", "tanh", "tanh"),
+    ("activation", "swish", "swish"),
+    ("activation", "identity", "identity"),
+    ("activation", "relu_lower_gelu_upper", "ReLU below, GELU above (per depth)"),
+    ("pooling", "iapt", "self-attention (IAPT)"),
+    ("pooling", "mean", "mean"),
+    ("pooling", "max", "max"),
+    ("pooling", "last", "last token"),
+    ("soft tokens", "k1", "k 1"),
+    ("soft tokens", "k2", "k 2"),
+    ("soft tokens", "iapt", "k 4 (IAPT)"),
+    ("soft tokens", "k8", "k 8"),
+    ("soft tokens", "k16", "k 16"),
+    ("bottleneck", "m8", "m 8"),
+    ("bottleneck", "m16", "m 16"),
+    ("bottleneck", "iapt", "m 32 (IAPT)"),
+    ("bottleneck", "m64", "m 64"),
+    ("bottleneck", "m128", "m 128"),
+    ("start (variant)", "gated", "gated prefix (step 0 is the frozen model)"),
+    ("start (variant)", "zero_up", "zero up-projection"),
+]
+
+
+def rate(value):
+    """0.003 -> 3e-3, as the configs write rates."""
+    mantissa, exponent = f"{float(value):.0e}".split("e")
+    return f"{mantissa}e{int(exponent)}"
+
+
+def rows_of(sweep):
+    """label -> the row of the sweep's table.csv (the selected candidate's runs)."""
+    path = RESULTS / sweep / "table.csv"
+    if not path.exists():
+        return {}
+    with open(path, newline="") as f:
+        return {row["configuration"]: row for row in csv.DictReader(f)}
+
+
+def majority(sweep, split):
+    """The majority class's score on a split, from any summary of the sweep."""
+    for summary in sorted((RESULTS / sweep).rglob("summary.json")):
+        data = json.loads(summary.read_text())
+        score = data.get("majority", {}).get(split, {}).get(data["dev_metric"])
+        if score is not None:
+            return score
+    return None
+
+
+class Comparison:
+    """`iapt compare SWEEP --a A --b B`, over seeds and over examples."""
+
+    def __init__(self, iapt, sweep, a, b):
+        self.pairs = self.wins = 0
+        self.mean = self.p_seeds = self.p_examples = None
+        base = [iapt, "compare", str(RESULTS / sweep), "--a", a, "--b", b]
+        seeds = subprocess.run(base, capture_output=True, text=True)
+        if seeds.returncode != 0:
+            return
+        m = re.search(r"mean ([+-][0-9.]+) over (\d+) pairs \((\d+) wins.*p = ([0-9.e+-]+)", seeds.stdout)
+        if not m:
+            sys.exit(f"results-tables: unexpected output of {' '.join(base)}:\n{seeds.stdout}")
+        self.mean, self.pairs, self.wins, self.p_seeds = float(m[1]), int(m[2]), int(m[3]), m[4]
+        examples = subprocess.run(base + ["--unit", "example"], capture_output=True, text=True, check=True)
+        self.p_examples = re.search(r"p = ([0-9.e+-]+)\s*$", examples.stdout.strip())[1]
+
+
+def selection_table():
+    selection = json.loads((RESULTS / "study_sst2/selection.json").read_text())
+    rates = sorted({float(c.split("=")[1]) for e in selection.values() for c in e["candidates"]})
+    lines = ["| method | " + " | ".join(rate(r) for r in rates) + " |", "|---|" + "---:|" * len(rates)]
+    for label, name in METHODS.items():
+        entry = selection.get(label)
+        if not entry:
+            continue
+        cells = {}
+        for candidate, c in entry["candidates"].items():
+            value = float(candidate.split("=")[1])
+            text = f"{c['dev_mean']:.3f}"
+            cells[value] = f"**{text}**" if candidate == entry["selected"] else text
+        lines.append(f"| {name} | " + " | ".join(cells.get(r, "") for r in rates) + " |")
+    return lines
+
+
+def main_table():
+    rows = rows_of("study_sst2")
+    test_majority = majority("study_sst2", "test")
+    lines = ["| method | tunable parameters | lr | runs | dev (median) | test (median) | test (mean ± std) "
+             "| test minus majority, in std |", "|---|---:|---:|---:|---:|---:|---:|---:|"]
+    for label, name in METHODS.items():
+        row = rows.get(label)
+        if not row:
+            continue
+        mean, std = float(row["test_mean"]), float(row["test_std"])
+        distance = f"{(mean - test_majority) / std:.1f}" if std > 0 else "-"
+        lines.append(f"| {name} | {int(row['tunable_parameters']):,} | {rate(row['training.lr'])} | {row['seeds']} "
+                     f"| {float(row['dev_median']):.3f} | {float(row['test_median']):.3f} | {mean:.3f} ± {std:.3f} "
+                     f"| {distance} |")
+    return lines
+
+
+def paired_table(iapt):
+    lines = ["| B | over seeds: mean difference (wins of pairs) | p | over examples: p |", "|---|---:|---:|---:|"]
+    for label, name in METHODS.items():
+        if label == "iapt" or label not in rows_of("study_sst2"):
+            continue
+        c = Comparison(iapt, "study_sst2", "iapt", label)
+        if c.mean is not None:
+            lines.append(f"| {name} | {c.mean:+.4f} ({c.wins} of {c.pairs}) | {c.p_seeds} | {c.p_examples} |")
+    return lines
+
+
+def ablation_table(iapt):
+    rows = rows_of("study_ablations")
+    lines = ["| ablation | configuration | runs | test (median) | test (mean ± std) | minus IAPT: mean (wins of pairs) "
+             "| p over seeds | p over examples |", "|---|---|---:|---:|---:|---:|---:|---:|"]
+    for ablation, label, name in ABLATIONS:
+        row = rows.get(label)
+        if not row:
+            lines.append(f"| {ablation} | {name} | 0 | | | | | |")
+            continue
+        head = (f"| {ablation} | {name} | {row['seeds']} | {float(row['test_median']):.3f} "
+                f"| {float(row['test_mean']):.3f} ± {float(row['test_std']):.3f} |")
+        if label == "iapt":
+            lines.append(head + " | | |")
+            continue
+        c = Comparison(iapt, "study_ablations", label, "iapt")
+        if c.mean is None:
+            lines.append(head + " | | |")
+        else:
+            lines.append(head + f" {c.mean:+.4f} ({c.wins} of {c.pairs}) | {c.p_seeds} | {c.p_examples} |")
+    return lines
+
+
+def replace_section(text, name, lines):
+    start, end = f"<!-- {name} -->\n", f"<!-- /{name} -->"
+    if start not in text or end not in text:
+        sys.exit(f"results-tables: the document has no {start.strip()} ... {end} section")
+    before, rest = text.split(start, 1)
+    _, after = rest.split(end, 1)
+    return before + start + "\n".join(lines) + "\n" + end + after
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--iapt", default="./build/iapt", help="the iapt executable (for iapt compare)")
+    parser.add_argument("--doc", default="docs/results.md")
+    args = parser.parse_args()
+    if not Path(args.iapt).exists():
+        sys.exit(f"results-tables: {args.iapt} not found (build it first, or pass --iapt)")
+    doc = Path(args.doc)
+    text = doc.read_text()
+    text = replace_section(text, "SELECTION", selection_table())
+    text = replace_section(text, "MAIN", main_table())
+    text = replace_section(text, "PAIRED", paired_table(args.iapt))
+    text = replace_section(text, "ABLATIONS", ablation_table(args.iapt))
+    tmp = doc.with_suffix(".md.tmp")
+    tmp.write_text(text)
+    tmp.replace(doc)
+
+
+if __name__ == "__main__":
+    main()
