@@ -8,6 +8,7 @@ packages=(
   libeigen3-dev libopenblas-openmp-dev  # OpenBLAS on OpenMP threads, shared with the kernels
   libyaml-cpp-dev libfmt-dev catch2 libcli11-dev nlohmann-json3-dev libsentencepiece-dev
   gnuplot-nox
+  python3  # scripts/results-tables.py, which a test runs to keep docs/results.md true to the runs
   wordnet-base  # the main job's data
 )
 # Only for regenerating the committed fixtures (tests/reference); never needed by the tests.

@@ -6,12 +6,16 @@ by hand and is left as it is. The numbers come from each sweep's selection.json 
 (written by `iapt sweep` or `iapt report`) and from `iapt compare`. Run from the repository root:
 
     ./build/iapt report experiments/results/study_sst2      # after runs were added
-    python3 scripts/results-tables.py [--iapt ./build/iapt] [--doc docs/results.md]
+    python3 scripts/results-tables.py [--iapt ./build/iapt] [--doc docs/results.md] [--check]
+
+With --check it writes nothing and fails (listing the changed lines) where the document's tables
+are not those the committed runs give: the test suite runs it so, and the document cannot go stale.
 
 Standard library only.
 """
 import argparse
 import csv
+import difflib
 import json
 import re
 import subprocess
@@ -187,15 +191,23 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--iapt", default="./build/iapt", help="the iapt executable (for iapt compare)")
     parser.add_argument("--doc", default="docs/results.md")
+    parser.add_argument("--check", action="store_true", help="write nothing; fail where the tables are stale")
     args = parser.parse_args()
     if not Path(args.iapt).exists():
         sys.exit(f"results-tables: {args.iapt} not found (build it first, or pass --iapt)")
     doc = Path(args.doc)
-    text = doc.read_text()
+    before = text = doc.read_text()
     text = replace_section(text, "SELECTION", selection_table())
     text = replace_section(text, "MAIN", main_table())
     text = replace_section(text, "PAIRED", paired_table(args.iapt))
     text = replace_section(text, "ABLATIONS", ablation_table(args.iapt))
+    if args.check:
+        if text != before:
+            diff = difflib.unified_diff(before.splitlines(), text.splitlines(), str(doc), "from the runs", lineterm="")
+            sys.exit(f"results-tables: {doc}'s tables are not those the committed runs give "
+                     "(run python3 scripts/results-tables.py):\n" + "\n".join(diff))
+        print(f"results-tables: {doc}'s tables match the committed runs")
+        return
     tmp = doc.with_suffix(".md.tmp")
     tmp.write_text(text)
     tmp.replace(doc)
