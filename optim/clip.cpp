@@ -6,12 +6,17 @@
 
 namespace iapt::optim {
 
-double clip_grad_norm(const std::vector<Variable>& params, double max_norm) {
+double grad_norm(const std::vector<Variable>& params) {
   NoGradGuard no_grad;
   double total = 0;
   for (const auto& p : params)
     if (p.grad().defined()) total += ops::sum(ops::mul(p.grad(), p.grad())).item();
-  const double norm = std::sqrt(total);
+  return std::sqrt(total);
+}
+
+double clip_grad_norm(const std::vector<Variable>& params, double max_norm) {
+  NoGradGuard no_grad;
+  const double norm = grad_norm(params);
   if (max_norm > 0 && norm > max_norm) {
     const double scale = max_norm / (norm + 1e-6);
     for (const auto& p : params)

@@ -9,4 +9,7 @@ namespace iapt::optim {
 
 double clip_grad_norm(const std::vector<Variable>& params, double max_norm);
 
+// The L2 norm of all gradients together (NaN or infinite where a gradient is).
+double grad_norm(const std::vector<Variable>& params);
+
 }  // namespace iapt::optim

@@ -92,6 +92,7 @@ RunConfig read_run_config(YAML::Node root, const std::string& path) {
   o.patience = tr.get<int64_t>("patience", o.patience);
   o.log_every = tr.get<int64_t>("log_every", o.log_every);
   o.diagnostics_every = tr.get<int64_t>("diagnostics_every", o.diagnostics_every);
+  o.on_nonfinite = tr.choice("on_nonfinite", o.on_nonfinite, {"stop", "skip"});
   tr.finish();
   IAPT_CHECK(o.steps > 0 && o.batch_size > 0 && o.grad_accumulation > 0 && o.eval_every > 0 && o.checkpoint_every > 0 &&
                  o.log_every > 0 && o.diagnostics_every > 0,
@@ -150,6 +151,8 @@ std::string RunConfig::to_yaml() const {
   tr["patience"] = o.patience;
   tr["log_every"] = o.log_every;
   tr["diagnostics_every"] = o.diagnostics_every;
+  // written only when set: the configs of runs made before the key existed still compare equal
+  if (o.on_nonfinite != "stop") tr["on_nonfinite"] = o.on_nonfinite;
   n["evaluation"]["mode"] = evaluation.mode;
   n["evaluation"]["beams"] = evaluation.beams;
   n["evaluation"]["batch_size"] = evaluation.batch_size;

@@ -14,7 +14,7 @@
 //   training: {optimizer: adamw, lr: 1e-3, coefficient_lr: 1e-3, weight_decay: 0, schedule: linear,
 //              warmup_ratio: 0.06, steps: 200, batch_size: 16, grad_accumulation: 1,
 //              max_grad_norm: 1.0, eval_every: 50, checkpoint_every: 50, patience: 0, log_every: 10,
-//              diagnostics_every: 50}
+//              diagnostics_every: 50, on_nonfinite: stop}
 //   evaluation: {mode: rank, beams: 1, batch_size: 32}
 #include <string>
 #include <vector>
@@ -52,6 +52,9 @@ struct TrainingOptions {
   int64_t patience = 0;  // evaluations without a better dev score before stopping (0: never stop early)
   int64_t log_every = 10;
   int64_t diagnostics_every = 50;  // diagnostics.jsonl: gradient, update and prefix norms (experiments/run/diagnostics.h)
+  // A step whose loss or gradient norm is NaN or infinite updates nothing; then the run stops with
+  // an error naming the step ("stop"), or goes on and counts it in the summary ("skip").
+  std::string on_nonfinite = "stop";
 };
 
 struct EvaluationOptions {

@@ -1,6 +1,7 @@
 #include "experiments/run/trainer.h"
 
 #include <chrono>
+#include <cmath>
 #include <csignal>
 #include <cstdio>
 #include <filesystem>
@@ -227,6 +228,7 @@ RunSummary train_run(const RunConfig& c) {
     trained_steps = std::stoll(st.metadata.at("trained_steps"));
     best = std::stod(st.metadata.at("best"));
     summary.best_step = std::stoll(st.metadata.at("best_step"));
+    if (st.metadata.count("nonfinite_steps")) summary.nonfinite_steps = std::stoll(st.metadata.at("nonfinite_steps"));
     bad_evals = std::stoll(st.metadata.at("bad_evals"));
     default_generator().manual_seed(std::stoull(st.metadata.at("rng_seed")));
     default_generator().take(std::stoull(st.metadata.at("rng_offset")));
@@ -249,9 +251,13 @@ RunSummary train_run(const RunConfig& c) {
   }
   const bool terminal = isatty(fileno(stderr));
 
-  auto save_best = [&]() {
-    save_safetensors((dir / "best" / "adapter.safetensors").string(), s.method->canonical_state(),
-                     {{"method", c.method.name}});
+  auto save_best = [&](int64_t at_step) {
+    const auto state = s.method->canonical_state();
+    for (const auto& [name, t] : state)
+      for (double v : t.to_vector())
+        IAPT_CHECK(std::isfinite(v), "{}: step {}: parameter {} holds {}; it is not saved as the best weights",
+                   c.name, at_step, name, v);
+    save_safetensors((dir / "best" / "adapter.safetensors").string(), state, {{"method", c.method.name}});
     write_text_atomically(dir / "best" / "config.yaml", resolved);
   };
   auto checkpoint = [&](int64_t next_step) {
@@ -267,6 +273,7 @@ RunSummary train_run(const RunConfig& c) {
                       {"bad_evals", std::to_string(bad_evals)},
                       {"final_loss", fmt::format("{:.17g}", summary.final_loss)},
                       {"trained_steps", std::to_string(trained_steps)},
+                      {"nonfinite_steps", std::to_string(summary.nonfinite_steps)},
                       {"rng_seed", std::to_string(default_generator().seed())},
                       {"rng_offset", std::to_string(default_generator().offset())}});
   };
@@ -311,8 +318,17 @@ RunSummary train_run(const RunConfig& c) {
       response_loss(*s.model, *s.method, make_batch(rows)).backward();
     };
     diagnostics.begin_step(step);
-    two_groups.step(train_backward, coefficient_backward);
+    const optim::StepResult stepped = two_groups.step(train_backward, coefficient_backward);
     diagnostics.end_step(step);
+    if (!stepped.finite) {
+      auto show = [](double v) { return std::isnan(v) ? std::string("nan") : fmt::format("{}", v); };  // not "-nan"
+      IAPT_CHECK(o.on_nonfinite == "skip",
+                 "{}: step {}: the training loss is {} and the gradient norm {}; no parameter was updated and the run "
+                 "stops (its last checkpoint is kept). Lower training.lr, or set training.on_nonfinite: skip to pass "
+                 "over such steps",
+                 c.name, step + 1, show(loss_sum), show(stepped.grad_norm));
+      ++summary.nonfinite_steps;
+    }
     summary.final_loss = loss_sum;
     trained_steps = step + 1;
 
@@ -342,7 +358,7 @@ RunSummary train_run(const RunConfig& c) {
       std::fprintf(stderr, "step %lld dev %s %.4f\n", static_cast<long long>(step + 1), summary.dev_metric.c_str(), value);
       if (value > best) {
         best = value, summary.best_step = step + 1, bad_evals = 0;
-        save_best();
+        save_best(step + 1);
       } else if (o.patience > 0 && ++bad_evals >= o.patience) {
         stop = true;
       }
@@ -381,6 +397,7 @@ RunSummary train_run(const RunConfig& c) {
                                   {"task", s.task.name},
                                   {"tunable_parameters", summary.tunable_parameters},
                                   {"steps", summary.steps},
+                                  {"nonfinite_steps", summary.nonfinite_steps},
                                   {"final_loss", summary.final_loss},
                                   {"best_step", summary.best_step},
                                   {"dev_metric", summary.dev_metric},

@@ -18,6 +18,7 @@ struct RunSummary {
   std::string run_dir;
   int64_t tunable_parameters = 0;
   int64_t steps = 0;            // steps trained
+  int64_t nonfinite_steps = 0;  // of those, passed over for a NaN or infinite loss (training.on_nonfinite: skip)
   double final_loss = 0;        // the last step's training loss
   int64_t best_step = 0;
   std::string dev_metric;       // the task's first metric

@@ -500,6 +500,36 @@ TEST_CASE("sweep: --seeds runs some seeds now and the rest later; a sweep folder
   CHECK(!fs::exists(out / "lora" / lora / "seed-3"));
 }
 
+TEST_CASE("run: a NaN or infinite loss stops the run at its step; with on_nonfinite: skip it goes on, and "
+          "non-finite weights are never saved as the best",
+          "[experiments][run]") {
+  fs::path ws = workspace("nonfinite");
+  std::ofstream(ws / "c.yaml") << config_text(ws, "out");
+  // a rate of 1e300 is infinite in f32: the first update makes the parameters infinite, the second
+  // step's loss NaN
+  Result stopped = run_cli("run " + (ws / "c.yaml").string() + " --set training.lr=1e300");
+  INFO(stopped.output);
+  CHECK(stopped.exit_code != 0);
+  CHECK(stopped.output.find("tiny-sst2: step 2: the training loss is nan") != std::string::npos);
+  CHECK(stopped.output.find("no parameter was updated and the run stops") != std::string::npos);
+  const fs::path run = ws / "out/tiny-sst2/seed-3";
+  CHECK_FALSE(fs::exists(run / "summary.json"));
+  CHECK_FALSE(fs::exists(run / "best/adapter.safetensors"));
+  // skipping goes on to the first evaluation (step 4), where the infinite weights are refused
+  Result skipped = run_cli("run " + (ws / "c.yaml").string() +
+                           " --set training.lr=1e300 --set training.on_nonfinite=skip --set seed=4");
+  INFO(skipped.output);
+  CHECK(skipped.exit_code != 0);
+  CHECK(skipped.output.find("step 4 dev") != std::string::npos);
+  CHECK(skipped.output.find("it is not saved as the best weights") != std::string::npos);
+  CHECK_FALSE(fs::exists(ws / "out/tiny-sst2/seed-4/best/adapter.safetensors"));
+  // a finite run records that it skipped nothing
+  Result fine = run_cli("run " + (ws / "c.yaml").string() + " --set training.on_nonfinite=skip --set seed=5");
+  REQUIRE(fine.exit_code == 0);
+  CHECK(read_json(ws / "out/tiny-sst2/seed-5/summary.json")["nonfinite_steps"] == 0);
+  CHECK(read_text(ws / "out/tiny-sst2/seed-5/config.yaml").find("on_nonfinite: skip") != std::string::npos);
+}
+
 TEST_CASE("run: bilevel coefficient learning holds out every 20th training example, not dev", "[experiments][run]") {
   fs::path ws = workspace("bilevel");
   std::ofstream(ws / "c.yaml") << config_text(ws, "out");
