@@ -9,6 +9,8 @@
 #include <new>
 #include <vector>
 
+#include "core/error.h"
+
 namespace iapt {
 
 namespace {
@@ -42,6 +44,10 @@ Cache& cache() {
 }  // namespace
 
 size_t allocation_bucket(size_t bytes, size_t granule) {
+  // beyond 2^62 bytes the doubling below would overflow; no machine has that much (a negative size
+  // cast to size_t lands here)
+  IAPT_CHECK(bytes <= kMaxAllocationBytes, "cannot allocate {} bytes: more than 2^62 (a negative or overflowed size?)",
+             bytes);
   if (bytes <= 4096) return bytes == 0 ? granule : (bytes + granule - 1) / granule * granule;
   size_t p = 4096;
   while (p < bytes) {

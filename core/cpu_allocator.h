@@ -16,6 +16,8 @@ struct CpuAllocatorStats {
 
 // The size class a request is served from: multiples of `granule` up to 4 KiB, then two classes
 // per power of two (p and 1.5 p), so at most a third is wasted. The CUDA allocator uses it too.
+// Requests above kMaxAllocationBytes are refused with an error.
+constexpr size_t kMaxAllocationBytes = size_t{1} << 62;
 size_t allocation_bucket(size_t bytes, size_t granule);
 
 void* cpu_allocate(size_t bytes, size_t* rounded_bytes);

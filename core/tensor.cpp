@@ -5,6 +5,7 @@
 #include <optional>
 
 #include "core/backend.h"
+#include "core/cpu_allocator.h"
 #include "core/error.h"
 #include "core/rng.h"
 
@@ -245,7 +246,15 @@ std::vector<double> Tensor::to_vector() const {
 }
 
 Tensor empty(const Shape& shape, DType dtype, Device device) {
-  auto storage = allocate_storage(static_cast<size_t>(shape_numel(shape)) * dtype_size(dtype), device);
+  // sizes come from configs and files: a negative or overflowing one is an error here, before the
+  // allocator sees it as a huge unsigned request
+  uint64_t bytes = dtype_size(dtype);
+  for (int64_t d : shape) {
+    IAPT_CHECK(d >= 0, "tensor of shape {}: a size is negative", shape_str(shape));
+    IAPT_CHECK(!__builtin_mul_overflow(bytes, static_cast<uint64_t>(d), &bytes) && bytes <= kMaxAllocationBytes,
+               "tensor of shape {} ({}): more than 2^62 bytes", shape_str(shape), dtype_name(dtype));
+  }
+  auto storage = allocate_storage(static_cast<size_t>(bytes), device);
   return Tensor(std::move(storage), shape, contiguous_strides(shape), 0, dtype);
 }
 
