@@ -1,6 +1,7 @@
 #include "experiments/config/yaml_reader.h"
 
 #include <algorithm>
+#include <map>
 
 namespace iapt::config {
 
@@ -31,9 +32,35 @@ std::optional<std::string> did_you_mean(const std::string& word, const std::vect
   return best;
 }
 
+namespace {
+
+// yaml-cpp keeps both entries of a duplicated key and answers lookups with the first, so a second
+// `steps:` (or a second `training:` block) would be silently ignored: it is an error instead. The
+// walk is bounded, since aliases can make a small file a very large tree.
+void refuse_duplicate_keys(const YAML::Node& node, const std::string& path, size_t& visited) {
+  IAPT_CHECK(++visited <= 1'000'000, "{}: more than a million YAML nodes (aliases expanding?)", path);
+  if (node.IsSequence())
+    for (const auto& item : node) refuse_duplicate_keys(item, path, visited);
+  if (!node.IsMap()) return;
+  std::map<std::string, YAML::Mark> seen;
+  for (const auto& kv : node) {
+    if (kv.first.IsScalar()) {
+      const auto [it, fresh] = seen.emplace(kv.first.Scalar(), kv.first.Mark());
+      IAPT_CHECK(fresh, "{}:{}:{}: key '{}' appears twice in this mapping (first at line {}); keep one", path,
+                 kv.first.Mark().line + 1, kv.first.Mark().column + 1, kv.first.Scalar(), it->second.line + 1);
+    }
+    refuse_duplicate_keys(kv.second, path, visited);
+  }
+}
+
+}  // namespace
+
 YAML::Node load_yaml_file(const std::string& path) {
   try {
-    return YAML::LoadFile(path);
+    YAML::Node root = YAML::LoadFile(path);
+    size_t visited = 0;
+    refuse_duplicate_keys(root, path, visited);
+    return root;
   } catch (const YAML::BadFile&) {
     throw Error(fmt::format("{}: cannot open", path));
   } catch (const YAML::ParserException& e) {

@@ -166,6 +166,10 @@ TEST_CASE("run: bad configs and data stop the run with a one-line error naming t
   expect_error(replaced("steps: 12", "steps: many"), "training.steps: expected an integer, got 'many'");
   expect_error(replaced((ws / "data").string(), (ws / "nodata").string()), "SST-2/dev.tsv: cannot open the data file");
   expect_error(good, "training.steps: expected an integer, got 'x'", " --set training.steps=x");
+  // a duplicated key is an error, not "the first wins" (line 9 is the training block)
+  expect_error(replaced("steps: 12", "steps: 12, steps: 4"),
+               "bad.yaml:9:33: key 'steps' appears twice in this mapping (first at line 9); keep one");
+  expect_error(good + "training: {steps: 4}\n", "bad.yaml:10:1: key 'training' appears twice in this mapping (first at line 9)");
   std::ofstream(ws / "data/glue/SST-2/dev.tsv", std::ios::app) << "a broken row without its label\n";
   expect_error(good, "dev.tsv:26: expected 2 tab-separated fields, got 1");
 }
