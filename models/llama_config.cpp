@@ -1,6 +1,8 @@
 #include "models/llama_config.h"
 
+#include <cmath>
 #include <fstream>
+#include <utility>
 #include <nlohmann/json.hpp>
 #include <sstream>
 
@@ -63,6 +65,16 @@ LlamaConfig LlamaConfig::from_json_text(const std::string& text, const std::stri
   for (const char* key : {"attention_bias", "mlp_bias"})
     IAPT_CHECK(!j.contains(key) || !j[key].is_boolean() || !j[key].get<bool>(), "{}: {} = true is not supported",
                source, key);
+  for (auto [key, value] : {std::pair<const char*, int64_t>{"vocab_size", c.vocab_size},
+                             {"hidden_size", c.hidden_size},
+                             {"intermediate_size", c.intermediate_size},
+                             {"num_hidden_layers", c.num_hidden_layers},
+                             {"num_attention_heads", c.num_attention_heads},
+                             {"num_key_value_heads", c.num_key_value_heads},
+                             {"max_position_embeddings", c.max_position_embeddings}})
+    IAPT_CHECK(value > 0, "{}: {} is {}; expected a positive integer", source, key, value);
+  for (auto [key, value] : {std::pair<const char*, double>{"rms_norm_eps", c.rms_norm_eps}, {"rope_theta", c.rope_theta}})
+    IAPT_CHECK(std::isfinite(value) && value > 0, "{}: {} is {}; expected a positive number", source, key, value);
   IAPT_CHECK(c.hidden_size % c.num_attention_heads == 0 && c.num_attention_heads % c.num_key_value_heads == 0,
              "{}: hidden_size {}, num_attention_heads {} and num_key_value_heads {} do not divide", source,
              c.hidden_size, c.num_attention_heads, c.num_key_value_heads);

@@ -207,3 +207,27 @@ TEST_CASE("llama: a broken checkpoint is an error that names the tensor and file
                       Catch::Contains("config.json: key 'hidden_size' has value \"32\", expected an integer"));
   }
 }
+
+TEST_CASE("llama: config.json sizes and constants out of range are errors naming the key", "[models]") {
+  std::ifstream in(fixture("llama-gqa/config.json"));
+  const std::string good((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  REQUIRE_NOTHROW(models::LlamaConfig::from_json_text(good, "config.json"));
+  auto with = [&](const std::string& key, const std::string& value) {
+    const size_t at = good.find("\"" + key + "\"");
+    REQUIRE(at != std::string::npos);
+    const size_t colon = good.find(':', at), end = good.find_first_of(",}", colon);
+    return good.substr(0, colon + 1) + " " + value + good.substr(end);
+  };
+  // zero heads divided by zero (SIGFPE); a negative size looped in the allocator; theta 0 and a
+  // negative eps generated garbage
+  CHECK_THROWS_WITH(models::LlamaConfig::from_json_text(with("num_key_value_heads", "0"), "config.json"),
+                    "config.json: num_key_value_heads is 0; expected a positive integer");
+  CHECK_THROWS_WITH(models::LlamaConfig::from_json_text(with("num_attention_heads", "0"), "config.json"),
+                    "config.json: num_attention_heads is 0; expected a positive integer");
+  CHECK_THROWS_WITH(models::LlamaConfig::from_json_text(with("intermediate_size", "-688"), "config.json"),
+                    "config.json: intermediate_size is -688; expected a positive integer");
+  CHECK_THROWS_WITH(models::LlamaConfig::from_json_text(with("rope_theta", "0"), "config.json"),
+                    "config.json: rope_theta is 0; expected a positive number");
+  CHECK_THROWS_WITH(models::LlamaConfig::from_json_text(with("rms_norm_eps", "-1"), "config.json"),
+                    "config.json: rms_norm_eps is -1; expected a positive number");
+}
