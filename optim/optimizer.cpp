@@ -58,8 +58,12 @@ void Optimizer::load_state_dict(const std::map<std::string, Tensor>& state, cons
       std::vector<Tensor>& slots = state_[gi][pi];
       slots.clear();
       for (int s = 0; s < slot_count(); ++s) {
-        auto f = state.find(fmt::format("group.{}.param.{}.slot.{}", gi, pi, s));
-        if (f == state.end()) break;  // this parameter had no gradient yet
+        const std::string key = fmt::format("group.{}.param.{}.slot.{}", gi, pi, s);
+        auto f = state.find(key);
+        // none: this parameter had no gradient yet; some but not all: the state is incomplete
+        IAPT_CHECK(f != state.end() || s == 0, "{}: optimizer state {} is missing (slot {} of {} is there)", source, key,
+                   s - 1, slot_count());
+        if (f == state.end()) break;
         const Variable& p = groups_[gi].params[pi];
         IAPT_CHECK(f->second.shape() == p.shape(), "{}: optimizer state {} has shape {}, the parameter {}", source,
                    f->first, shape_str(f->second.shape()), shape_str(p.shape()));

@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <limits>
 #include <nlohmann/json.hpp>
 #include <unistd.h>
 
@@ -14,12 +15,14 @@
 #include "core/backend.h"
 #include "core/error.h"
 #include "core/rng.h"
-#include "kernels/cpu/cpu_info.h"
 #include "core/safetensors.h"
 #include "experiments/run/batches.h"
 #include "experiments/run/diagnostics.h"
 #include "experiments/run/evaluator.h"
+#include "experiments/run/fingerprint.h"
 #include "experiments/run/lm_loss.h"
+#include "experiments/run/resume_checkpoint.h"
+#include "kernels/cpu/cpu_info.h"
 #include "models/checkpoint.h"
 #include "nn/peft/iapt.h"
 #include "optim/optimizer.h"
@@ -212,8 +215,12 @@ RunSummary train_run(const RunConfig& c) {
   int64_t trained_steps = 0;  // differs from the next step when early stopping ended the run
   double best = -1e300;
   const fs::path state_file = dir / "last" / "state.safetensors";
+  // what a checkpoint must match to be resumed: the config (output_dir aside) and the data split
+  const std::string config_fp = config_fingerprint(resolved), data_fp = data_fingerprint(s.splits);
   if (fs::exists(state_file)) {  // resume
     SafetensorsFile st = load_safetensors(state_file.string());
+    const CheckpointReader ck{st, state_file.string(), dir.string()};
+    ck.check_matches(config_fp, data_fp);
     s.method->load_canonical_state(st.tensors, "param.", state_file.string());
     auto sub = [&](const std::string& prefix) {
       std::map<std::string, Tensor> out;
@@ -223,15 +230,15 @@ RunSummary train_run(const RunConfig& c) {
     };
     main_opt->load_state_dict(sub("opt.main."), state_file.string());
     if (!coefficients.empty()) coef_opt->load_state_dict(sub("opt.coef."), state_file.string());
-    start_step = std::stoll(st.metadata.at("next_step"));
-    summary.final_loss = std::stod(st.metadata.at("final_loss"));
-    trained_steps = std::stoll(st.metadata.at("trained_steps"));
-    best = std::stod(st.metadata.at("best"));
-    summary.best_step = std::stoll(st.metadata.at("best_step"));
-    if (st.metadata.count("nonfinite_steps")) summary.nonfinite_steps = std::stoll(st.metadata.at("nonfinite_steps"));
-    bad_evals = std::stoll(st.metadata.at("bad_evals"));
-    default_generator().manual_seed(std::stoull(st.metadata.at("rng_seed")));
-    default_generator().take(std::stoull(st.metadata.at("rng_offset")));
+    start_step = ck.integer("next_step", 0, o.steps);
+    summary.final_loss = ck.number("final_loss");
+    trained_steps = ck.integer("trained_steps", 0, start_step);
+    best = ck.number("best");
+    summary.best_step = ck.integer("best_step", 0, trained_steps);
+    if (st.metadata.count("nonfinite_steps")) summary.nonfinite_steps = ck.integer("nonfinite_steps", 0, trained_steps);
+    bad_evals = ck.integer("bad_evals", 0, std::numeric_limits<int64_t>::max());
+    default_generator().manual_seed(static_cast<uint64_t>(ck.integer("rng_seed", 0, std::numeric_limits<int64_t>::max())));
+    default_generator().take(static_cast<uint64_t>(ck.integer("rng_offset", 0, std::numeric_limits<int64_t>::max())));
     summary.resumed = true;
     // lines logged after the checkpoint will be logged again
     keep_lines_through(dir / "metrics.jsonl", start_step);
@@ -267,7 +274,11 @@ RunSummary train_run(const RunConfig& c) {
     if (!coefficients.empty())
       for (auto& [k, v] : coef_opt->state_dict()) t["opt.coef." + k] = v;
     save_safetensors(state_file.string(), t,
-                     {{"next_step", std::to_string(next_step)},
+                     {{"format", CheckpointReader::kFormat},
+                      {"config", config_fp},
+                      {"data", data_fp},
+                      {"tensors", std::to_string(t.size())},
+                      {"next_step", std::to_string(next_step)},
                       {"best", fmt::format("{:.17g}", best)},
                       {"best_step", std::to_string(summary.best_step)},
                       {"bad_evals", std::to_string(bad_evals)},

@@ -3,6 +3,8 @@
 // SIGKILL resumes from its last checkpoint and ends with the metrics of a run never killed; bad
 // configs and data stop the run with a one-line error naming the place.
 #include <catch2/catch.hpp>
+#include <cmath>
+#include <functional>
 #include <csignal>
 #include <cstdio>
 #include <filesystem>
@@ -12,6 +14,9 @@
 #include <fmt/format.h>
 #include <sys/wait.h>
 #include <unistd.h>
+
+#include "core/safetensors.h"
+#include "core/tensor.h"
 
 using namespace std::string_literals;
 namespace fs = std::filesystem;
@@ -144,6 +149,55 @@ TEST_CASE("run: a run killed with SIGKILL resumes and ends with the metrics of a
   INFO(ev.output);
   REQUIRE(ev.exit_code == 0);
   CHECK(ev.output.find("test accuracy") != std::string::npos);
+}
+
+TEST_CASE("run: a resume checkpoint is refused when made under another config or data, incomplete, damaged or "
+          "not finite",
+          "[experiments][run]") {
+  fs::path ws = workspace("trust");
+  std::ofstream(ws / "c.yaml") << config_text(ws, "out");
+  Result killed = run_cli("run " + (ws / "c.yaml").string(), "IAPT_FAULT_KILL_AFTER_STEP=6");
+  REQUIRE(killed.signal == SIGKILL);
+  const fs::path run = ws / "out/tiny-sst2/seed-3", state = run / "last/state.safetensors";
+  const iapt::SafetensorsFile original = iapt::load_safetensors(state.string());
+  CHECK(original.metadata.at("format") == "1");
+  CHECK(original.metadata.at("next_step") == "4");
+  auto resume_with = [&](const std::function<void(std::map<std::string, iapt::Tensor>&, std::map<std::string, std::string>&)>& damage,
+                         const std::string& message, const std::string& extra = "") {
+    auto tensors = original.tensors;
+    auto metadata = original.metadata;
+    damage(tensors, metadata);
+    iapt::save_safetensors(state.string(), tensors, metadata);
+    Result r = run_cli("run " + (ws / "c.yaml").string() + extra);
+    INFO(r.output);
+    CHECK(r.exit_code != 0);
+    CHECK(r.output.find(message) != std::string::npos);
+    CHECK(r.output.find("remove " + run.string() + "/last to start the run over") != std::string::npos);
+  };
+  auto nothing = [](auto&, auto&) {};
+  // the run folder's config.yaml removed, then resumed with another rate: the checkpoint knows
+  fs::remove(run / "config.yaml");
+  resume_with(nothing, "the checkpoint was made under another config", " --set training.lr=0.02");
+  fs::remove(run / "config.yaml");
+  // the data changed under it
+  std::ofstream(ws / "data/glue/SST-2/train.tsv", std::ios::app) << "an extra film\t1\n";
+  resume_with(nothing, "the checkpoint was made on other data");
+  std::string train = read_text(ws / "data/glue/SST-2/train.tsv");
+  std::ofstream(ws / "data/glue/SST-2/train.tsv") << train.substr(0, train.size() - std::string("an extra film\t1\n").size());
+  fs::remove(run / "config.yaml");
+  // a step counter out of range, past the end or negative
+  resume_with([](auto&, auto& m) { m["next_step"] = "-3"; }, "the checkpoint's next_step is '-3', not an integer from 0 to 12");
+  resume_with([](auto&, auto& m) { m["next_step"] = "40"; }, "the checkpoint's next_step is '40'");
+  // one optimizer slot gone
+  resume_with([](auto& t, auto&) { t.erase(std::prev(t.end())); }, "tensors of the");
+  // a parameter that is not finite
+  resume_with([](auto& t, auto&) { t.begin()->second = iapt::full(t.begin()->second.shape(), std::nan("")); }, "holds nan");
+  // and the untouched checkpoint resumes to the end
+  iapt::save_safetensors(state.string(), original.tensors, original.metadata);
+  Result resumed = run_cli("run " + (ws / "c.yaml").string());
+  INFO(resumed.output);
+  CHECK(resumed.exit_code == 0);
+  CHECK(resumed.output.find("(resumed)") != std::string::npos);
 }
 
 TEST_CASE("run: bad configs and data stop the run with a one-line error naming the place", "[experiments][run]") {
