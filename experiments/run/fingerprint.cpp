@@ -24,12 +24,16 @@ std::string fingerprint(const std::string& bytes) {
   return f.hex();
 }
 
-std::string config_fingerprint(const std::string& resolved_yaml) {
-  YAML::Node n = YAML::Load(resolved_yaml);
+std::string config_without_location(const std::string& yaml) {
+  YAML::Node n = YAML::Load(yaml);
   if (n.IsMap()) n.remove("output_dir");
   YAML::Emitter e;
   e << n;
-  return fingerprint(e.c_str());
+  return e.c_str();
+}
+
+std::string config_fingerprint(const std::string& resolved_yaml) {
+  return fingerprint(config_without_location(resolved_yaml));
 }
 
 std::string data_fingerprint(const tasks::Splits& splits) {

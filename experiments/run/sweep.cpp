@@ -18,6 +18,7 @@
 #include "core/error.h"
 #include "experiments/config/peft_config.h"
 #include "experiments/config/yaml_reader.h"
+#include "experiments/run/fingerprint.h"
 #include "experiments/run/json_file.h"
 #include "experiments/run/report.h"
 #include "experiments/run/run_config.h"
@@ -54,16 +55,6 @@ void absolutize(YAML::Node root, const std::vector<std::string>& keys, const fs:
   const std::string v = n[keys.back()].Scalar();
   if (v.empty() || v[0] == '/' || v[0] == '$') return;
   n[keys.back()] = fs::absolute(base / v).lexically_normal().string();
-}
-
-// A run config as the skip rule compares it: without output_dir, which says where the sweep's
-// folder is (it moves when the repository is cloned elsewhere), not how the run was made.
-std::string comparable_config(const std::string& text) {
-  YAML::Node n = YAML::Load(text);
-  if (n.IsMap()) n.remove("output_dir");
-  YAML::Emitter e;
-  e << n;
-  return e.c_str();
 }
 
 // `target` as a path relative to `dir`, so that the files that name it stay true in a clone.
@@ -343,8 +334,9 @@ int execute(const std::string& path, const std::vector<const SweepRun*>& runs, i
       // a finished run is skipped only if it ran this very config
       std::ifstream in(r.config_path);
       const std::string before((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-      IAPT_CHECK(comparable_config(before) == comparable_config(text.str()), "{}: the finished run {} was made with another config ({}); remove it or give "
-                                       "the sweep another name",
+      // (output_dir aside: a sweep folder moved to another checkout resumes there)
+      IAPT_CHECK(config_without_location(before) == config_without_location(text.str()),
+                 "{}: the finished run {} was made with another config ({}); remove it or give the sweep another name",
                  path, r.run_dir, r.config_path);
       fmt::print("skip {}{} seed {} (done)\n", r.label, r.candidate.empty() ? "" : " " + r.candidate, r.seed);
       continue;
