@@ -56,6 +56,16 @@ int64_t CheckpointReader::integer(const std::string& key, int64_t lo, int64_t hi
   return v;
 }
 
+uint64_t CheckpointReader::unsigned_integer(const std::string& key) const {
+  const std::string& text = value(key);
+  uint64_t v = 0;
+  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
+  IAPT_CHECK(ec == std::errc() && end == text.data() + text.size(),
+             "{}: the checkpoint's {} is '{}', not an unsigned integer; it is damaged ({})", path, key, text,
+             start_over(run_dir));
+  return v;
+}
+
 double CheckpointReader::number(const std::string& key) const {
   const std::string& text = value(key);
   char* end = nullptr;

@@ -2,6 +2,7 @@
 // Reading a run's resume checkpoint (last/state.safetensors) with suspicion: it is resumed only if
 // it was made under the same config and on the same data, holds everything it listed, holds finite
 // values only, and its step counters make sense. Each refusal says why and how to start over.
+#include <cstdint>
 #include <string>
 
 #include "core/safetensors.h"
@@ -21,6 +22,8 @@ struct CheckpointReader {
   void check_matches(const std::string& config_fingerprint, const std::string& data_fingerprint) const;
   // A metadata value as an integer in [lo, hi].
   int64_t integer(const std::string& key, int64_t lo, int64_t hi) const;
+  // A metadata value as an unsigned 64-bit integer (the random generator's seed and offset).
+  uint64_t unsigned_integer(const std::string& key) const;
   // A metadata value as a number (NaN and infinities included: a skipped step's loss may be one).
   double number(const std::string& key) const;
 

@@ -237,8 +237,8 @@ RunSummary train_run(const RunConfig& c) {
     summary.best_step = ck.integer("best_step", 0, trained_steps);
     if (st.metadata.count("nonfinite_steps")) summary.nonfinite_steps = ck.integer("nonfinite_steps", 0, trained_steps);
     bad_evals = ck.integer("bad_evals", 0, std::numeric_limits<int64_t>::max());
-    default_generator().manual_seed(static_cast<uint64_t>(ck.integer("rng_seed", 0, std::numeric_limits<int64_t>::max())));
-    default_generator().take(static_cast<uint64_t>(ck.integer("rng_offset", 0, std::numeric_limits<int64_t>::max())));
+    default_generator().manual_seed(ck.unsigned_integer("rng_seed"));
+    default_generator().take(ck.unsigned_integer("rng_offset"));
     summary.resumed = true;
     // lines logged after the checkpoint will be logged again
     keep_lines_through(dir / "metrics.jsonl", start_step);
@@ -263,7 +263,7 @@ RunSummary train_run(const RunConfig& c) {
     for (const auto& [name, t] : state)
       for (double v : t.to_vector())
         IAPT_CHECK(std::isfinite(v), "{}: step {}: parameter {} holds {}; it is not saved as the best weights",
-                   c.name, at_step, name, v);
+                   c.name, at_step, name, std::isnan(v) ? "nan" : fmt::format("{}", v));
     save_safetensors((dir / "best" / "adapter.safetensors").string(), state, {{"method", c.method.name}});
     write_text_atomically(dir / "best" / "config.yaml", resolved);
   };
