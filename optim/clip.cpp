@@ -15,14 +15,18 @@ double grad_norm(const std::vector<Variable>& params) {
 }
 
 double clip_grad_norm(const std::vector<Variable>& params, double max_norm) {
-  NoGradGuard no_grad;
   const double norm = grad_norm(params);
+  clip_grad_norm_from(params, max_norm, norm);
+  return norm;
+}
+
+void clip_grad_norm_from(const std::vector<Variable>& params, double max_norm, double norm) {
+  NoGradGuard no_grad;
   if (max_norm > 0 && norm > max_norm) {
     const double scale = max_norm / (norm + 1e-6);
     for (const auto& p : params)
       if (p.grad().defined()) p.set_grad(ops::mul_scalar(p.grad(), scale));
   }
-  return norm;
 }
 
 }  // namespace iapt::optim

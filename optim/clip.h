@@ -12,4 +12,8 @@ double clip_grad_norm(const std::vector<Variable>& params, double max_norm);
 // The L2 norm of all gradients together (NaN or infinite where a gradient is).
 double grad_norm(const std::vector<Variable>& params);
 
+// clip_grad_norm with the norm already measured (by grad_norm), so a caller that checks it first
+// does not compute it twice.
+void clip_grad_norm_from(const std::vector<Variable>& params, double max_norm, double norm);
+
 }  // namespace iapt::optim

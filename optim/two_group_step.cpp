@@ -15,7 +15,7 @@ StepResult TwoGroupStep::step(const std::function<double()>& train_backward,
     result.grad_norm = grad_norm(params);
     result.finite = std::isfinite(loss) && std::isfinite(result.grad_norm);
     if (!result.finite) return;
-    if (max_grad_norm_ > 0) clip_grad_norm(params, max_grad_norm_);
+    clip_grad_norm_from(params, max_grad_norm_, result.grad_norm);
     for (Optimizer* o : optimizers) o->step();
   };
   StepResult result;

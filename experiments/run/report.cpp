@@ -120,15 +120,22 @@ std::vector<std::string> swept_columns(const fs::path& dir) {
   return keys;
 }
 
-// The value at a dotted key of a run's config: a scalar as written, a method by its name; "-" where
-// nothing is set (the key is absent, or an empty mapping: the defaults).
-std::string config_value(const YAML::Node& config, const std::string& key) {
+// The node at a dotted key of a run's config; an undefined node where the path is absent.
+YAML::Node node_at(const YAML::Node& config, const std::string& key) {
   YAML::Node n = config;
   std::stringstream ss(key);
   for (std::string part; std::getline(ss, part, '.');) {
-    if (!n.IsMap() || !n[part]) return "-";
+    if (!n.IsMap() || !n[part]) return YAML::Node(YAML::NodeType::Undefined);
     n.reset(n[part]);
   }
+  return n;
+}
+
+// The value at a dotted key of a run's config: a scalar as written, a method by its name; "-" where
+// nothing is set (the key is absent, or an empty mapping: the defaults).
+std::string config_value(const YAML::Node& config, const std::string& key) {
+  const YAML::Node n = node_at(config, key);
+  if (!n.IsDefined()) return "-";
   if (n.IsScalar()) {  // a number as its shortest exact form (the resolved config writes 0.00029999999999999997)
     char* end = nullptr;
     const double v = std::strtod(n.Scalar().c_str(), &end);
@@ -150,9 +157,7 @@ std::vector<std::string> table_columns(const std::vector<std::string>& swept, co
     std::vector<std::string> entries;
     bool mapping = !configs.empty();
     for (const auto& config : configs) {
-      YAML::Node n = config;
-      std::stringstream ss(key);
-      for (std::string part; std::getline(ss, part, '.') && n.IsMap();) n.reset(n[part]);
+      const YAML::Node n = node_at(config, key);
       if (!n.IsDefined() || n.IsNull()) continue;
       if (!n.IsMap()) {
         mapping = false;
@@ -326,20 +331,21 @@ std::vector<ReportRow> write_report(const std::string& dir_str) {
     }
     IAPT_CHECK(!by_label.empty(), "report: {}: no configuration has a selected candidate yet", dir_str);
   }
-  std::vector<YAML::Node> first_configs;
+  std::map<std::string, YAML::Node> first_config;  // each row's, for its columns
+  std::vector<YAML::Node> row_configs;
   for (auto& [label, runs] : runs_of) {
     std::sort(runs.begin(), runs.end());  // seed-1 first
     check_same_config(runs);
-    first_configs.push_back(config::load_yaml_file((runs.front() / "config.yaml").string()));
+    first_config[label] = config::load_yaml_file((runs.front() / "config.yaml").string());
+    row_configs.push_back(first_config[label]);
   }
-  const std::vector<std::string> column_keys = table_columns(swept_columns(dir), first_configs);
+  const std::vector<std::string> column_keys = table_columns(swept_columns(dir), row_configs);
 
   std::vector<ReportRow> rows;
   for (auto& [label, summaries] : by_label) {
     ReportRow r;
     r.label = label == "." ? dir.filename().string() : selection ? fs::path(label).parent_path().string() : label;
-    const YAML::Node first_config = config::load_yaml_file((runs_of[label].front() / "config.yaml").string());
-    for (const auto& key : column_keys) r.columns.emplace_back(key, config_value(first_config, key));
+    for (const auto& key : column_keys) r.columns.emplace_back(key, config_value(first_config.at(label), key));
     for (const auto& run : runs_of[label]) r.run_dirs.push_back(run.string());
     r.method = summaries[0]["method"];
     r.tunable = summaries[0]["tunable_parameters"];

@@ -1,11 +1,11 @@
 #include "experiments/run/resume_checkpoint.h"
 
 #include <charconv>
-#include <cmath>
 #include <cstdlib>
 #include <limits>
 
 #include "core/error.h"
+#include "experiments/run/finite.h"
 
 namespace iapt::run {
 
@@ -40,10 +40,9 @@ void CheckpointReader::check_matches(const std::string& config_fingerprint, cons
                "{}: the checkpoint holds {} tensors of the {} it listed; it is incomplete ({})", path,
                file.tensors.size(), listed, start_over(run_dir));
   }
-  for (const auto& [name, t] : file.tensors)
-    for (double v : t.to_vector())
-      IAPT_CHECK(std::isfinite(v), "{}: tensor {} holds {}; a checkpoint with values that are not finite is not resumed ({})",
-                 path, name, std::isnan(v) ? "nan" : fmt::format("{}", v), start_over(run_dir));
+  if (const auto bad = first_nonfinite(file.tensors))
+    throw Error(fmt::format("{}: tensor {} holds {}; a checkpoint with values that are not finite is not resumed ({})",
+                            path, bad->first, show_number(bad->second), start_over(run_dir)));
 }
 
 int64_t CheckpointReader::integer(const std::string& key, int64_t lo, int64_t hi) const {

@@ -1,7 +1,6 @@
 #include "experiments/run/trainer.h"
 
 #include <chrono>
-#include <cmath>
 #include <csignal>
 #include <cstdio>
 #include <filesystem>
@@ -19,6 +18,7 @@
 #include "experiments/run/batches.h"
 #include "experiments/run/diagnostics.h"
 #include "experiments/run/evaluator.h"
+#include "experiments/run/finite.h"
 #include "experiments/run/fingerprint.h"
 #include "experiments/run/lm_loss.h"
 #include "experiments/run/resume_checkpoint.h"
@@ -260,10 +260,9 @@ RunSummary train_run(const RunConfig& c) {
 
   auto save_best = [&](int64_t at_step) {
     const auto state = s.method->canonical_state();
-    for (const auto& [name, t] : state)
-      for (double v : t.to_vector())
-        IAPT_CHECK(std::isfinite(v), "{}: step {}: parameter {} holds {}; it is not saved as the best weights",
-                   c.name, at_step, name, std::isnan(v) ? "nan" : fmt::format("{}", v));
+    if (const auto bad = first_nonfinite(state))
+      throw Error(fmt::format("{}: step {}: parameter {} holds {}; it is not saved as the best weights", c.name, at_step,
+                              bad->first, show_number(bad->second)));
     save_safetensors((dir / "best" / "adapter.safetensors").string(), state, {{"method", c.method.name}});
     write_text_atomically(dir / "best" / "config.yaml", resolved);
   };
@@ -332,12 +331,11 @@ RunSummary train_run(const RunConfig& c) {
     const optim::StepResult stepped = two_groups.step(train_backward, coefficient_backward);
     diagnostics.end_step(step);
     if (!stepped.finite) {
-      auto show = [](double v) { return std::isnan(v) ? std::string("nan") : fmt::format("{}", v); };  // not "-nan"
       IAPT_CHECK(o.on_nonfinite == "skip",
                  "{}: step {}: the training loss is {} and the gradient norm {}; no parameter was updated and the run "
                  "stops (its last checkpoint is kept). Lower training.lr, or set training.on_nonfinite: skip to pass "
                  "over such steps",
-                 c.name, step + 1, show(loss_sum), show(stepped.grad_norm));
+                 c.name, step + 1, show_number(loss_sum), show_number(stepped.grad_norm));
       ++summary.nonfinite_steps;
     }
     summary.final_loss = loss_sum;

@@ -89,6 +89,12 @@ const std::string kIaptAndLora =
     "      - {name: iapt, soft_tokens: 2, bottleneck: 6, activation: {kind: rational, version: B, degrees: [3, 2], init: gelu}}\n"
     "      - {name: lora, r: 2, targets: [q, v]}\n";
 
+// A 4-step sweep "part" of IAPT and LoRA whose rate is selected from 1e-9 and 3e-2 on dev.
+std::string select_sweep_text(const fs::path& ws, const std::string& seeds) {
+  return sweep_text(ws, "part", 4) + "sweep:\n  seeds: " + seeds + "\n  labels: [iapt, lora]\n  zip:\n    method:\n" +
+         kIaptAndLora + "  select:\n    grid: {training.lr: [1e-9, 3e-2]}\n";
+}
+
 nlohmann::json read_json(const fs::path& p) {
   std::ifstream in(p);
   return nlohmann::json::parse(in);
@@ -460,10 +466,7 @@ TEST_CASE("sweep: a selection stage picks each configuration's rate on dev, then
 
 TEST_CASE("sweep: --only runs the named configurations and leaves the others for later", "[experiments][run]") {
   fs::path ws = workspace("only");
-  std::string yaml = sweep_text(ws, "part", 4);
-  yaml += "sweep:\n  seeds: [1, 2]\n  labels: [iapt, lora]\n  zip:\n    method:\n" + kIaptAndLora +
-          "  select:\n    grid: {training.lr: [1e-9, 3e-2]}\n";
-  std::ofstream(ws / "sweep.yaml") << yaml;
+  std::ofstream(ws / "sweep.yaml") << select_sweep_text(ws, "[1, 2]");
   Result unknown = run_cli("sweep " + (ws / "sweep.yaml").string() + " --only lora,adapter");
   CHECK(unknown.exit_code != 0);
   CHECK(unknown.output.find("--only: 'adapter' is not a configuration of the sweep (it has: iapt, lora)") != std::string::npos);
@@ -520,9 +523,7 @@ TEST_CASE("report: an ablation's columns are the method entries that tell its co
 TEST_CASE("sweep: --seeds runs some seeds now and the rest later; a sweep folder moved elsewhere resumes",
           "[experiments][run]") {
   fs::path ws = workspace("seeds");
-  std::string yaml = sweep_text(ws, "part", 4);
-  yaml += "sweep:\n  seeds: [1, 2, 3]\n  labels: [iapt, lora]\n  zip:\n    method:\n" + kIaptAndLora +
-          "  select:\n    grid: {training.lr: [1e-9, 3e-2]}\n";
+  const std::string yaml = select_sweep_text(ws, "[1, 2, 3]");
   std::ofstream(ws / "sweep.yaml") << yaml;
   Result unknown = run_cli("sweep " + (ws / "sweep.yaml").string() + " --seeds 2,7");
   CHECK(unknown.exit_code != 0);
