@@ -7,7 +7,8 @@
 
 namespace iapt {
 
-// `write` fills the (binary) stream; a stream left in a failed state is an error naming the file.
+// `write` fills the (binary) stream; a stream left in a failed state is an error naming the file and
+// the reason (errno), and a failure of any kind removes PATH.tmp.
 void write_file_atomically(const std::string& path, const std::function<void(std::ostream&)>& write);
 void write_text_atomically(const std::string& path, const std::string& text);
 

@@ -1,5 +1,7 @@
 #include "core/safetensors.h"
 
+#include <algorithm>
+
 #include <bit>
 #include <cstdio>
 #include <cstring>
@@ -124,10 +126,17 @@ SafetensorsFile load_safetensors(const std::string& path) {
       for (auto& [k, v] : info.items()) out.metadata[k] = v.is_string() ? v.get<std::string>() : v.dump();
       continue;
     }
-    IAPT_CHECK(info.contains("dtype") && info.contains("shape") && info.contains("data_offsets"),
+    IAPT_CHECK(info.is_object() && info.contains("dtype") && info.contains("shape") && info.contains("data_offsets"),
                "{}: tensor '{}' lacks one of dtype, shape, data_offsets", path, name);
+    auto integers = [](const nlohmann::json& v) {
+      return v.is_array() && std::all_of(v.begin(), v.end(), [](const nlohmann::json& x) { return x.is_number_integer(); });
+    };
+    IAPT_CHECK(info["dtype"].is_string() && integers(info["shape"]) && integers(info["data_offsets"]),
+               "{}: tensor '{}': expected a dtype string, a shape and data_offsets of integers, got {}", path, name,
+               info.dump());
     const std::string dt = info["dtype"].get<std::string>();
     FileDType fd = file_dtype(dt, path, name);
+    out.stored_dtypes[name] = dt;
     Shape shape = info["shape"].get<Shape>();
     uint64_t elements = 1;
     for (int64_t d : shape) {
@@ -136,8 +145,10 @@ SafetensorsFile load_safetensors(const std::string& path) {
                  "{}: tensor '{}' of shape {} is larger than the file", path, name, shape_str(shape));
       elements *= static_cast<uint64_t>(d);
     }
+    IAPT_CHECK(info["data_offsets"].size() == 2 && info["data_offsets"][0] >= 0 &&
+                   info["data_offsets"][0] <= info["data_offsets"][1],
+               "{}: tensor '{}' has bad data_offsets {}", path, name, info["data_offsets"].dump());
     auto offsets = info["data_offsets"].get<std::vector<uint64_t>>();
-    IAPT_CHECK(offsets.size() == 2 && offsets[0] <= offsets[1], "{}: tensor '{}' has bad data_offsets", path, name);
     const uint64_t expected = elements * fd.bytes;
     IAPT_CHECK(offsets[1] - offsets[0] == expected,
                "{}: tensor '{}' of shape {} and dtype {} needs {} bytes, its offsets span {}", path, name,

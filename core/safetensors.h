@@ -15,6 +15,7 @@ namespace iapt {
 struct SafetensorsFile {
   std::map<std::string, Tensor> tensors;
   std::map<std::string, std::string> metadata;
+  std::map<std::string, std::string> stored_dtypes;  // as the file has them ("I32"), for messages
 };
 
 SafetensorsFile load_safetensors(const std::string& path);

@@ -48,6 +48,9 @@ CheckpointTensors read_tensors(const fs::path& dir) {
     for (auto& [name, t] : st.tensors) {
       IAPT_CHECK(!out.tensors.count(name), "{}: tensor '{}' appears again (first in {})", f.string(), name,
                  out.file_of[name]);
+      // named as the file has it: an I32 tensor is widened to i64 on load, and "i64" would mislead
+      IAPT_CHECK(is_floating(t.dtype()), "{}: tensor '{}' is stored as {}; a model's weights are floating point "
+                                         "(F32, F16, BF16 or F64)", f.string(), name, st.stored_dtypes[name]);
       out.tensors[name] = std::move(t);
       out.file_of[name] = f.string();
     }

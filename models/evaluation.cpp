@@ -21,6 +21,9 @@ ContinuationScore score_continuation(const LlamaForCausalLM& model, const Tokeni
   if (s.tokens == 0) return s;
   NoGradGuard no_grad;
   const int64_t n = static_cast<int64_t>(whole.size());
+  IAPT_CHECK(n <= model.config.max_position_embeddings,
+             "score: context and continuation are {} tokens, more than the model's {} positions "
+             "(max_position_embeddings)", n, model.config.max_position_embeddings);
   Tensor logits = model.forward(from_ints(whole, {1, n})).data().squeeze(0);  // [n, V]
   // position i predicts token i + 1
   Tensor lp = ops::softmax(logits.narrow(0, static_cast<int64_t>(common) - 1, s.tokens), -1, true);

@@ -212,6 +212,16 @@ std::vector<Generation> generate(const LlamaForCausalLM& model, const std::vecto
                                  const GenerationOptions& options) {
   IAPT_CHECK(options.beams >= 1, "generate: beams must be at least 1, got {}", options.beams);
   IAPT_CHECK(options.max_new_tokens >= 1, "generate: max_new_tokens must be at least 1, got {}", options.max_new_tokens);
+  // each beam is a row of the decoding batch: a wider search is a bigger batch, not a better answer
+  IAPT_CHECK(options.beams <= kMaxBeams, "generate: beams must be at most {}, got {}", kMaxBeams, options.beams);
+  const int64_t positions = model.config.max_position_embeddings;
+  for (size_t i = 0; i < prompts.size(); ++i) {
+    const auto length = static_cast<int64_t>(prompts[i].size());
+    IAPT_CHECK(length <= positions && options.max_new_tokens <= positions - length,
+               "generate: prompt {} has {} tokens and max_new_tokens is {}: more than the model's {} positions "
+               "(max_position_embeddings); shorten the prompt or generate fewer tokens",
+               i, length, options.max_new_tokens, positions);
+  }
   if (prompts.empty()) return {};
   return options.beams == 1 ? greedy(model, prompts, options) : beam_search(model, prompts, options);
 }

@@ -9,9 +9,12 @@
 
 namespace iapt::models {
 
+// Beam search keeps each beam as a row of one batch; wider than this is a typo, not a search.
+inline constexpr int64_t kMaxBeams = 64;
+
 struct GenerationOptions {
   int64_t max_new_tokens = 32;
-  int64_t beams = 1;       // 1: greedy
+  int64_t beams = 1;       // 1: greedy; at most kMaxBeams
   int64_t eos_id = 2;      // generation of a row stops after it emits this id
   int64_t pad_id = 0;      // fills the left padding (masked, so its value does not matter)
   // A PEFT method's hooks (IAPT's prefixes are made once, at prefill, and then live in the cache),
@@ -25,7 +28,8 @@ struct Generation {
   double logprob = 0;           // their summed log-probability
 };
 
-// One result per prompt. Beam search ranks finished hypotheses by logprob / length (Hugging
+// One result per prompt; a prompt whose length plus max_new_tokens passes the model's positions
+// is an error naming it. Beam search ranks finished hypotheses by logprob / length (Hugging
 // Face's length_penalty = 1) and stops a prompt once `beams` hypotheses have finished.
 std::vector<Generation> generate(const LlamaForCausalLM& model, const std::vector<std::vector<int64_t>>& prompts,
                                  const GenerationOptions& options);

@@ -98,7 +98,7 @@ int main(int argc, char** argv) {
   manual_seed(1);
   auto model = std::make_shared<models::LlamaForCausalLM>(c);
   YAML::Node node = YAML::Load(method_yaml(method));
-  auto spec = config::read_method(config::YamlMap(node, "bench", "method"), c.num_hidden_layers);
+  auto spec = config::read_method(config::YamlMap(node, "bench", "method"), c);
   auto peft = config::make_method(spec, model);
   const Device device = device_name == "cuda" ? Device::CUDA : Device::CPU;
   if (!device_available(device)) {

@@ -3,6 +3,7 @@
 
 #include "core/backend.h"
 #include "experiments/cli/commands.h"
+#include "experiments/cli/validators.h"
 #include "experiments/demo/tiny_lm_demo.h"
 
 namespace iapt::cli {
@@ -10,9 +11,9 @@ namespace iapt::cli {
 void add_demo(CLI::App& app) {
   auto opt = std::make_shared<demo::TinyLmOptions>();
   auto* cmd = app.add_subcommand("demo", "Train a tiny LLaMA-style model on a synthetic copy task and print the loss");
-  cmd->add_option("--steps", opt->steps, "training steps")->check(CLI::PositiveNumber);
-  cmd->add_option("--batch", opt->batch, "sequences per step")->check(CLI::PositiveNumber);
-  cmd->add_option("--lr", opt->lr, "AdamW learning rate")->check(CLI::PositiveNumber);
+  cmd->add_option("--steps", opt->steps, "training steps")->check(integer_between(1, kMaxCount));
+  cmd->add_option("--batch", opt->batch, "sequences per step")->check(integer_between(1, kMaxCount));
+  cmd->add_option("--lr", opt->lr, "AdamW learning rate")->check(positive_number());
   cmd->add_option("--seed", opt->seed, "random seed");
   cmd->callback([opt] {
     const auto& o = *opt;

@@ -1,6 +1,7 @@
 #include <fmt/format.h>
 
 #include "experiments/cli/commands.h"
+#include "experiments/cli/validators.h"
 #include "models/checkpoint.h"
 #include "models/generation.h"
 #include "models/tokenizer.h"
@@ -18,8 +19,8 @@ void add_generate(CLI::App& app) {
   auto* cmd = app.add_subcommand("generate", "Continue prompts with a model (several --prompt run as one batch)");
   cmd->add_option("--model", a->model, "Hugging Face model directory")->required()->check(CLI::ExistingDirectory);
   cmd->add_option("--prompt", a->prompts, "prompt text (repeatable)")->required();
-  cmd->add_option("--max-new-tokens", a->max_new_tokens, "tokens to generate at most")->check(CLI::PositiveNumber);
-  cmd->add_option("--beams", a->beams, "beam width (1 = greedy)")->check(CLI::PositiveNumber);
+  cmd->add_option("--max-new-tokens", a->max_new_tokens, "tokens to generate at most")->check(integer_between(1, kMaxCount));
+  cmd->add_option("--beams", a->beams, "beam width (1 = greedy)")->check(integer_between(1, models::kMaxBeams));
   cmd->callback([a] {
     auto model = models::load_llama(a->model);
     auto tok = models::Tokenizer::from_model_dir(a->model);

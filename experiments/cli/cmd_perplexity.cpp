@@ -6,6 +6,7 @@
 
 #include "core/error.h"
 #include "experiments/cli/commands.h"
+#include "experiments/cli/validators.h"
 #include "models/checkpoint.h"
 #include "models/evaluation.h"
 #include "models/tokenizer.h"
@@ -22,8 +23,8 @@ void add_perplexity(CLI::App& app) {
   cmd->add_option("--model", a->model, "Hugging Face model directory")->required()->check(CLI::ExistingDirectory);
   cmd->add_option("--text", a->text, "plain-text file (decompress .gz files first)")->required()->check(CLI::ExistingFile);
   cmd->add_option("--max-tokens", a->max_tokens, "use at most this many tokens of the stream (0 = all)");
-  cmd->add_option("--window", a->window, "tokens per window")->check(CLI::Range(2, 1 << 20));
-  cmd->add_option("--batch", a->batch, "windows per forward pass")->check(CLI::PositiveNumber);
+  cmd->add_option("--window", a->window, "tokens per window")->check(integer_between(2, 1 << 20));
+  cmd->add_option("--batch", a->batch, "windows per forward pass")->check(integer_between(1, kMaxCount));
   cmd->add_option("--format", a->format, "raw | paragraphs")->check(CLI::IsMember({"raw", "paragraphs"}));
   cmd->callback([a] {
     auto model = models::load_llama(a->model);

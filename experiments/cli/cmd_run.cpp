@@ -1,6 +1,7 @@
 #include <fmt/format.h>
 
 #include "experiments/cli/commands.h"
+#include "experiments/cli/validators.h"
 #include <filesystem>
 #include <fstream>
 #include <iostream>
@@ -55,7 +56,7 @@ void add_sweep(CLI::App& app) {
   auto a = std::make_shared<Args>();
   auto* cmd = app.add_subcommand("sweep", "Run every configuration and seed of a sweep, then report");
   cmd->add_option("file", a->file, "experiment YAML with a sweep section")->required()->check(CLI::ExistingFile);
-  cmd->add_option("--jobs", a->jobs, "runs at once (local processes)")->check(CLI::PositiveNumber);
+  cmd->add_option("--jobs", a->jobs, "runs at once (local processes)")->check(integer_between(1, 1024));
   cmd->add_flag("--dry-run", a->dry_run, "validate every run's config and list the runs, run nothing");
   cmd->add_option("--only", a->filter.labels, "run only these configurations (labels; comma-separated or repeated); "
                                              "the report still covers every finished run")
@@ -86,7 +87,7 @@ void add_sweep(CLI::App& app) {
   });
 
   struct CompareArgs {
-    std::vector<std::string> sweeps;
+    std::vector<std::string> sweeps, b_from;
     std::string a, b, split = "test", unit = "seed";
   };
   auto c = std::make_shared<CompareArgs>();
@@ -97,13 +98,16 @@ void add_sweep(CLI::App& app) {
       ->check(CLI::ExistingDirectory);
   cmp->add_option("--a", c->a, "a configuration's label (e.g. iapt)")->required();
   cmp->add_option("--b", c->b, "the configuration it is compared with (e.g. lora)")->required();
+  cmp->add_option("--b-from", c->b_from, "where B's runs are, one sweep folder per sweep in the same order "
+                                       "(default: the same sweeps)")
+      ->check(CLI::ExistingDirectory);
   cmp->add_option("--split", c->split, "dev or test")->check(CLI::IsMember({"dev", "test"}));
   cmp->add_option("--unit", c->unit, "what is paired: seed (each seed's metric) or example (each example's accuracy "
                                      "averaged over the matched seeds)")
       ->check(CLI::IsMember({"seed", "example"}));
   cmp->callback([c] {
     if (c->unit == "example") {
-      const run::PairedExamples ex = run::match_examples(c->sweeps, c->a, c->b, c->split);
+      const run::PairedExamples ex = run::match_examples(c->sweeps, c->a, c->b, c->split, c->b_from);
       IAPT_CHECK(!ex.differences.empty(), "compare: no seed finished for both {} and {}", c->a, c->b);
       fmt::print("| sweep | examples | seeds | {} | {} | difference |\n|---|---:|---:|---:|---:|---:|\n", c->a, c->b);
       for (size_t i = 0; i < ex.sweeps.size(); ++i)
@@ -115,7 +119,7 @@ void add_sweep(CLI::App& app) {
                  c->split, c->a, c->b, t.mean_difference, t.n, t.wins, t.losses, t.ties, t.p_value);
       return;
     }
-    const run::PairedRuns runs = run::match_runs(c->sweeps, c->a, c->b, c->split);
+    const run::PairedRuns runs = run::match_runs(c->sweeps, c->a, c->b, c->split, c->b_from);
     IAPT_CHECK(!runs.a.empty(), "compare: no seed finished for both {} and {}", c->a, c->b);
     std::vector<double> d;
     fmt::print("| pair | {} | {} | difference |\n|---|---:|---:|---:|\n", c->a, c->b);

@@ -41,8 +41,12 @@ void add_score(CLI::App& app) {
       for (const char* key : {"context", "continuation"})
         IAPT_CHECK(j.is_object() && j.contains(key) && j[key].is_string(), "{}:{}: expected a string field '{}'",
                    a->input, line_no, key);
-      models::ContinuationScore s = models::score_continuation(*model, *tok, j["context"].get<std::string>(),
-                                                                j["continuation"].get<std::string>());
+      models::ContinuationScore s;
+      try {
+        s = models::score_continuation(*model, *tok, j["context"].get<std::string>(), j["continuation"].get<std::string>());
+      } catch (const Error& e) {
+        throw Error(fmt::format("{}:{}: {}", a->input, line_no, e.what()));
+      }
       j["logprob"] = s.logprob;
       j["tokens"] = s.tokens;
       j["is_greedy"] = s.is_greedy;

@@ -1,6 +1,8 @@
 #include "experiments/config/peft_config.h"
 
+#include <algorithm>
 #include <cstdlib>
+#include <fmt/ranges.h>
 #include <filesystem>
 
 #include "experiments/config/yaml_reader.h"
@@ -79,10 +81,16 @@ BackboneSpec read_backbone(YamlMap m, const std::string& file) {
 std::string config_path(const std::string& value, const std::string& file, const std::string& key) {
   const std::string path = expand_env(value, file + ": " + key);
   if (!std::filesystem::path(path).is_relative()) return path;
+  // A variable set in the shell holds a path relative to where the command runs, not to the file:
+  // IAPT_SHARED=../shared means the same folder for every config the command reads, sweeps' too.
+  if (value.rfind("${", 0) == 0) return std::filesystem::absolute(path).lexically_normal().string();
   return (std::filesystem::path(file).parent_path() / path).lexically_normal().string();
 }
 
 namespace {
+
+constexpr int64_t kMaxDegree = 16;              // of a rational's numerator or denominator
+constexpr int64_t kMaxSize = int64_t{1} << 20;  // a method's rank, bottleneck or hidden width
 
 nn::ActivationSpec read_activation(YamlMap a) {
   nn::ActivationSpec spec;
@@ -92,7 +100,9 @@ nn::ActivationSpec read_activation(YamlMap a) {
   if (spec.kind == "rational") {
     spec.rational.version = nn::parse_rational_version(a.choice("version", "B", {"A", "B", "C", "N"}));
     std::vector<int64_t> deg = a.int_list("degrees", {6, 5});
-    IAPT_CHECK(deg.size() == 2, "{}: degrees: expected [numerator, denominator]", a.key_path("degrees"));
+    IAPT_CHECK(deg.size() == 2 && deg[0] >= 0 && deg[0] <= kMaxDegree && deg[1] >= 0 && deg[1] <= kMaxDegree,
+               "{}: {}: expected [numerator, denominator], each from 0 to {}, got {}", a.where("degrees"),
+               a.key_path("degrees"), kMaxDegree, fmt::join(deg, ", "));
     spec.rational.deg_num = static_cast<int>(deg[0]);
     spec.rational.deg_den = static_cast<int>(deg[1]);
     spec.rational.init = a.choice("init", "gelu", nn::named_activations());
@@ -104,25 +114,32 @@ nn::ActivationSpec read_activation(YamlMap a) {
 // One part's start: `part` (default, zero or normal) and `part`_std in method.start.
 nn::ParameterStart read_start(YamlMap& start, const std::string& part, nn::ParameterStart fallback) {
   fallback.kind = start.choice(part, fallback.kind, nn::parameter_start_kinds());
-  fallback.std = start.get<double>(part + "_std", fallback.std);
-  IAPT_CHECK(fallback.std > 0, "{}: expected a positive standard deviation, got {}", start.key_path(part + "_std"),
-             fallback.std);
+  fallback.std = start.get_above(part + "_std", fallback.std, 0.0);
   return fallback;
 }
 
 }  // namespace
 
-MethodSpec read_method(YamlMap m, int64_t num_layers) {
+MethodSpec read_method(YamlMap m, const models::LlamaConfig& backbone) {
+  const int64_t num_layers = backbone.num_hidden_layers;
+  // soft tokens take positions of the model's context; sizes are bounded far below an overflow
+  auto soft_tokens = [&](int64_t fallback) {
+    return m.get_in<int64_t>("soft_tokens", fallback, 1, std::max<int64_t>(1, backbone.max_position_embeddings - 1));
+  };
+  auto size = [&](const std::string& key, int64_t fallback) { return m.get_in<int64_t>(key, fallback, 1, kMaxSize); };
   MethodSpec s;
   s.name = m.choice("name", "iapt", method_names());
   if (s.name == "iapt") {
     nn::IaptOptions& o = s.iapt;
-    o.soft_tokens = m.get<int64_t>("soft_tokens", 4);
-    o.bottleneck = m.get<int64_t>("bottleneck", 320);
+    o.soft_tokens = soft_tokens(4);
+    o.bottleneck = size("bottleneck", 320);
     if (m.is_scalar("layers"))
       m.choice("layers", "all", {"all"});  // every layer: o.layers stays empty
     else
       o.layers = m.int_list("layers", {});
+    for (int64_t l : o.layers)
+      IAPT_CHECK(l >= 0 && l < num_layers, "{}: {}: layer {} is not one of the model's layers 0 to {}", m.where("layers"),
+                 m.key_path("layers"), l, num_layers - 1);
     o.pooler = nn::parse_pooler(m.choice("pooler", "attention", {"attention", "mean", "max", "last"}));
     o.activation = read_activation(m.map("activation"));
     if (m.has("activation_pattern")) {
@@ -143,36 +160,35 @@ MethodSpec read_method(YamlMap m, int64_t num_layers) {
     start.finish();
   } else if (s.name == "lora") {
     nn::LoraOptions& o = s.lora;
-    o.r = m.get<int64_t>("r", 8);
+    o.r = size("r", 8);
     o.alpha = m.get<double>("alpha", 16.0);
-    o.dropout = m.get<double>("dropout", 0.0);
+    o.dropout = m.get_in<double>("dropout", 0.0, 0.0, 0.999);
     o.targets = m.string_list("targets", {"q", "v"});
     for (const auto& t : o.targets) nn::projection_name(t);  // throws on an unknown target
   } else if (s.name == "prompt_tuning") {
-    s.soft_tokens = m.get<int64_t>("soft_tokens", 20);
+    s.soft_tokens = soft_tokens(20);
     YamlMap start = m.map("start");
     s.init_from_vocabulary = start.choice("embedding", "vocabulary", {"vocabulary", "random"}) == "vocabulary";
-    s.prompt_random_std = start.get<double>("embedding_std", s.prompt_random_std);
-    IAPT_CHECK(s.prompt_random_std > 0, "{}: expected a positive standard deviation", start.key_path("embedding_std"));
+    s.prompt_random_std = start.get_above("embedding_std", s.prompt_random_std, 0.0);
     start.finish();
   } else if (s.name == "ptuning_v2") {
-    s.ptuning.soft_tokens = m.get<int64_t>("soft_tokens", 16);
+    s.ptuning.soft_tokens = soft_tokens(16);
     s.ptuning.reparameterize = m.get<bool>("reparameterize", false);
-    s.ptuning.reparam_hidden = m.get<int64_t>("reparam_hidden", 512);
+    s.ptuning.reparam_hidden = size("reparam_hidden", 512);
     YamlMap start = m.map("start");
     s.ptuning.prefix_start = read_start(start, "prefix", s.ptuning.prefix_start);
     start.finish();
   } else if (s.name == "idpg") {
-    s.soft_tokens = m.get<int64_t>("soft_tokens", 4);
-    s.bottleneck = m.get<int64_t>("bottleneck", 64);
+    s.soft_tokens = soft_tokens(4);
+    s.bottleneck = size("bottleneck", 64);
     s.idpg_per_layer = m.get<bool>("per_layer", false);
     YamlMap start = m.map("start");
     s.idpg_up_start = read_start(start, "up", s.idpg_up_start);
     start.finish();
   } else if (s.name == "lpt") {
-    s.lpt.soft_tokens = m.get<int64_t>("soft_tokens", 4);
-    s.lpt.bottleneck = m.get<int64_t>("bottleneck", 64);
-    s.lpt.layer = m.get<int64_t>("layer", -1);
+    s.lpt.soft_tokens = soft_tokens(4);
+    s.lpt.bottleneck = size("bottleneck", 64);
+    s.lpt.layer = m.get_in<int64_t>("layer", -1, -1, num_layers - 1);  // -1: the middle layer
     s.lpt.pooler = nn::parse_pooler(m.choice("pooler", "attention", {"attention", "mean", "max", "last"}));
     YamlMap start = m.map("start");
     s.lpt.up_start = read_start(start, "up", s.lpt.up_start);
@@ -180,7 +196,7 @@ MethodSpec read_method(YamlMap m, int64_t num_layers) {
     start.finish();
   } else if (s.name == "adapter" || s.name == "parallel_adapter") {
     s.adapter.parallel = s.name == "parallel_adapter";
-    s.adapter.bottleneck = m.get<int64_t>("bottleneck", 64);
+    s.adapter.bottleneck = size("bottleneck", 64);
     s.adapter.placement = m.choice("placement", "both", {"attention", "mlp", "both"});
     s.adapter.scale = m.get<double>("scale", 1.0);
   }
@@ -199,7 +215,7 @@ PeftConfig load_peft_config(const std::string& path) {
   PeftConfig c;
   c.file = path;
   c.backbone = read_backbone(root.map("backbone"), path);
-  c.method = read_method(root.map("method"), c.backbone.config.num_hidden_layers);
+  c.method = read_method(root.map("method"), c.backbone.config);
   root.finish();
   return c;
 }

@@ -69,15 +69,17 @@ PeftConfig load_peft_config(const std::string& path);
 
 // The two sections, for files that hold more (experiments/run/run_config.h).
 BackboneSpec read_backbone(YamlMap m, const std::string& file);
-MethodSpec read_method(YamlMap m, int64_t num_layers);
+// Sizes are checked against the backbone: soft tokens within its positions, layers among its layers.
+MethodSpec read_method(YamlMap m, const models::LlamaConfig& backbone);
 
 // Shapes of well-known checkpoints, by name (llama-2-7b, llama-2-13b, tinyllama-1.1b).
 models::LlamaConfig named_shape(const std::string& name);
 
 // ${VAR} replaced by the environment's value; an unset variable is an error naming it.
 std::string expand_env(const std::string& text, const std::string& where);
-// A path from config file `file`: variables expanded, a relative one taken from the file's folder;
-// `key` names it in errors.
+// A path from config file `file`: variables expanded, a relative one taken from the file's folder,
+// unless it begins with a variable whose value is relative: that is taken from the working
+// directory, as the shell that set it would. `key` names it in errors.
 std::string config_path(const std::string& value, const std::string& file, const std::string& key);
 
 // Tunable parameters of the method on a backbone of this shape, computed from the shape alone.

@@ -68,8 +68,29 @@ YAML::Node load_yaml_file(const std::string& path) {
   }
 }
 
-YamlMap::YamlMap(YAML::Node node, std::string file, std::string path)
-    : node_(std::move(node)), file_(std::move(file)), path_(std::move(path)) {
+namespace {
+
+bool contains(const YAML::Node& tree, const YAML::Node& n) {
+  if (tree.is(n)) return true;
+  if (tree.IsMap())
+    for (const auto& kv : tree)
+      if (contains(kv.first, n) || contains(kv.second, n)) return true;
+  if (tree.IsSequence())
+    for (const auto& e : tree)
+      if (contains(e, n)) return true;
+  return false;
+}
+
+}  // namespace
+
+std::optional<std::string> Overrides::origin(const YAML::Node& n) const {
+  for (const auto& [value, assignment] : values_)
+    if (contains(value, n)) return assignment;
+  return std::nullopt;
+}
+
+YamlMap::YamlMap(YAML::Node node, std::string file, std::string path, std::shared_ptr<const Overrides> overrides)
+    : node_(std::move(node)), file_(std::move(file)), path_(std::move(path)), overrides_(std::move(overrides)) {
   if (!node_ || node_.IsNull()) {
     node_ = YAML::Node(YAML::NodeType::Map);
     return;
@@ -78,6 +99,9 @@ YamlMap::YamlMap(YAML::Node node, std::string file, std::string path)
 }
 
 std::string YamlMap::where(const YAML::Node& n) const {
+  if (!n) return file_;  // a key not there: the file is all there is to name
+  if (overrides_)
+    if (auto o = overrides_->origin(n)) return *o;
   const YAML::Mark m = n.Mark();
   if (m.is_null()) return file_;
   return fmt::format("{}:{}:{}", file_, m.line + 1, m.column + 1);
@@ -120,7 +144,13 @@ std::vector<std::string> YamlMap::string_list(const std::string& key, const std:
 
 YamlMap YamlMap::map(const std::string& key) {
   read_.insert(key);
-  return YamlMap(node_[key], file_, key_path(key));
+  return YamlMap(node_[key], file_, key_path(key), overrides_);
+}
+
+double YamlMap::get_above(const std::string& key, double fallback, double low) {
+  const double v = get<double>(key, fallback);
+  IAPT_CHECK(v > low, "{}: {}: expected a number above {}, got {}", where(key), key_path(key), low, v);
+  return v;
 }
 
 std::string YamlMap::choice(const std::string& key, const std::string& fallback,

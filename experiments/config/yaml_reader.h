@@ -1,6 +1,9 @@
 #pragma once
 // Reading a YAML mapping with validation: every error names the file, the line and column, the key
 // path and what was expected; keys nobody read are errors too, with a did-you-mean.
+#include <fmt/format.h>
+#include <limits>
+#include <memory>
 #include <optional>
 #include <set>
 #include <string>
@@ -11,16 +14,33 @@
 
 namespace iapt::config {
 
+// Values given on the command line (`--set key.path=value`) and merged into a file's tree: an error
+// in one names the --set, not a line of the file (their nodes carry the marks of their own text).
+class Overrides {
+ public:
+  void add(YAML::Node value, std::string assignment) { values_.emplace_back(std::move(value), std::move(assignment)); }
+  // "--set key.path=value" when `n` is a given value or part of one.
+  std::optional<std::string> origin(const YAML::Node& n) const;
+
+ private:
+  std::vector<std::pair<YAML::Node, std::string>> values_;
+};
+
 class YamlMap {
  public:
   // `node` must be a mapping (or null, read as empty); `path` is its dotted key path ("" for the root).
-  YamlMap(YAML::Node node, std::string file, std::string path);
+  YamlMap(YAML::Node node, std::string file, std::string path, std::shared_ptr<const Overrides> overrides = nullptr);
 
   bool has(const std::string& key) const;
   template <class T>
   T get(const std::string& key, const T& fallback);
   template <class T>
   T require(const std::string& key);
+  // A number from `low` to `high`; outside, an error naming the place, the key and the range.
+  template <class T>
+  T get_in(const std::string& key, const T& fallback, T low, T high = std::numeric_limits<T>::max());
+  // A number above `low` (learning rates, standard deviations).
+  double get_above(const std::string& key, double fallback, double low);
   std::vector<int64_t> int_list(const std::string& key, const std::vector<int64_t>& fallback);
   std::vector<std::string> string_list(const std::string& key, const std::vector<std::string>& fallback);
   YamlMap map(const std::string& key);  // a nested mapping (empty when absent)
@@ -37,12 +57,14 @@ class YamlMap {
   // Throws on the first key that was never read.
   void finish() const;
 
-  std::string where(const YAML::Node& n) const;  // "file:line:column"
+  std::string where(const YAML::Node& n) const;  // "file:line:column", or the --set that gave it
+  std::string where(const std::string& key) const { return where(node_[key]); }
   std::string key_path(const std::string& key) const { return path_.empty() ? key : path_ + "." + key; }
 
  private:
   YAML::Node node_;
   std::string file_, path_;
+  std::shared_ptr<const Overrides> overrides_;
   mutable std::set<std::string> read_;  // keys asked for (present or not)
 };
 
@@ -78,6 +100,15 @@ T YamlMap::require(const std::string& key) {
     throw Error(fmt::format("{}: {}: expected {}, got {}", where(v), key_path(key), yaml_type_name<T>(),
                             v.IsScalar() ? "'" + v.Scalar() + "'" : std::string("a ") + (v.IsMap() ? "mapping" : "list")));
   }
+}
+
+template <class T>
+T YamlMap::get_in(const std::string& key, const T& fallback, T low, T high) {
+  const T v = get<T>(key, fallback);
+  if (v >= low && v <= high) return v;
+  const std::string range = high == std::numeric_limits<T>::max() ? fmt::format("of at least {}", low)
+                                                                  : fmt::format("from {} to {}", low, high);
+  throw Error(fmt::format("{}: {}: expected {} {}, got {}", where(key), key_path(key), yaml_type_name<T>(), range, v));
 }
 
 }  // namespace iapt::config

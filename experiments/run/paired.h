@@ -26,9 +26,10 @@ struct PairedRuns {
 
 // The runs of configuration `label_a` and `label_b` in each sweep directory (each configuration's
 // selected candidate where the sweep has a selection stage), matched by seed; `split` is dev or
-// test; the metric is the task's first.
+// test; the metric is the task's first. B's runs are taken from `b_sweep_dirs` where given (one per
+// sweep, in the same order: a follow-up sweep compared with an earlier one's runs on the same split).
 PairedRuns match_runs(const std::vector<std::string>& sweep_dirs, const std::string& label_a, const std::string& label_b,
-                      const std::string& split);
+                      const std::string& split, const std::vector<std::string>& b_sweep_dirs = {});
 
 // The same comparison with test examples as the unit, for accuracy: each example's correctness
 // averaged over the matched seeds (from each run's predictions/SPLIT.jsonl), A's minus B's, one
@@ -44,6 +45,7 @@ struct PairedExamples {
 };
 
 PairedExamples match_examples(const std::vector<std::string>& sweep_dirs, const std::string& label_a,
-                              const std::string& label_b, const std::string& split);
+                              const std::string& label_b, const std::string& split,
+                              const std::vector<std::string>& b_sweep_dirs = {});
 
 }  // namespace iapt::run

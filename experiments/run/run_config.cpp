@@ -4,6 +4,7 @@
 #include <sstream>
 
 #include "experiments/config/yaml_reader.h"
+#include "models/generation.h"
 
 namespace iapt::run {
 
@@ -25,7 +26,7 @@ void set_path(YAML::Node root, const std::string& path, const YAML::Node& value,
 
 namespace {
 
-void apply_override(YAML::Node root, const std::string& assignment) {
+void apply_override(YAML::Node root, const std::string& assignment, config::Overrides& overrides) {
   const size_t eq = assignment.find('=');
   IAPT_CHECK(eq != std::string::npos && eq > 0, "--set {}: expected key.path=value", assignment);
   // the value as YAML reads it: a number, a boolean, a list, a mapping or a string
@@ -36,19 +37,21 @@ void apply_override(YAML::Node root, const std::string& assignment) {
     throw Error(fmt::format("--set {}: the value is not valid YAML: {}", assignment, e.msg));
   }
   set_path(root, assignment.substr(0, eq), value, "--set " + assignment);
+  overrides.add(value, "--set " + assignment);
 }
 
 }  // namespace
 
 RunConfig load_run_config(const std::string& path, const std::vector<std::string>& overrides) {
   YAML::Node root = config::load_yaml_file(path);
-  for (const auto& o : overrides) apply_override(root, o);
-  return read_run_config(root, path);
+  auto given = std::make_shared<config::Overrides>();
+  for (const auto& o : overrides) apply_override(root, o, *given);
+  return read_run_config(root, path, given);
 }
 
-RunConfig read_run_config(YAML::Node root, const std::string& path) {
+RunConfig read_run_config(YAML::Node root, const std::string& path, std::shared_ptr<const config::Overrides> overrides) {
   IAPT_CHECK(!root["sweep"], "{}: this file has a sweep section: run it with `iapt sweep`", path);
-  YamlMap m(root, path, "");
+  YamlMap m(root, path, "", std::move(overrides));
   RunConfig c;
   c.file = path;
   c.name = m.get<std::string>("name", fs::path(path).stem().string());
@@ -57,7 +60,7 @@ RunConfig read_run_config(YAML::Node root, const std::string& path) {
   c.device = m.choice("device", "cpu", {"cpu", "cuda"});
 
   c.backbone = config::read_backbone(m.map("backbone"), path);
-  c.method = config::read_method(m.map("method"), c.backbone.config.num_hidden_layers);
+  c.method = config::read_method(m.map("method"), c.backbone.config);
   c.method_yaml = YAML::Clone(root["method"]);
   c.tokenizer = c.backbone.tokenizer;
   IAPT_CHECK(!c.backbone.path.empty(), "{}: backbone.path: training needs a model directory, not a shape", path);
@@ -66,49 +69,46 @@ RunConfig read_run_config(YAML::Node root, const std::string& path) {
   YamlMap t = m.map("task");
   c.task.name = t.require<std::string>("name");
   c.task.data_dir = config::config_path(t.require<std::string>("data_dir"), path, "task.data_dir");
-  c.task.max_train = t.get<int64_t>("max_train", 0);
-  c.task.max_dev = t.get<int64_t>("max_dev", 0);
-  c.task.max_test = t.get<int64_t>("max_test", 0);
-  c.task.max_length = t.get<int64_t>("max_length", 256);
-  c.task.carve_train = t.get<double>("carve_train", 0.0);
-  c.task.carve_dev = t.get<double>("carve_dev", 0.0);
+  c.task.max_train = t.get_in<int64_t>("max_train", 0, 0);  // 0: all of them
+  c.task.max_dev = t.get_in<int64_t>("max_dev", 0, 0);
+  c.task.max_test = t.get_in<int64_t>("max_test", 0, 0);
+  // BOS and at least one token of the instruction, within the model's positions
+  c.task.max_length = t.get_in<int64_t>("max_length", std::min<int64_t>(256, c.backbone.config.max_position_embeddings),
+                                        2, c.backbone.config.max_position_embeddings);
+  c.task.carve_train = t.get_in<double>("carve_train", 0.0, 0.0, 1.0);
+  c.task.carve_dev = t.get_in<double>("carve_dev", 0.0, 0.0, 1.0);
+  IAPT_CHECK(c.task.carve_train + c.task.carve_dev < 1, "{}: task.carve_train + carve_dev is {}: at least 1, which "
+             "leaves nothing for test", t.where("carve_dev"), c.task.carve_train + c.task.carve_dev);
   c.task.split_seed = t.get<uint64_t>("split_seed", c.task.split_seed);
   t.finish();
 
   YamlMap tr = m.map("training");
   TrainingOptions& o = c.training;
   o.optimizer = tr.choice("optimizer", o.optimizer, {"adamw", "adam", "sgd"});
-  o.lr = tr.get<double>("lr", o.lr);
-  o.coefficient_lr = tr.get<double>("coefficient_lr", o.lr);
-  o.weight_decay = tr.get<double>("weight_decay", o.weight_decay);
+  o.lr = tr.get_in<double>("lr", o.lr, 0.0);  // 0: nothing moves (the start, evaluated as a run)
+  o.coefficient_lr = tr.get_in<double>("coefficient_lr", o.lr, 0.0);  // 0: the coefficients stay as they start
+  o.weight_decay = tr.get_in<double>("weight_decay", o.weight_decay, 0.0);
   o.schedule = tr.choice("schedule", o.schedule, {"constant", "linear", "cosine"});
-  o.warmup_ratio = tr.get<double>("warmup_ratio", o.warmup_ratio);
-  o.steps = tr.get<int64_t>("steps", o.steps);
-  o.batch_size = tr.get<int64_t>("batch_size", o.batch_size);
-  o.grad_accumulation = tr.get<int64_t>("grad_accumulation", o.grad_accumulation);
-  o.max_grad_norm = tr.get<double>("max_grad_norm", o.max_grad_norm);
-  o.eval_every = tr.get<int64_t>("eval_every", o.eval_every);
-  o.checkpoint_every = tr.get<int64_t>("checkpoint_every", o.checkpoint_every);
-  o.patience = tr.get<int64_t>("patience", o.patience);
-  o.log_every = tr.get<int64_t>("log_every", o.log_every);
-  o.diagnostics_every = tr.get<int64_t>("diagnostics_every", o.diagnostics_every);
+  o.warmup_ratio = tr.get_in<double>("warmup_ratio", o.warmup_ratio, 0.0, 0.999);
+  // counts bounded far below where step and example arithmetic could overflow
+  constexpr int64_t kMaxCount = int64_t{1} << 40;
+  o.steps = tr.get_in<int64_t>("steps", o.steps, 1, kMaxCount);
+  o.batch_size = tr.get_in<int64_t>("batch_size", o.batch_size, 1, int64_t{1} << 20);
+  o.grad_accumulation = tr.get_in<int64_t>("grad_accumulation", o.grad_accumulation, 1, int64_t{1} << 20);
+  o.max_grad_norm = tr.get_in<double>("max_grad_norm", o.max_grad_norm, 0.0);  // 0: no clipping
+  o.eval_every = tr.get_in<int64_t>("eval_every", o.eval_every, 1, kMaxCount);
+  o.checkpoint_every = tr.get_in<int64_t>("checkpoint_every", o.checkpoint_every, 1, kMaxCount);
+  o.patience = tr.get_in<int64_t>("patience", o.patience, 0, kMaxCount);  // 0: no early stopping
+  o.log_every = tr.get_in<int64_t>("log_every", o.log_every, 1, kMaxCount);
+  o.diagnostics_every = tr.get_in<int64_t>("diagnostics_every", o.diagnostics_every, 1, kMaxCount);
   o.on_nonfinite = tr.choice("on_nonfinite", o.on_nonfinite, {"stop", "skip"});
   tr.finish();
-  IAPT_CHECK(o.steps > 0 && o.batch_size > 0 && o.grad_accumulation > 0 && o.eval_every > 0 && o.checkpoint_every > 0 &&
-                 o.log_every > 0 && o.diagnostics_every > 0,
-             "{}: training.steps, batch_size, grad_accumulation, eval_every, checkpoint_every, log_every and "
-             "diagnostics_every must be positive",
-             path);
-  IAPT_CHECK(o.warmup_ratio >= 0 && o.warmup_ratio < 1, "{}: training.warmup_ratio {} is outside [0, 1)", path,
-             o.warmup_ratio);
 
   YamlMap ev = m.map("evaluation");
   c.evaluation.mode = ev.choice("mode", "rank", {"rank", "generate"});
-  c.evaluation.beams = ev.get<int64_t>("beams", 1);
-  c.evaluation.batch_size = ev.get<int64_t>("batch_size", 32);
+  c.evaluation.beams = ev.get_in<int64_t>("beams", 1, 1, models::kMaxBeams);
+  c.evaluation.batch_size = ev.get_in<int64_t>("batch_size", 32, 1, int64_t{1} << 20);
   ev.finish();
-  IAPT_CHECK(c.evaluation.batch_size > 0 && c.evaluation.beams > 0, "{}: evaluation.batch_size and beams must be positive",
-             path);
   m.finish();
   return c;
 }

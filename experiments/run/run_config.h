@@ -83,7 +83,9 @@ struct RunConfig {
 
 // Reads and validates a run config; `overrides` are "a.b.c=value" applied before validation.
 RunConfig load_run_config(const std::string& path, const std::vector<std::string>& overrides = {});
-RunConfig read_run_config(YAML::Node root, const std::string& path);
+// `overrides`: the --set values already merged into `root`, so that errors in them name the --set.
+RunConfig read_run_config(YAML::Node root, const std::string& path,
+                          std::shared_ptr<const config::Overrides> overrides = nullptr);
 // Sets root[a][b][c] for the path "a.b.c", making mappings on the way; `what` names it in errors.
 void set_path(YAML::Node root, const std::string& path, const YAML::Node& value, const std::string& what);
 

@@ -70,6 +70,9 @@ std::vector<SweepRun> expand_sweep(const std::string& path) {
   IAPT_CHECK(top.has("sweep"), "{}: no 'sweep' section (run one experiment with iapt run)", path);
   config::YamlMap sweep = top.map("sweep");
   const std::vector<int64_t> seeds = sweep.int_list("seeds", {1});
+  IAPT_CHECK(!seeds.empty(), "{}: sweep.seeds: expected at least one seed, got an empty list", sweep.where("seeds"));
+  for (int64_t s : seeds)
+    IAPT_CHECK(s >= 0, "{}: sweep.seeds: expected seeds of at least 0, got {}", sweep.where("seeds"), s);
   std::vector<std::pair<std::string, std::vector<YAML::Node>>> grid, zip;
   for (const char* kind : {"grid", "zip"}) {
     YAML::Node section = sweep.raw(kind);
@@ -146,6 +149,16 @@ std::vector<SweepRun> expand_sweep(const std::string& path) {
     for (auto& [k, v] : zip) label_keys.push_back(k);
   }
   sweep.finish();
+  // counted before anything is expanded: a sweep this large is a mistake (or a YAML alias bomb)
+  {
+    double runs = static_cast<double>(seeds.size()) * static_cast<double>(zip_len);
+    for (auto& [k, v] : grid) runs *= static_cast<double>(v.size());
+    double candidates = 1;
+    for (auto& [k, v] : select_grid) candidates *= static_cast<double>(v.size());
+    runs *= candidates;
+    IAPT_CHECK(runs <= kMaxSweepRuns, "{}: the sweep expands to {:.0f} runs, more than {}; split it into several sweeps",
+               path, runs, kMaxSweepRuns);
+  }
 
   YAML::Node base = YAML::Clone(root);
   base.remove("sweep");

@@ -43,6 +43,9 @@ struct SweepRun {
 
 // Every run the sweep may make: with a selection stage, every candidate with every seed (the
 // final stage runs the selected candidate's alone).
+// The most runs one sweep expands to; more is refused before anything is expanded.
+inline constexpr double kMaxSweepRuns = 10000;
+
 std::vector<SweepRun> expand_sweep(const std::string& path);
 
 // The selected candidate of each configuration, from the selection stage's finished runs: label ->

@@ -22,6 +22,7 @@
 #include "experiments/run/fingerprint.h"
 #include "experiments/run/lm_loss.h"
 #include "experiments/run/resume_checkpoint.h"
+#include "experiments/run/run_lock.h"
 #include "kernels/cpu/cpu_info.h"
 #include "models/checkpoint.h"
 #include "nn/peft/iapt.h"
@@ -149,6 +150,7 @@ RunSummary train_run(const RunConfig& c) {
   Setup s = build(c, /*probe=*/!fs::exists(dir / "last" / "state.safetensors"));
   fs::create_directories(dir / "best");
   fs::create_directories(dir / "last");
+  const RunFolderLock lock(dir.string());
   if (fs::exists(dir / "config.yaml")) {
     std::ifstream in(dir / "config.yaml");
     std::string existing((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());

@@ -24,7 +24,7 @@ Tenant read_tenant(const fs::path& dir, const models::LlamaConfig& backbone) {
   YAML::Node root = config::load_yaml_file(config);
   IAPT_CHECK(root["method"], "{}: no 'method' section (a tenant's config.yaml is a run's, or names its method)", config);
   t.method_yaml = YAML::Clone(root["method"]);
-  t.method = config::read_method(config::YamlMap(t.method_yaml, config, "method"), backbone.num_hidden_layers);
+  t.method = config::read_method(config::YamlMap(t.method_yaml, config, "method"), backbone);
   IAPT_CHECK(t.method.name == "iapt" || t.method.name == "lora", "{}: method '{}': serving takes iapt or lora tenants",
              config, t.method.name);
   t.state = load_safetensors(weights).tensors;
@@ -68,8 +68,7 @@ std::vector<Tenant> random_tenants(const std::shared_ptr<models::LlamaForCausalL
     Tenant t;
     t.name = fmt::format("tenant-{:03d}", i);
     t.method_yaml = YAML::Clone(node);
-    t.method = config::read_method(config::YamlMap(t.method_yaml, "random tenants", "method"),
-                                   model->config.num_hidden_layers);
+    t.method = config::read_method(config::YamlMap(t.method_yaml, "random tenants", "method"), model->config);
     auto m = config::make_method(t.method, model, model->lm_head_weight().dtype());
     for (auto& [name, p] : m->canonical_parameters())  // away from LoRA's zero B: every tenant acts
       if (name.find("numerator") == std::string::npos && name.find("denominator") == std::string::npos)

@@ -61,6 +61,8 @@ TEST_CASE("safetensors: F16, BF16 and I32 widen on load", "[core][safetensors]")
   CHECK(f.tensors.at("b").to_vector() == std::vector<double>{1.5});
   CHECK(f.tensors.at("i").dtype() == DType::I64);
   CHECK(f.tensors.at("i").to_vector() == std::vector<double>{-7});
+  // what the file holds stays known, for messages about it
+  CHECK(f.stored_dtypes == std::map<std::string, std::string>{{"h", "F16"}, {"b", "BF16"}, {"i", "I32"}});
 }
 
 TEST_CASE("safetensors: bad files give errors naming the file and tensor", "[core][safetensors]") {
@@ -80,6 +82,15 @@ TEST_CASE("safetensors: bad files give errors naming the file and tensor", "[cor
   SECTION("unsupported dtype") {
     write_bytes(p, header_file(R"({"w":{"dtype":"C64","shape":[1],"data_offsets":[0,8]}})", std::string(8, '\0')));
     CHECK_THROWS_WITH(load_safetensors(p.string()), Catch::Contains("tensor 'w' has dtype C64"));
+  }
+  SECTION("header fields of the wrong type") {
+    write_bytes(p, header_file(R"({"w":{"dtype":7,"shape":[1],"data_offsets":[0,4]}})", std::string(8, '\0')));
+    CHECK_THROWS_WITH(load_safetensors(p.string()),
+                      Catch::Contains("bad.safetensors: tensor 'w': expected a dtype string, a shape and data_offsets"));
+    write_bytes(p, header_file(R"({"w":{"dtype":"F32","shape":["1"],"data_offsets":[0,4]}})", std::string(8, '\0')));
+    CHECK_THROWS_WITH(load_safetensors(p.string()), Catch::Contains("tensor 'w': expected a dtype string"));
+    write_bytes(p, header_file(R"({"w":{"dtype":"F32","shape":[1],"data_offsets":[-4,0]}})", std::string(8, '\0')));
+    CHECK_THROWS_WITH(load_safetensors(p.string()), Catch::Contains("tensor 'w' has bad data_offsets [-4,0]"));
   }
   SECTION("header length past the end") {
     write_bytes(p, std::string("\xff\x00\x00\x00\x00\x00\x00\x00{}", 10));

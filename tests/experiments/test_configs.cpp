@@ -22,7 +22,12 @@ TEST_CASE("configs: every committed experiment file expands into valid runs", "[
     std::ofstream(dir / "config.json") << config_json;
   };
   std::ifstream small(IAPT_FIXTURE_DIR "/llama-gqa/config.json");
-  const std::string small_json((std::istreambuf_iterator<char>(small)), std::istreambuf_iterator<char>());
+  std::string small_json((std::istreambuf_iterator<char>(small)), std::istreambuf_iterator<char>());
+  // the fixture's 64 positions would refuse the experiments' max_length; en-llama-6m has 1,024 and
+  // the main job's backbone at least 512
+  const std::string positions = "\"max_position_embeddings\": 64";
+  REQUIRE(small_json.find(positions) != std::string::npos);
+  small_json.replace(small_json.find(positions), positions.size(), "\"max_position_embeddings\": 512");
   model_dir(ws / "shared/models/en-llama-6m", small_json);
   model_dir(ws / "main/backbone", small_json);
   model_dir(ws / "models/llama-2-7b", config::named_shape("llama-2-7b").to_json());

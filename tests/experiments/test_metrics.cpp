@@ -99,7 +99,7 @@ TEST_CASE("paired: examples as the unit average each example's correctness over 
   auto write_run = [&](const std::string& label, int seed, const std::vector<std::string>& predictions) {
     const fs::path run = sweep / label / fmt::format("seed-{}", seed);
     fs::create_directories(run / "predictions");
-    std::ofstream(run / "summary.json") << R"({"dev_metric": "accuracy", "split_seed": 1})";
+    std::ofstream(run / "summary.json") << R"({"dev_metric": "accuracy", "split_seed": 1, "test": {"accuracy": 0.5}})";
     std::ofstream out(run / "predictions/test.jsonl");
     const char* gold[] = {"x", "x", "y"};
     for (size_t i = 0; i < predictions.size(); ++i)
@@ -119,6 +119,18 @@ TEST_CASE("paired: examples as the unit average each example's correctness over 
   CHECK(ex.differences[2] == Approx(0.5));   // a once, b never
   CHECK(ex.a[0] == Approx(4.0 / 6));
   CHECK(ex.b[0] == Approx(2.0 / 6));
+  // B's runs from another sweep folder (a follow-up sweep against an earlier one's runs): the same pairs
+  fs::create_directories(sweep.string() + "-earlier");
+  fs::rename(sweep / "b", fs::path(sweep.string() + "-earlier") / "b");
+  CHECK_THROWS_WITH(run::match_examples({sweep.string()}, "a", "b", "test"), Catch::Contains("no configuration 'b'"));
+  const auto moved = run::match_examples({sweep.string()}, "a", "b", "test", {sweep.string() + "-earlier"});
+  CHECK(moved.differences == ex.differences);
+  const auto by_seed = run::match_runs({sweep.string()}, "a", "b", "test", {sweep.string() + "-earlier"});
+  CHECK(by_seed.pairs.size() == 2);
+  CHECK_THROWS_WITH(run::match_runs({sweep.string()}, "a", "b", "test", {"x", "y"}),
+                    Catch::Contains("1 sweeps but 2 folders for B's runs"));
+  fs::rename(fs::path(sweep.string() + "-earlier") / "b", sweep / "b");
+  fs::remove_all(sweep.string() + "-earlier");
   // a run whose predictions cover other examples is refused
   std::ofstream(sweep / "b/seed-2/predictions/test.jsonl") << R"({"id": "t:9", "gold": "x", "prediction": "x"})" << "\n"
                                                              << R"({"id": "t:1", "gold": "x", "prediction": "x"})" << "\n"

@@ -53,6 +53,14 @@ TEST_CASE("params: environment variables in paths", "[experiments][params]") {
   CHECK(config::expand_env("${IAPT_TEST_ROOT}/models/x", "here") == "/some/where/models/x");
   CHECK_THROWS_WITH(config::expand_env("${IAPT_NOT_SET_ANYWHERE}/m", "cfg.yaml: backbone.path"),
                     Catch::Contains("cfg.yaml: backbone.path: environment variable IAPT_NOT_SET_ANYWHERE is not set"));
+  // Relative paths in a file are the file's; a relative variable is the working directory's.
+  const auto cwd = std::filesystem::current_path();
+  CHECK(config::config_path("data", "/cfg/dir/a.yaml", "task.data_dir") == "/cfg/dir/data");
+  setenv("IAPT_TEST_ROOT", "runs/main", 1);
+  CHECK(config::config_path("${IAPT_TEST_ROOT}/data", "/cfg/dir/a.yaml", "task.data_dir") ==
+        (cwd / "runs/main/data").lexically_normal().string());
+  setenv("IAPT_TEST_ROOT", "/abs", 1);
+  CHECK(config::config_path("${IAPT_TEST_ROOT}/data", "/cfg/dir/a.yaml", "task.data_dir") == "/abs/data");
 }
 
 TEST_CASE("params: how each method starts is a YAML choice", "[experiments][params]") {
@@ -101,7 +109,7 @@ TEST_CASE("params: how each method starts is a YAML choice", "[experiments][para
   CHECK(stats(prompt->embedding.data()).first == Approx(0.5).epsilon(0.15));
   CHECK_THROWS_WITH(make("{name: iapt, start: {up: ones}}"), Catch::Contains("method.start.up: 'ones' is not one of"));
   CHECK_THROWS_WITH(make("{name: iapt, start: {up: normal, up_std: -1}}"),
-                    Catch::Contains("method.start.up_std: expected a positive standard deviation"));
+                    Catch::Contains("method.start.up_std: expected a number above 0, got -1"));
 }
 
 TEST_CASE("iapt: the pooler's entropy is 1 for uniform attention and falls as attention sharpens", "[nn][iapt]") {

@@ -1,7 +1,8 @@
 // `iapt run` end to end on the tiny fixture model (tests/fixtures/llama-gqa with the 64-piece
 // tests/fixtures/tiny-tokenizer) and a small SST-2-format task written here: a run killed with
 // SIGKILL resumes from its last checkpoint and ends with the metrics of a run never killed; bad
-// configs and data stop the run with a one-line error naming the place.
+// configs and data stop the run with a one-line error naming the place; a second process is kept out
+// of a run folder in use.
 #include <catch2/catch.hpp>
 #include <cmath>
 #include <functional>
@@ -17,6 +18,7 @@
 
 #include "core/safetensors.h"
 #include "core/tensor.h"
+#include "experiments/run/run_lock.h"
 
 using namespace std::string_literals;
 namespace fs = std::filesystem;
@@ -121,6 +123,17 @@ TEST_CASE("run: a run killed with SIGKILL resumes and ends with the metrics of a
   INFO(killed.output);
   CHECK(killed.signal == SIGKILL);
   CHECK_FALSE(fs::exists(run_b / "summary.json"));
+  // the killed process's lock file stays; no process holds it, so the resume takes it over
+  CHECK(fs::exists(run_b / "run.lock"));
+  {  // while a process holds the folder, a second run of it is refused, naming that process
+    const iapt::run::RunFolderLock held(run_b.string());
+    Result second = run_cli("run " + (ws / "b.yaml").string());
+    INFO(second.output);
+    CHECK(second.exit_code == 1);
+    CHECK(second.output.find(fmt::format("another process (pid {}) is running this run", getpid())) !=
+          std::string::npos);
+    CHECK_FALSE(fs::exists(run_b / "summary.json"));
+  }
   Result resumed = run_cli("run " + (ws / "b.yaml").string());
   INFO(resumed.output);
   REQUIRE(resumed.exit_code == 0);
@@ -225,13 +238,60 @@ TEST_CASE("run: bad configs and data stop the run with a one-line error naming t
   expect_error(replaced("batch_size: 8", "batch_sise: 8"), "unknown key 'training.batch_sise' (did you mean 'batch_size'?)");
   expect_error(replaced("steps: 12", "steps: many"), "training.steps: expected an integer, got 'many'");
   expect_error(replaced((ws / "data").string(), (ws / "nodata").string()), "SST-2/dev.tsv: cannot open the data file");
-  expect_error(good, "training.steps: expected an integer, got 'x'", " --set training.steps=x");
+  expect_error(good, "--set training.steps=x: training.steps: expected an integer, got 'x'", " --set training.steps=x");
+  // every range error names the file, line and column, or the --set that gave the value
+  expect_error(replaced("steps: 12", "steps: -5"), "bad.yaml:9:29: training.steps: expected an integer from 1 to");
+  expect_error(replaced("batch_size: 8", "batch_size: 0"),
+               "bad.yaml:9:45: training.batch_size: expected an integer from 1 to 1048576, got 0");
+  expect_error(good, "--set training.steps=-5: training.steps: expected an integer from 1 to", " --set training.steps=-5");
+  expect_error(good, "--set training={steps: 0}: training.steps: expected an integer from 1 to", " --set 'training={steps: 0}'");
+  expect_error(replaced("lr: 0.01", "lr: -1"), "bad.yaml:9:16: training.lr: expected a number of at least 0, got -1");
+  expect_error(replaced("soft_tokens: 2", "soft_tokens: 0"),
+               "bad.yaml:7:35: method.soft_tokens: expected an integer from 1 to 63, got 0");  // the fixture has 64 positions
+  expect_error(replaced("soft_tokens: 2", "soft_tokens: 64"), "method.soft_tokens: expected an integer from 1 to 63, got 64");
+  expect_error(replaced("bottleneck: 6", "bottleneck: -1"), "method.bottleneck: expected an integer from 1 to 1048576, got -1");
+  expect_error(replaced("degrees: [3, 2]", "degrees: [-1, 2]"),
+               "method.activation.degrees: expected [numerator, denominator], each from 0 to 16, got -1, 2");
+  expect_error(replaced("max_length: 32", "max_length: 1"), "task.max_length: expected an integer from 2 to 64, got 1");
+  expect_error(replaced("max_length: 32", "max_length: 32, max_train: -5"),
+               "task.max_train: expected an integer of at least 0, got -5");
   // a duplicated key is an error, not "the first wins" (line 9 is the training block)
   expect_error(replaced("steps: 12", "steps: 12, steps: 4"),
                "bad.yaml:9:33: key 'steps' appears twice in this mapping (first at line 9); keep one");
   expect_error(good + "training: {steps: 4}\n", "bad.yaml:10:1: key 'training' appears twice in this mapping (first at line 9)");
   std::ofstream(ws / "data/glue/SST-2/dev.tsv", std::ios::app) << "a broken row without its label\n";
   expect_error(good, "dev.tsv:26: expected 2 tab-separated fields, got 1");
+}
+
+TEST_CASE("generate and score: lengths past the model's positions, beams and ranges give one-line errors",
+          "[experiments][run]") {
+  fs::path ws = workspace("bounds");
+  const fs::path model = ws / "model";  // the fixture model (64 positions) with the tiny tokenizer beside it
+  fs::create_directories(model);
+  const std::string fx = IAPT_FIXTURE_DIR;
+  for (const char* f : {"config.json", "model.safetensors"}) fs::copy_file(fx + "/llama-gqa/" + f, model / f);
+  fs::copy_file(fx + "/tiny-tokenizer/tokenizer.model", model / "tokenizer.model");
+  auto expect_error = [&](const std::string& args, const std::string& message) {
+    Result r = run_cli(args);
+    INFO(args << "\n" << r.output);
+    CHECK(r.exit_code != 0);
+    CHECK(r.output.find(message) != std::string::npos);
+    CHECK(std::count(r.output.begin(), r.output.end(), '\n') <= 2);  // CLI11 adds a usage hint on a second line
+  };
+  const std::string generate = "generate --model " + model.string() + " --prompt 'the film was' ";
+  Result ok = run_cli(generate + "--max-new-tokens 4");
+  INFO(ok.output);
+  CHECK(ok.exit_code == 0);
+  expect_error(generate + "--max-new-tokens 200", "and max_new_tokens is 200: more than the model's 64 positions");
+  expect_error(generate + "--beams 0", "--beams: expected an integer from 1 to 64, got '0'");
+  expect_error(generate + "--beams 1000", "--beams: expected an integer from 1 to 64, got '1000'");
+  expect_error(generate + "--max-new-tokens -3", "--max-new-tokens: expected an integer from 1 to");
+  std::string words;
+  for (int i = 0; i < 100; ++i) words += "the film was good ";
+  std::ofstream(ws / "score.jsonl") << "{\"context\": \"the film\", \"continuation\": \" was good\"}\n"
+                                    << "{\"context\": \"" << words << "\", \"continuation\": \" yes\"}\n";
+  expect_error("score --model " + model.string() + " --input " + (ws / "score.jsonl").string(),
+               "score.jsonl:2: score: context and continuation are");
 }
 
 TEST_CASE("sweep: configurations and seeds run in parallel, are skipped once done, and are reported", "[experiments][run]") {
@@ -300,6 +360,25 @@ TEST_CASE("sweep: two configurations with one label are refused", "[experiments]
   INFO(r.output);
   CHECK(r.exit_code != 0);
   CHECK(r.output.find("both named 'iapt'") != std::string::npos);
+}
+
+TEST_CASE("sweep: no seeds, or more runs than anyone runs (a YAML alias bomb), are refused before expanding",
+          "[experiments][run]") {
+  fs::path ws = workspace("bounds_sweep");
+  auto expect_error = [&](const std::string& sweep, const std::string& message) {
+    std::ofstream(ws / "sweep.yaml") << config_text(ws, "sweeps") + sweep;
+    Result r = run_cli("sweep " + (ws / "sweep.yaml").string() + " --dry-run");
+    INFO(r.output);
+    CHECK(r.exit_code == 1);
+    CHECK(r.output.find(message) != std::string::npos);
+  };
+  expect_error("sweep:\n  seeds: []\n  grid: {training.lr: [1e-3]}\n",
+               "sweep.yaml:11:10: sweep.seeds: expected at least one seed, got an empty list");
+  // nine lists of nine that refer to each other: 9^6 = 531,441 runs
+  expect_error("x: &a [1e-3, 1e-3, 1e-3, 1e-3, 1e-3, 1e-3, 1e-3, 1e-3, 1e-3]\n"
+               "sweep:\n  grid: {training.lr: *a, training.weight_decay: *a, training.warmup_ratio: *a,\n"
+               "         training.max_grad_norm: *a, training.coefficient_lr: *a, training.patience: [1, 2, 3, 4, 5, 6, 7, 8, 9]}\n",
+               "the sweep expands to 531441 runs, more than 10000; split it into several sweeps");
 }
 
 TEST_CASE("run: an early-stopped run, run again, does not train further", "[experiments][run]") {
@@ -520,7 +599,7 @@ TEST_CASE("report: an ablation's columns are the method entries that tell its co
   CHECK(damaged.output.find("k1/seed-1/summary.json: not valid JSON") != std::string::npos);
 }
 
-TEST_CASE("sweep: --seeds runs some seeds now and the rest later; a sweep folder moved elsewhere resumes",
+TEST_CASE("sweep: --seeds runs some seeds now and the rest later, and a sweep folder moved elsewhere resumes",
           "[experiments][run]") {
   fs::path ws = workspace("seeds");
   const std::string yaml = select_sweep_text(ws, "[1, 2, 3]");
@@ -559,7 +638,7 @@ TEST_CASE("sweep: --seeds runs some seeds now and the rest later; a sweep folder
   CHECK(!fs::exists(out / "lora" / lora / "seed-3"));
 }
 
-TEST_CASE("run: a NaN or infinite loss stops the run at its step; with on_nonfinite: skip it goes on, and "
+TEST_CASE("run: a NaN or infinite loss stops the run at its step, with on_nonfinite: skip it goes on, and "
           "non-finite weights are never saved as the best",
           "[experiments][run]") {
   fs::path ws = workspace("nonfinite");

@@ -13,7 +13,7 @@
 using namespace iapt;
 namespace fs = std::filesystem;
 
-TEST_CASE("serve: tenants saved to a registry load back; mixed methods are refused", "[serve]") {
+TEST_CASE("serve: tenants saved to a registry load back, and mixed methods are refused", "[serve]") {
   const fs::path dir = fs::temp_directory_path() / fmt::format("iapt_tenants_{}", static_cast<long>(getpid()));
   fs::remove_all(dir);
   auto model = models::load_llama(IAPT_FIXTURE_DIR "/llama-gqa");

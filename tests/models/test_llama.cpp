@@ -123,7 +123,7 @@ TEST_CASE("llama: per-layer key/value prefixes act as tokens every text token se
   }
 }
 
-TEST_CASE("llama: beam search with one beam is greedy; a batch equals its prompts alone", "[models]") {
+TEST_CASE("llama: beam search with one beam is greedy, and a batch equals its prompts alone", "[models]") {
   auto model = models::load_llama(fixture("llama-tied"));
   std::vector<std::vector<int64_t>> prompts{{1, 5, 9, 13}, {1, 40}, {1, 7, 7, 7, 7, 3}};
   models::GenerationOptions o;
@@ -191,6 +191,13 @@ TEST_CASE("llama: a broken checkpoint is an error that names the tensor and file
     const auto file = d / "model.safetensors";
     fs::resize_file(file, fs::file_size(file) - 1000);
     CHECK_THROWS_WITH(models::load_llama(d.string()), Catch::Contains("model.safetensors: truncated: tensor '"));
+  }
+  SECTION("integer weights") {  // named by the file's dtype
+    auto t = original;
+    t["model.norm.weight"] = zeros({32}, DType::I64);
+    fs::path d = make_dir("integer", t);
+    CHECK_THROWS_WITH(models::load_llama(d.string()),
+                      Catch::Contains("tensor 'model.norm.weight' is stored as I64; a model's weights are floating point"));
   }
   SECTION("unexpected tensor") {
     auto t = original;
