@@ -1,7 +1,6 @@
 #include "core/safetensors.h"
 
 #include <algorithm>
-
 #include <bit>
 #include <cstdio>
 #include <cstring>

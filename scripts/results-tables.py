@@ -94,12 +94,15 @@ def majority(sweep, split):
 
 
 class Comparison:
-    """`iapt compare SWEEP --a A --b B`, over seeds and over examples."""
+    """`iapt compare SWEEP... --a A --b B [--b-from SWEEP...]`, over seeds and over examples."""
 
-    def __init__(self, iapt, sweep, a, b):
+    def __init__(self, iapt, sweeps, a, b, b_from=None):
         self.pairs = self.wins = 0
         self.mean = self.p_seeds = self.p_examples = None
-        base = [iapt, "compare", str(RESULTS / sweep), "--a", a, "--b", b]
+        sweeps = [sweeps] if isinstance(sweeps, str) else sweeps
+        base = [iapt, "compare", *(str(RESULTS / s) for s in sweeps), "--a", a, "--b", b]
+        if b_from:
+            base += ["--b-from", *(str(RESULTS / s) for s in b_from)]
         seeds = subprocess.run(base, capture_output=True, text=True)
         if seeds.returncode != 0:
             return
@@ -128,9 +131,9 @@ def selection_table():
     return lines
 
 
-def main_table():
-    rows = rows_of("study_sst2")
-    test_majority = majority("study_sst2", "test")
+def main_table(sweep="study_sst2"):
+    rows = rows_of(sweep)
+    test_majority = majority(sweep, "test")
     lines = ["| method | tunable parameters | lr | runs | dev (median) | test (median) | test (mean ± std) "
              "| test minus majority, in std |", "|---|---:|---:|---:|---:|---:|---:|---:|"]
     for label, name in METHODS.items():
@@ -145,14 +148,62 @@ def main_table():
     return lines
 
 
-def paired_table(iapt):
+def paired_table(iapt, sweeps=("study_sst2",)):
+    """IAPT against each baseline, over the seeds of every sweep that has both (pooled)."""
     lines = ["| B | over seeds: mean difference (wins of pairs) | p | over examples: p |", "|---|---:|---:|---:|"]
     for label, name in METHODS.items():
-        if label == "iapt" or label not in rows_of("study_sst2"):
+        have = [s for s in sweeps if label in rows_of(s) and "iapt" in rows_of(s)]
+        if label == "iapt" or not have:
             continue
-        c = Comparison(iapt, "study_sst2", "iapt", label)
+        c = Comparison(iapt, have, "iapt", label)
         if c.mean is not None:
             lines.append(f"| {name} | {c.mean:+.4f} ({c.wins} of {c.pairs}) | {c.p_seeds} | {c.p_examples} |")
+    return lines
+
+
+# The other tasks' sweeps (each method at the rate SST-2 selected), and how the document names them.
+TASKS = [("study_wordnet", "WordNet"), ("study_rte", "RTE"), ("study_boolq", "BoolQ"), ("study_copa", "COPA")]
+
+
+def tasks_table():
+    lines = []
+    for sweep, task in TASKS:
+        if not rows_of(sweep):
+            lines += [f"**{task}**: not run yet.", ""]
+            continue
+        test_majority = majority(sweep, "test")
+        lines += [f"**{task}** (`experiments/configs/{sweep}.yaml`; the majority class scores "
+                  f"{test_majority:.3f} on test):", ""] + main_table(sweep) + [""]
+    return lines[:-1]
+
+
+def pooled_table(iapt):
+    """Claim (a)'s test: IAPT against each baseline over the seeds of every task where both ran."""
+    return paired_table(iapt, ["study_sst2"] + [s for s, _ in TASKS])
+
+
+# study_coefficient_rate.yaml's configurations, compared with the ablations' IAPT (coefficients at
+# the main rate) and GELU
+COEFFICIENT_RATE = [("joint_slow", "learned rational, joint, coefficients at 3e-5"),
+                    ("bilevel_slow", "learned rational, bilevel, coefficients at 3e-5")]
+
+
+def coefficient_table(iapt):
+    rows = rows_of("study_coefficient_rate")
+    lines = ["| configuration | runs | test (median) | test (mean ± std) | minus IAPT (coefficients at 3e-3): mean "
+             "(wins) | p over examples | minus GELU: mean (wins) | p over examples |",
+             "|---|---:|---:|---:|---:|---:|---:|---:|"]
+    for label, name in COEFFICIENT_RATE:
+        row = rows.get(label)
+        if not row:
+            lines.append(f"| {name} | 0 | | | | | | |")
+            continue
+        cells = [f"| {name} | {row['seeds']} | {float(row['test_median']):.3f} "
+                 f"| {float(row['test_mean']):.3f} ± {float(row['test_std']):.3f}"]
+        for b in ("iapt", "gelu"):
+            c = Comparison(iapt, "study_coefficient_rate", label, b, b_from=["study_ablations"])
+            cells.append(f"{c.mean:+.4f} ({c.wins} of {c.pairs}) | {c.p_examples}" if c.mean is not None else " | ")
+        lines.append(" | ".join(cells) + " |")
     return lines
 
 
@@ -201,6 +252,9 @@ def main():
     text = replace_section(text, "MAIN", main_table())
     text = replace_section(text, "PAIRED", paired_table(args.iapt))
     text = replace_section(text, "ABLATIONS", ablation_table(args.iapt))
+    text = replace_section(text, "COEFFICIENT_RATE", coefficient_table(args.iapt))
+    text = replace_section(text, "TASKS", tasks_table())
+    text = replace_section(text, "POOLED", pooled_table(args.iapt))
     if args.check:
         if text != before:
             diff = difflib.unified_diff(before.splitlines(), text.splitlines(), str(doc), "from the runs", lineterm="")

@@ -1,6 +1,7 @@
 #include "experiments/wordnet/wordnet_data.h"
 
 #include <array>
+#include <charconv>
 #include <filesystem>
 #include <fmt/format.h>
 #include <fstream>
@@ -65,7 +66,11 @@ std::vector<Synset> read_data_file(const std::string& path) {
     fields >> s.offset >> s.lexicographer_file >> ss_type >> word_count_hex;
     IAPT_CHECK(!fields.fail() && !word_count_hex.empty(),
                "{}:{}: expected 'offset lex_filenum ss_type w_cnt word lex_id ...' (wndb(5WN))", path, line_no);
-    const int64_t words = std::stoll(word_count_hex, nullptr, 16);
+    int64_t words = 0;
+    const char* const end = word_count_hex.data() + word_count_hex.size();
+    const auto [stop, err] = std::from_chars(word_count_hex.data(), end, words, 16);
+    IAPT_CHECK(err == std::errc() && stop == end && words > 0, "{}:{}: word count '{}' is not a positive hexadecimal number",
+               path, line_no, word_count_hex);
     for (int64_t i = 0; i < words; ++i) {
       std::string w;
       fields >> w >> lex_id;

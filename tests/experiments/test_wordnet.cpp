@@ -72,6 +72,9 @@ TEST_CASE("wordnet: data lines parse into words, definition and examples", "[exp
   std::ofstream(ws / "dict/data.noun", std::ios::app) << "00000999 05 n 03 only_one 0\n";
   CHECK_THROWS_WITH(wordnet::read_data_file((ws / "dict/data.noun").string()),
                     Catch::Contains("data.noun:30: expected 3 words, found 1"));
+  std::ofstream(ws / "dict/data.adj", std::ios::app) << "00000998 00 a zz able 0\n";
+  CHECK_THROWS_WITH(wordnet::read_data_file((ws / "dict/data.adj").string()),
+                    Catch::Contains("data.adj:") && Catch::Contains("word count 'zz' is not a positive hexadecimal number"));
 }
 
 TEST_CASE("wordnet: the category task is balanced, synset-disjoint, and its dev and test stay out of the corpus",

@@ -39,14 +39,20 @@ config plain > "$work/plain.yaml"
 config killed > "$work/killed.yaml"
 export OMP_NUM_THREADS=1
 
+started=$(date +%s%N)
 "$iapt" run "$work/plain.yaml" > "$work/plain.log" 2>&1 || { cat "$work/plain.log"; exit 1; }
+# each kill comes at a random moment within 1/KILLS of the whole run's time, so that the kills
+# together cover about half of it on a machine of any speed and the run is still going at the last
+took_ms=$((($(date +%s%N) - started) / 1000000))
+window_ms=$((took_ms / kills > 20 ? took_ms / kills : 20))
 landed=0 attempts=0
 while ((landed < kills)); do
   ((++attempts > 10 * kills)) && { echo "FAIL: the run kept finishing before its kill ($landed of $kills landed)"; exit 1; }
   [[ -f $work/killed/soak/seed-3/summary.json ]] && { echo "FAIL: the run finished after $landed of $kills kills; make it longer"; exit 1; }
   "$iapt" run "$work/killed.yaml" >> "$work/killed.log" 2>&1 &
   pid=$!
-  sleep "0.$((RANDOM % 5))$((RANDOM % 10))"
+  delay_ms=$((RANDOM % window_ms))
+  sleep "$((delay_ms / 1000)).$(printf '%03d' $((delay_ms % 1000)))"
   if kill -9 "$pid" 2> /dev/null; then
     wait "$pid" 2> /dev/null || true
     landed=$((landed + 1))
