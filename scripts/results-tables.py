@@ -16,6 +16,7 @@ Standard library only.
 import argparse
 import csv
 import difflib
+import functools
 import json
 import re
 import subprocess
@@ -74,6 +75,7 @@ def rate(value):
     return f"{mantissa}e{int(exponent)}"
 
 
+@functools.cache  # read once: several tables look up the same sweeps
 def rows_of(sweep):
     """label -> the row of the sweep's table.csv (the selected candidate's runs)."""
     path = RESULTS / sweep / "table.csv"
@@ -83,6 +85,7 @@ def rows_of(sweep):
         return {row["configuration"]: row for row in csv.DictReader(f)}
 
 
+@functools.cache
 def majority(sweep, split):
     """The majority class's score on a split, from any summary of the sweep."""
     for summary in sorted((RESULTS / sweep).rglob("summary.json")):
@@ -93,10 +96,15 @@ def majority(sweep, split):
     return None
 
 
+@functools.cache  # the pooled table repeats the SST-2 comparisons of methods run on SST-2 alone
+def compare(iapt, sweeps, a, b, b_from=()):
+    return Comparison(iapt, sweeps, a, b, b_from)
+
+
 class Comparison:
     """`iapt compare SWEEP... --a A --b B [--b-from SWEEP...]`, over seeds and over examples."""
 
-    def __init__(self, iapt, sweeps, a, b, b_from=None):
+    def __init__(self, iapt, sweeps, a, b, b_from=()):
         self.pairs = self.wins = 0
         self.mean = self.p_seeds = self.p_examples = None
         sweeps = [sweeps] if isinstance(sweeps, str) else sweeps
@@ -155,7 +163,7 @@ def paired_table(iapt, sweeps=("study_sst2",)):
         have = [s for s in sweeps if label in rows_of(s) and "iapt" in rows_of(s)]
         if label == "iapt" or not have:
             continue
-        c = Comparison(iapt, have, "iapt", label)
+        c = compare(iapt, tuple(have), "iapt", label)
         if c.mean is not None:
             lines.append(f"| {name} | {c.mean:+.4f} ({c.wins} of {c.pairs}) | {c.p_seeds} | {c.p_examples} |")
     return lines
@@ -201,7 +209,7 @@ def coefficient_table(iapt):
         cells = [f"| {name} | {row['seeds']} | {float(row['test_median']):.3f} "
                  f"| {float(row['test_mean']):.3f} ± {float(row['test_std']):.3f}"]
         for b in ("iapt", "gelu"):
-            c = Comparison(iapt, "study_coefficient_rate", label, b, b_from=["study_ablations"])
+            c = compare(iapt, "study_coefficient_rate", label, b, ("study_ablations",))
             cells.append(f"{c.mean:+.4f} ({c.wins} of {c.pairs}) | {c.p_examples}" if c.mean is not None else " | ")
         lines.append(" | ".join(cells) + " |")
     return lines
@@ -221,7 +229,7 @@ def ablation_table(iapt):
         if label == "iapt":
             lines.append(head + " | | |")
             continue
-        c = Comparison(iapt, "study_ablations", label, "iapt")
+        c = compare(iapt, "study_ablations", label, "iapt")
         if c.mean is None:
             lines.append(head + " | | |")
         else:

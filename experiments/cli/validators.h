@@ -5,10 +5,11 @@
 #include <CLI/CLI.hpp>
 #include <cstdint>
 
+#include "experiments/config/yaml_reader.h"
+
 namespace iapt::cli {
 
-// The largest count an option takes: far above any real use, far below an overflow.
-inline constexpr int64_t kMaxCount = int64_t{1} << 40;
+using config::kMaxCount;  // the largest count an option takes, as in configs
 
 CLI::Validator positive_number();                            // a number above 0
 CLI::Validator integer_between(int64_t low, int64_t high);  // an integer in [low, high]

@@ -89,8 +89,7 @@ std::string config_path(const std::string& value, const std::string& file, const
 
 namespace {
 
-constexpr int64_t kMaxDegree = 16;              // of a rational's numerator or denominator
-constexpr int64_t kMaxSize = int64_t{1} << 20;  // a method's rank, bottleneck or hidden width
+constexpr int64_t kMaxDegree = 16;  // of a rational's numerator or denominator
 
 nn::ActivationSpec read_activation(YamlMap a) {
   nn::ActivationSpec spec;

@@ -1,6 +1,7 @@
 #pragma once
 // Reading a YAML mapping with validation: every error names the file, the line and column, the key
 // path and what was expected; keys nobody read are errors too, with a did-you-mean.
+#include <cstdint>
 #include <fmt/format.h>
 #include <limits>
 #include <memory>
@@ -13,6 +14,11 @@
 #include "core/error.h"
 
 namespace iapt::config {
+
+// Bounds on what configs and command-line options may ask for: far above any real use, far below
+// where step, example or element arithmetic could overflow.
+inline constexpr int64_t kMaxCount = int64_t{1} << 40;  // steps, intervals, tokens to generate
+inline constexpr int64_t kMaxSize = int64_t{1} << 20;   // batch sizes, ranks, bottlenecks, widths
 
 // Values given on the command line (`--set key.path=value`) and merged into a file's tree: an error
 // in one names the --set, not a line of the file (their nodes carry the marks of their own text).

@@ -85,12 +85,13 @@ std::map<std::string, double> correctness(const fs::path& run, const std::string
   return out;
 }
 
-// Where B's runs of sweep i are: the sweep itself, or its counterpart in `b_sweep_dirs`.
-std::string b_dir(const std::vector<std::string>& sweep_dirs, const std::vector<std::string>& b_sweep_dirs, size_t i) {
+// Where B's runs of each sweep are: the sweeps themselves, or their counterparts in `b_sweep_dirs`.
+const std::vector<std::string>& b_dirs(const std::vector<std::string>& sweep_dirs,
+                                       const std::vector<std::string>& b_sweep_dirs) {
   IAPT_CHECK(b_sweep_dirs.empty() || b_sweep_dirs.size() == sweep_dirs.size(),
              "compare: {} sweeps but {} folders for B's runs: give one per sweep, in the same order", sweep_dirs.size(),
              b_sweep_dirs.size());
-  return b_sweep_dirs.empty() ? sweep_dirs[i] : b_sweep_dirs[i];
+  return b_sweep_dirs.empty() ? sweep_dirs : b_sweep_dirs;
 }
 
 }  // namespace
@@ -100,9 +101,10 @@ PairedExamples match_examples(const std::vector<std::string>& sweep_dirs, const 
                               const std::vector<std::string>& b_sweep_dirs) {
   IAPT_CHECK(split == "dev" || split == "test", "compare: split '{}' (dev or test)", split);
   PairedExamples out;
+  const auto& b_sweeps = b_dirs(sweep_dirs, b_sweep_dirs);
   for (size_t i = 0; i < sweep_dirs.size(); ++i) {
     const std::string& dir = sweep_dirs[i];
-    const auto a = runs_of(dir, label_a), b = runs_of(b_dir(sweep_dirs, b_sweep_dirs, i), label_b);
+    const auto a = runs_of(dir, label_a), b = runs_of(b_sweeps[i], label_b);
     std::map<std::string, double> sum_a, sum_b;  // example id -> correct count over the matched seeds
     int seeds = 0;
     for (auto& [seed, run_a] : a) {
@@ -139,9 +141,10 @@ PairedRuns match_runs(const std::vector<std::string>& sweep_dirs, const std::str
                       const std::string& split, const std::vector<std::string>& b_sweep_dirs) {
   IAPT_CHECK(split == "dev" || split == "test", "compare: split '{}' (dev or test)", split);
   PairedRuns out;
+  const auto& b_sweeps = b_dirs(sweep_dirs, b_sweep_dirs);
   for (size_t i = 0; i < sweep_dirs.size(); ++i) {
     const std::string& dir = sweep_dirs[i];
-    const auto a = runs_of(dir, label_a), b = runs_of(b_dir(sweep_dirs, b_sweep_dirs, i), label_b);
+    const auto a = runs_of(dir, label_a), b = runs_of(b_sweeps[i], label_b);
     for (auto& [seed, run_a] : a) {
       auto it = b.find(seed);
       if (it == b.end()) continue;

@@ -90,11 +90,10 @@ RunConfig read_run_config(YAML::Node root, const std::string& path, std::shared_
   o.weight_decay = tr.get_in<double>("weight_decay", o.weight_decay, 0.0);
   o.schedule = tr.choice("schedule", o.schedule, {"constant", "linear", "cosine"});
   o.warmup_ratio = tr.get_in<double>("warmup_ratio", o.warmup_ratio, 0.0, 0.999);
-  // counts bounded far below where step and example arithmetic could overflow
-  constexpr int64_t kMaxCount = int64_t{1} << 40;
+  using config::kMaxCount, config::kMaxSize;
   o.steps = tr.get_in<int64_t>("steps", o.steps, 1, kMaxCount);
-  o.batch_size = tr.get_in<int64_t>("batch_size", o.batch_size, 1, int64_t{1} << 20);
-  o.grad_accumulation = tr.get_in<int64_t>("grad_accumulation", o.grad_accumulation, 1, int64_t{1} << 20);
+  o.batch_size = tr.get_in<int64_t>("batch_size", o.batch_size, 1, kMaxSize);
+  o.grad_accumulation = tr.get_in<int64_t>("grad_accumulation", o.grad_accumulation, 1, kMaxSize);
   o.max_grad_norm = tr.get_in<double>("max_grad_norm", o.max_grad_norm, 0.0);  // 0: no clipping
   o.eval_every = tr.get_in<int64_t>("eval_every", o.eval_every, 1, kMaxCount);
   o.checkpoint_every = tr.get_in<int64_t>("checkpoint_every", o.checkpoint_every, 1, kMaxCount);
@@ -107,7 +106,7 @@ RunConfig read_run_config(YAML::Node root, const std::string& path, std::shared_
   YamlMap ev = m.map("evaluation");
   c.evaluation.mode = ev.choice("mode", "rank", {"rank", "generate"});
   c.evaluation.beams = ev.get_in<int64_t>("beams", 1, 1, models::kMaxBeams);
-  c.evaluation.batch_size = ev.get_in<int64_t>("batch_size", 32, 1, int64_t{1} << 20);
+  c.evaluation.batch_size = ev.get_in<int64_t>("batch_size", 32, 1, kMaxSize);
   ev.finish();
   m.finish();
   return c;
