@@ -69,6 +69,14 @@ void Variable::backward(const Tensor& grad_output, bool retain_graph) const {
     IAPT_CHECK(node->backward, "backward(): the graph through '{}' was already freed; pass retain_graph=true to the "
                                "first backward() to run it twice", node->name);
     if (!node->pending_grad.defined()) continue;
+    for (const SavedVersion& s : node->saved) {
+      const std::shared_ptr<Storage> storage = s.storage.lock();
+      IAPT_CHECK(!storage || storage->version() == s.version,
+                 "backward of '{}': its {} was changed in place after the op ran (version {}, now {}); change a "
+                 "copy (clone()), or change it after backward()",
+                 node->name, s.input < 0 ? std::string("output") : fmt::format("input {}", s.input), s.version,
+                 storage->version());
+    }
     std::vector<Tensor> grads = node->backward(node->pending_grad, node->needs);
     node->pending_grad = Tensor();
     for (size_t i = 0; i < node->inputs.size(); ++i) {
@@ -90,6 +98,7 @@ void Variable::backward(const Tensor& grad_output, bool retain_graph) const {
     for (auto& node : order) {
       node->backward = nullptr;
       node->inputs.clear();
+      node->saved.clear();
     }
   }
 }

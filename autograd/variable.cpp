@@ -70,6 +70,14 @@ Variable make_result(Tensor out, std::vector<Variable> inputs, const char* name,
   }
   node->needs = std::move(needs);
   node->backward = std::move(backward);
+  // Backward functions capture what they need from the inputs and the output; which of them is not
+  // declared, so all count as saved (an op whose backward needs none of them is rare in practice).
+  node->saved.reserve(inputs.size() + 1);
+  for (size_t i = 0; i < inputs.size(); ++i) {
+    const auto& s = inputs[i].data().storage();
+    node->saved.push_back({s, s->version(), static_cast<int64_t>(i)});
+  }
+  node->saved.push_back({v.data().storage(), v.data().storage()->version(), -1});
   v.impl_->requires_grad = true;
   v.impl_->grad_fn = std::move(node);
   return v;

@@ -71,11 +71,20 @@ struct Edge {
   Shape shape;
 };
 
+// A storage an op's backward may read (an input's or the output's) and its version when the op
+// ran. Weak: the check must not keep alive what the backward function did not keep itself.
+struct SavedVersion {
+  std::weak_ptr<Storage> storage;
+  uint64_t version;
+  int64_t input;  // which input, or -1 for the output
+};
+
 struct Node {
   const char* name;
   std::vector<Edge> inputs;
   std::vector<bool> needs;  // which inputs require grad
   BackwardFn backward;
+  std::vector<SavedVersion> saved;  // checked before backward runs
   Tensor pending_grad;  // the output gradient accumulated so far during a backward pass
   Node() = default;
   Node(const Node&) = delete;

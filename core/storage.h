@@ -1,6 +1,7 @@
 #pragma once
 // A block of memory on one device, shared by every tensor that views it.
 #include <cstddef>
+#include <cstdint>
 #include <memory>
 
 #include "core/dtype.h"
@@ -21,6 +22,11 @@ class Storage {
   void* data() const { return data_; }
   size_t bytes() const { return bytes_; }
   Device device() const { return device_; }
+  // Counts in-place writes (Tensor::copy_ and fill_, the optimizers' steps). Autograd notes it when
+  // an op records its node and compares before that node's backward runs, so a tensor changed
+  // after an op saved it is an error instead of a wrong gradient.
+  uint64_t version() const { return version_; }
+  void bump_version() { ++version_; }
 
  private:
   void* data_ = nullptr;
@@ -28,6 +34,7 @@ class Storage {
   size_t capacity_ = 0;  // the allocator's rounded size
   std::shared_ptr<const void> owner_;  // set for external memory, which is not the allocator's
   Device device_;
+  uint64_t version_ = 0;
 };
 
 std::shared_ptr<Storage> allocate_storage(size_t bytes, Device device);

@@ -212,9 +212,13 @@ void Tensor::copy_(const Tensor& src) const {
   // A source sharing this storage may overlap the destination: read it from a copy.
   if (local.storage() == storage_) local = local.clone();
   backend_for(device()).copy(local.expand(shape_), *this);
+  storage_->bump_version();
 }
 
-void Tensor::fill_(double value) const { backend_for(device()).fill(*this, value); }
+void Tensor::fill_(double value) const {
+  backend_for(device()).fill(*this, value);
+  storage_->bump_version();
+}
 
 double Tensor::at(const std::vector<int64_t>& index) const {
   IAPT_CHECK(static_cast<int64_t>(index.size()) == dim(), "at: index of rank {} for a tensor of rank {}",

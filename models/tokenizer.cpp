@@ -43,7 +43,18 @@ std::string Tokenizer::decode(const std::vector<int64_t>& ids) const {
   return text;
 }
 
-std::string Tokenizer::piece(int64_t id) const { return sp_->IdToPiece(static_cast<int>(id)); }
+std::string Tokenizer::piece(int64_t id) const {
+  // SentencePiece indexes its piece table unchecked.
+  IAPT_CHECK(id >= 0 && id < vocab_size(), "{}: token id {} is not in the vocabulary (0 to {})", path_, id, vocab_size() - 1);
+  return sp_->IdToPiece(static_cast<int>(id));
+}
+
+void Tokenizer::require_fits(int64_t model_vocab_size, const std::string& model) const {
+  IAPT_CHECK(vocab_size() <= model_vocab_size, "{}: the tokenizer has {} pieces, more than {}'s vocab_size of {}: ids "
+             "from {} on have no embedding; use the model's own tokenizer", path_, vocab_size(), model, model_vocab_size,
+             model_vocab_size);
+}
+
 int64_t Tokenizer::vocab_size() const { return sp_->GetPieceSize(); }
 int64_t Tokenizer::bos_id() const { return sp_->bos_id(); }
 int64_t Tokenizer::eos_id() const { return sp_->eos_id(); }

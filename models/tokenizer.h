@@ -24,6 +24,9 @@ class Tokenizer {
   int64_t vocab_size() const;
   int64_t bos_id() const;
   int64_t eos_id() const;
+  // Refuses a tokenizer whose ids reach past a model's embeddings (`model` names the model, for the
+  // message): its tokens would have no row to look up.
+  void require_fits(int64_t model_vocab_size, const std::string& model) const;
 
  private:
   std::unique_ptr<sentencepiece::SentencePieceProcessor> sp_;

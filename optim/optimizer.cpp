@@ -87,6 +87,7 @@ void Adam::update(const Tensor& p, const Tensor& g_in, double lr, double wd, std
   const Backend& be = backend_for(p.device());
   if (be.adam_step && p.is_contiguous() && slots[0].is_contiguous() && slots[1].is_contiguous()) {  // one pass
     be.adam_step(p, g_in.contiguous(), slots[0], slots[1], lr, opt_.beta1, opt_.beta2, opt_.eps, wd, decoupled_, c1, c2);
+    p.storage()->bump_version();  // the kernel wrote p in place
     return;
   }
   const Tensor g = (!decoupled_ && wd != 0.0) ? ops::add(g_in, ops::mul_scalar(p, wd)) : g_in;

@@ -24,6 +24,7 @@ void add_generate(CLI::App& app) {
   cmd->callback([a] {
     auto model = models::load_llama(a->model);
     auto tok = models::Tokenizer::from_model_dir(a->model);
+    tok->require_fits(model->config.vocab_size, a->model);
     std::vector<std::vector<int64_t>> prompts;
     for (const auto& p : a->prompts) prompts.push_back(tok->encode(p));
     models::GenerationOptions o;

@@ -29,6 +29,7 @@ void add_perplexity(CLI::App& app) {
   cmd->callback([a] {
     auto model = models::load_llama(a->model);
     auto tok = models::Tokenizer::from_model_dir(a->model);
+    tok->require_fits(model->config.vocab_size, a->model);
     std::ifstream in(a->text, std::ios::binary);
     std::stringstream ss;
     ss << in.rdbuf();

@@ -27,6 +27,7 @@ void add_score(CLI::App& app) {
   cmd->callback([a] {
     auto model = models::load_llama(a->model);
     auto tok = models::Tokenizer::from_model_dir(a->model);
+    tok->require_fits(model->config.vocab_size, a->model);
     std::ifstream in(a->input);
     std::vector<std::string> out_lines;
     std::string line;

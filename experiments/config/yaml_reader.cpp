@@ -58,6 +58,10 @@ void refuse_duplicate_keys(const YAML::Node& node, const std::string& path, size
 YAML::Node load_yaml_file(const std::string& path) {
   try {
     YAML::Node root = YAML::LoadFile(path);
+    // Every file iapt reads is a mapping of keys; a scalar or list at the top would otherwise meet
+    // its first lookup as yaml-cpp's BadSubscript, naming no file.
+    IAPT_CHECK(root.IsNull() || root.IsMap(), "{}:{}:{}: expected a mapping of keys at the top level, got a {}", path,
+               root.Mark().line + 1, root.Mark().column + 1, root.IsScalar() ? "scalar" : "list");
     size_t visited = 0;
     refuse_duplicate_keys(root, path, visited);
     return root;

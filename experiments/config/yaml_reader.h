@@ -77,7 +77,7 @@ class YamlMap {
 // The closest of `candidates` to `word`, if it is close (a typo).
 std::optional<std::string> did_you_mean(const std::string& word, const std::vector<std::string>& candidates);
 
-// Reads a file; a syntax error names the file, line and column.
+// Reads a file whose top level is a mapping (or empty); a syntax error names the file, line and column.
 YAML::Node load_yaml_file(const std::string& path);
 
 template <class T>

@@ -128,9 +128,11 @@ std::vector<SweepRun> expand_sweep(const std::string& path) {
       for (const auto& kv : by) {
         const std::string where = "sweep.select.by_label." + kv.first.Scalar();
         Grid own = read_grid(kv.second, where);
-        for (auto& [k, v] : own)
+        for (const auto& entry : own) {
+          const std::string& k = entry.first;  // not a structured binding: clang 14 cannot capture one
           IAPT_CHECK(std::any_of(select_grid.begin(), select_grid.end(), [&](auto& g) { return g.first == k; }),
                      "{}: {}: '{}' is not a key of sweep.select.grid", path, where, k);
+        }
         select_by_label[kv.first.Scalar()] = own;
       }
     }
@@ -239,7 +241,9 @@ std::vector<SweepRun> expand_sweep(const std::string& path) {
       }
       candidates = {chosen};
     }
-    for (auto& [key, values] : select_grid) {
+    for (auto& entry : select_grid) {
+      const std::string& key = entry.first;  // not structured bindings: clang 14 cannot capture them
+      auto& values = entry.second;
       auto it = std::find_if(own.begin(), own.end(), [&](auto& g) { return g.first == key; });
       std::vector<std::vector<std::pair<std::string, YAML::Node>>> next;
       for (auto& c : candidates)

@@ -66,6 +66,7 @@ Setup build(const RunConfig& c, bool probe = false) {
              cuda_compiled() ? "no GPU is visible" : "this build has no CUDA backend");
   s.model = models::load_llama(c.backbone.path);
   s.tok = std::make_unique<models::Tokenizer>(c.tokenizer);
+  s.tok->require_fits(s.model->config.vocab_size, c.backbone.path);
   // Batches stay on the CPU: every op that takes ids, masks or labels moves them to its data.
   s.model->to(device);
   s.task = tasks::load_task(c.task.name, kTaskDefs);
@@ -167,10 +168,12 @@ RunSummary train_run(const RunConfig& c) {
   std::vector<Variable> coefficients, others;
   auto iapt = std::dynamic_pointer_cast<nn::Iapt>(s.method);
   if (iapt) coefficients = iapt->activation_parameters();
-  for (auto& [name, p] : s.method->canonical_parameters())
+  for (const auto& named : s.method->canonical_parameters()) {
+    const Variable& p = named.second;  // not a structured binding: clang 14 cannot capture one
     if (std::find_if(coefficients.begin(), coefficients.end(),
                      [&](const Variable& q) { return q.impl() == p.impl(); }) == coefficients.end())
       others.push_back(p);
+  }
   const bool bilevel = iapt && c.method.iapt.coefficient_learning == "bilevel" && !coefficients.empty();
   // Bilevel: the coefficients learn on every 20th training example, held out from the other
   // parameters' batches; dev stays for early stopping and selection alone.

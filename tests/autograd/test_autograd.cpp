@@ -50,6 +50,39 @@ TEST_CASE("autograd: gradients accumulate into .grad across backward calls", "[a
   CHECK_FALSE(a.grad().defined());
 }
 
+TEST_CASE("autograd: a tensor changed in place after an op saved it stops backward, naming the op", "[autograd]") {
+  Variable a(from_vector({1, 2}, {2}, DType::F64), true);
+  Variable w(from_vector({3, 4}, {2}, DType::F64), false);
+  SECTION("an input: mul's backward would read the new w and give a wrong gradient") {
+    Variable loss = sum(mul(a, w));
+    w.data().fill_(0.0);
+    CHECK_THROWS_WITH(loss.backward(),
+                      Catch::Contains("backward of 'mul': its input 1 was changed in place after the op ran"));
+    CHECK_FALSE(a.grad().defined());
+  }
+  SECTION("the output: exp's backward reads exp(a) back") {
+    Variable e = exp(a);
+    e.data().copy_(zeros({2}, DType::F64));
+    CHECK_THROWS_WITH(e.backward(ones({2}, DType::F64)),
+                      Catch::Contains("backward of 'exp': its output was changed in place"));
+    // through a later op, the first node backward reaches names it as that op's input
+    Variable loss = sum(exp(a));
+    loss.grad_fn()->inputs[0].fn->saved.back().storage.lock()->bump_version();
+    CHECK_THROWS_WITH(loss.backward(), Catch::Contains("backward of 'sum': its input 0 was changed in place"));
+  }
+  SECTION("a change after backward is fine, and the next graph sees it") {
+    sum(mul(a, w)).backward();
+    w.data().fill_(10.0);
+    sum(mul(a, w)).backward();
+    CHECK(a.grad().to_vector() == std::vector<double>{13, 14});
+  }
+  SECTION("a view shares its storage's version") {
+    Variable loss = sum(mul(a, w));
+    w.data().narrow(0, 1, 1).fill_(5.0);
+    CHECK_THROWS_WITH(loss.backward(), Catch::Contains("its input 1 was changed in place"));
+  }
+}
+
 TEST_CASE("autograd: a variable used twice gets both contributions", "[autograd]") {
   Variable a(from_vector({3}, {1}, DType::F64), true);
   Variable b = mul(a, a);        // a^2

@@ -19,6 +19,7 @@
 #include "core/safetensors.h"
 #include "core/tensor.h"
 #include "experiments/run/run_lock.h"
+#include "models/tokenizer.h"
 
 using namespace std::string_literals;
 namespace fs = std::filesystem;
@@ -253,12 +254,18 @@ TEST_CASE("run: bad configs and data stop the run with a one-line error naming t
   expect_error(replaced("degrees: [3, 2]", "degrees: [-1, 2]"),
                "method.activation.degrees: expected [numerator, denominator], each from 0 to 16, got -1, 2");
   expect_error(replaced("max_length: 32", "max_length: 1"), "task.max_length: expected an integer from 2 to 64, got 1");
+  expect_error(replaced("soft_tokens: 2", "soft_tokens: 40"),
+               "task.max_length: 32 tokens of text after the method's 40 soft tokens need 72 positions, more than the "
+               "model's 64 (max_position_embeddings): at most 24");
   expect_error(replaced("max_length: 32", "max_length: 32, max_train: -5"),
                "task.max_train: expected an integer of at least 0, got -5");
   // a duplicated key is an error, not "the first wins" (line 9 is the training block)
   expect_error(replaced("steps: 12", "steps: 12, steps: 4"),
                "bad.yaml:9:33: key 'steps' appears twice in this mapping (first at line 9); keep one");
   expect_error(good + "training: {steps: 4}\n", "bad.yaml:10:1: key 'training' appears twice in this mapping (first at line 9)");
+  // a file that is not a mapping of keys (found by fuzzing: it escaped as yaml-cpp's BadSubscript)
+  expect_error("just a sentence\n", "bad.yaml:1:1: expected a mapping of keys at the top level, got a scalar");
+  expect_error("- steps: 12\n", "bad.yaml:1:1: expected a mapping of keys at the top level, got a list");
   std::ofstream(ws / "data/glue/SST-2/dev.tsv", std::ios::app) << "a broken row without its label\n";
   expect_error(good, "dev.tsv:26: expected 2 tab-separated fields, got 1");
 }
@@ -292,6 +299,12 @@ TEST_CASE("generate and score: lengths past the model's positions, beams and ran
                                     << "{\"context\": \"" << words << "\", \"continuation\": \" yes\"}\n";
   expect_error("score --model " + model.string() + " --input " + (ws / "score.jsonl").string(),
                "score.jsonl:2: score: context and continuation are");
+  // a tokenizer with more pieces than the model has embeddings (generate, score, perplexity and run check it)
+  iapt::models::Tokenizer tok(fx + "/tiny-tokenizer/tokenizer.model");
+  CHECK_NOTHROW(tok.require_fits(tok.vocab_size(), "the model"));
+  CHECK_THROWS_WITH(tok.require_fits(tok.vocab_size() - 1, "the model"),
+                    Catch::Contains(fmt::format("the tokenizer has {} pieces, more than the model's vocab_size of {}",
+                                                tok.vocab_size(), tok.vocab_size() - 1)));
 }
 
 TEST_CASE("sweep: configurations and seeds run in parallel, are skipped once done, and are reported", "[experiments][run]") {

@@ -1,6 +1,7 @@
 #include <catch2/catch.hpp>
 #include <cmath>
 
+#include "autograd/functions.h"
 #include "core/ops.h"
 #include "core/safetensors.h"
 #include "optim/clip.h"
@@ -92,4 +93,22 @@ TEST_CASE("clipping: the global norm is capped at max_norm", "[optim]") {
   CHECK(a.grad().at({0}) == Approx(0.6).epsilon(1e-5));
   CHECK(b.grad().at({0}) == Approx(0.8).epsilon(1e-5));
   CHECK(optim::clip_grad_norm({a, b}, 10.0) == Approx(1.0).epsilon(1e-5));  // under the cap: unchanged
+}
+
+TEST_CASE("optimizers: a step between a forward pass and its backward is caught, for every update path",
+          "[optim][autograd]") {
+  // f32 contiguous parameters take the backend's fused Adam kernel; f64 and SGD take copy_.
+  for (const std::string name : {"adamw", "sgd"}) {
+    for (DType dtype : {DType::F32, DType::F64}) {
+      INFO(name << " " << dtype_name(dtype));
+      Variable p(from_vector({1.0, -2.0, 0.5}, {3}, dtype), true);
+      std::unique_ptr<optim::Optimizer> opt;
+      if (name == "adamw") opt = std::make_unique<optim::AdamW>(std::vector<Variable>{p}, optim::AdamOptions{.lr = 0.1});
+      else opt = std::make_unique<optim::SGD>(std::vector<optim::ParamGroup>{{"all", {p}, 0.1, 0.0}});
+      Variable loss = sum(mul(p, p));
+      loss.backward(/*retain_graph=*/true);
+      opt->step();  // p changes in place; mul's backward would read the new p
+      CHECK_THROWS_WITH(loss.backward(), Catch::Contains("backward of 'mul': its input 0 was changed in place"));
+    }
+  }
 }
