@@ -5,6 +5,7 @@
 #include <limits>
 
 #include "core/error.h"
+#include "core/rng.h"
 #include "experiments/run/finite.h"
 
 namespace iapt::run {
@@ -14,6 +15,38 @@ std::string start_over(const std::string& run_dir) {
   return fmt::format("remove {}/last to start the run over", run_dir);
 }
 }  // namespace
+
+void save_checkpoint(const std::string& path, const std::map<std::string, Tensor>& tensors, const Progress& p,
+                     const std::string& config_fingerprint, const std::string& data_fingerprint) {
+  save_safetensors(path, tensors,
+                   {{"format", CheckpointReader::kFormat},
+                    {"config", config_fingerprint},
+                    {"data", data_fingerprint},
+                    {"tensors", std::to_string(tensors.size())},
+                    {"next_step", std::to_string(p.next_step)},
+                    {"best", fmt::format("{:.17g}", p.best)},
+                    {"best_step", std::to_string(p.best_step)},
+                    {"bad_evals", std::to_string(p.bad_evals)},
+                    {"final_loss", fmt::format("{:.17g}", p.final_loss)},
+                    {"trained_steps", std::to_string(p.trained_steps)},
+                    {"nonfinite_steps", std::to_string(p.nonfinite_steps)},
+                    {"rng_seed", std::to_string(default_generator().seed())},
+                    {"rng_offset", std::to_string(default_generator().offset())}});
+}
+
+Progress CheckpointReader::restore_progress(int64_t steps) const {
+  Progress p;
+  p.next_step = integer("next_step", 0, steps);
+  p.final_loss = number("final_loss");
+  p.trained_steps = integer("trained_steps", 0, p.next_step);
+  p.best = number("best");
+  p.best_step = integer("best_step", 0, p.trained_steps);
+  if (file.metadata.count("nonfinite_steps")) p.nonfinite_steps = integer("nonfinite_steps", 0, p.trained_steps);
+  p.bad_evals = integer("bad_evals", 0, std::numeric_limits<int64_t>::max());
+  default_generator().manual_seed(unsigned_integer("rng_seed"));
+  default_generator().take(unsigned_integer("rng_offset"));
+  return p;
+}
 
 const std::string& CheckpointReader::value(const std::string& key) const {
   auto it = file.metadata.find(key);

@@ -1,13 +1,31 @@
 #pragma once
-// Reading a run's resume checkpoint (last/state.safetensors) with suspicion: it is resumed only if
-// it was made under the same config and on the same data, holds everything it listed, holds finite
+// A run's resume checkpoint (last/state.safetensors): the tensors (weights, optimizer state), where
+// the run is (Progress), and the random generator. Read with suspicion: it is resumed only if it
+// was made under the same config and on the same data, holds everything it listed, holds finite
 // values only, and its step counters make sense. Each refusal says why and how to start over.
 #include <cstdint>
+#include <map>
 #include <string>
 
 #include "core/safetensors.h"
 
 namespace iapt::run {
+
+// Where a run is, besides its tensors.
+struct Progress {
+  int64_t next_step = 0;        // the first step still to train (the run's steps once it stopped early)
+  int64_t trained_steps = 0;    // differs from next_step when early stopping ended the run
+  int64_t best_step = 0;
+  int64_t bad_evals = 0;        // evaluations since the best one, for early stopping
+  int64_t nonfinite_steps = 0;  // passed over for a NaN or infinite loss
+  double best = -1e300;         // the best dev metric so far
+  double final_loss = 0;        // the last step's training loss
+};
+
+// Writes the checkpoint (through a temporary file, as every safetensors save) with the
+// fingerprints a resume must match and the default generator's position.
+void save_checkpoint(const std::string& path, const std::map<std::string, Tensor>& tensors, const Progress& progress,
+                     const std::string& config_fingerprint, const std::string& data_fingerprint);
 
 struct CheckpointReader {
   // "1": the metadata holds format, config, data and tensors. Checkpoints written before it (no
@@ -26,6 +44,9 @@ struct CheckpointReader {
   uint64_t unsigned_integer(const std::string& key) const;
   // A metadata value as a number (NaN and infinities included: a skipped step's loss may be one).
   double number(const std::string& key) const;
+  // The progress it recorded, each counter checked against the run's `steps`; restores the default
+  // random generator to where it was.
+  Progress restore_progress(int64_t steps) const;
 
  private:
   const std::string& value(const std::string& key) const;

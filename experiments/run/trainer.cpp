@@ -3,9 +3,11 @@
 #include <chrono>
 #include <csignal>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <limits>
+#include <memory>
 #include <nlohmann/json.hpp>
 #include <unistd.h>
 
@@ -140,18 +142,9 @@ std::string progress_bar(int64_t step, int64_t steps, double loss, double tokens
                      std::string(width - filled, '.'), step + 1, steps, loss, tokens_per_s, eta_s);
 }
 
-}  // namespace
-
-RunSummary train_run(const RunConfig& c) {
-  const auto started = std::chrono::steady_clock::now();
-  const fs::path dir = c.run_dir();
-  const std::string resolved = c.to_yaml();
-  // before anything is written: a bad model, task or data file leaves no run behind; the frozen
-  // model's probe is needed for a fresh start only (a resumed run has recorded its start already)
-  Setup s = build(c, /*probe=*/!fs::exists(dir / "last" / "state.safetensors"));
-  fs::create_directories(dir / "best");
-  fs::create_directories(dir / "last");
-  const RunFolderLock lock(dir.string());
+// Takes the run folder for this process and this config: a folder holding a run of another config
+// is refused; a fresh one gets the resolved config.
+void claim_run_folder(const fs::path& dir, const std::string& resolved) {
   if (fs::exists(dir / "config.yaml")) {
     std::ifstream in(dir / "config.yaml");
     std::string existing((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
@@ -160,235 +153,149 @@ RunSummary train_run(const RunConfig& c) {
   } else {
     write_text_atomically(dir / "config.yaml", resolved);
   }
+}
 
-  std::vector<Encoded> train;
-  for (const auto& e : s.splits.train) train.push_back(encode_example(*s.tok, e, c.task.max_length));
+std::unique_ptr<optim::Optimizer> make_optimizer(const std::string& name, std::vector<Variable> params, double lr,
+                                                 double weight_decay) {
+  std::vector<optim::ParamGroup> g{{"params", std::move(params), lr, weight_decay}};
+  if (name == "sgd") return std::make_unique<optim::SGD>(g);
+  if (name == "adam") return std::make_unique<optim::Adam>(g);
+  return std::make_unique<optim::AdamW>(g);
+}
 
-  // Optimizer groups: IAPT's rational coefficients learn at their own rate.
-  std::vector<Variable> coefficients, others;
-  auto iapt = std::dynamic_pointer_cast<nn::Iapt>(s.method);
-  if (iapt) coefficients = iapt->activation_parameters();
-  for (const auto& named : s.method->canonical_parameters()) {
+// The run's two optimizer groups: IAPT's rational coefficients learn at training.coefficient_lr
+// (bilevel: on training rows held out of the other parameters' batches), everything else at
+// training.lr. Without coefficients the second group is empty and never steps.
+struct Optimizers {
+  std::vector<Variable> coefficients;
+  bool bilevel = false;
+  std::unique_ptr<optim::Optimizer> main, coef;
+};
+
+Optimizers make_optimizers(const RunConfig& c, nn::PeftMethod& method) {
+  Optimizers o;
+  auto* iapt = dynamic_cast<nn::Iapt*>(&method);
+  if (iapt) o.coefficients = iapt->activation_parameters();
+  std::vector<Variable> others;
+  for (const auto& named : method.canonical_parameters()) {
     const Variable& p = named.second;  // not a structured binding: clang 14 cannot capture one
-    if (std::find_if(coefficients.begin(), coefficients.end(),
-                     [&](const Variable& q) { return q.impl() == p.impl(); }) == coefficients.end())
+    if (std::find_if(o.coefficients.begin(), o.coefficients.end(),
+                     [&](const Variable& q) { return q.impl() == p.impl(); }) == o.coefficients.end())
       others.push_back(p);
   }
-  const bool bilevel = iapt && c.method.iapt.coefficient_learning == "bilevel" && !coefficients.empty();
-  // Bilevel: the coefficients learn on every 20th training example, held out from the other
-  // parameters' batches; dev stays for early stopping and selection alone.
-  std::vector<Encoded> coefficient_rows;
-  if (bilevel) {
-    std::vector<Encoded> kept;
-    for (size_t i = 0; i < train.size(); ++i) (i % 20 == 19 ? coefficient_rows : kept).push_back(std::move(train[i]));
-    train = std::move(kept);
-    IAPT_CHECK(!coefficient_rows.empty() && !train.empty(),
-               "{}: method.coefficient_learning: bilevel holds out every 20th training example for the coefficients; "
-               "the task has {} training examples, too few", c.file, s.splits.train.size());
-  }
-  const TrainingOptions& o = c.training;
-  const nlohmann::json majority = majority_baseline(s);
-  nlohmann::json data{{"task", s.task.name},
-                      {"protocol", s.splits.protocol},
-                      {"split_seed", c.task.split_seed},
-                      {"train", s.splits.train.size()},
-                      {"dev", s.splits.dev.size()},
-                      {"test", s.splits.test.size()},
-                      {"responses", {{"train", response_counts(s.splits.train)},
-                                     {"dev", response_counts(s.splits.dev)},
-                                     {"test", response_counts(s.splits.test)}}},
-                      {"majority", majority}};
-  if (bilevel) data["coefficient_examples"] = coefficient_rows.size();  // of "train", not in its batches
-  write_text_atomically(dir / "data.json", data.dump(2) + "\n");
-  auto make_opt = [&](std::vector<Variable> params, double lr, double wd) -> std::unique_ptr<optim::Optimizer> {
-    std::vector<optim::ParamGroup> g{{"params", std::move(params), lr, wd}};
-    if (o.optimizer == "sgd") return std::make_unique<optim::SGD>(g);
-    if (o.optimizer == "adam") return std::make_unique<optim::Adam>(g);
-    return std::make_unique<optim::AdamW>(g);
+  o.bilevel = iapt && c.method.iapt.coefficient_learning == "bilevel" && !o.coefficients.empty();
+  const TrainingOptions& t = c.training;
+  o.main = make_optimizer(t.optimizer, std::move(others), t.lr, t.weight_decay);
+  o.coef = make_optimizer(t.optimizer, o.coefficients, t.coefficient_lr, 0.0);
+  return o;
+}
+
+// Bilevel: every 20th training row goes to the coefficients and leaves `train`; dev stays for early
+// stopping and selection alone.
+std::vector<Encoded> hold_out_for_coefficients(std::vector<Encoded>& train, const RunConfig& c) {
+  std::vector<Encoded> held, kept;
+  const size_t total = train.size();
+  for (size_t i = 0; i < train.size(); ++i) (i % 20 == 19 ? held : kept).push_back(std::move(train[i]));
+  train = std::move(kept);
+  IAPT_CHECK(!held.empty() && !train.empty(),
+             "{}: method.coefficient_learning: bilevel holds out every 20th training example for the coefficients; "
+             "the task has {} training examples, too few", c.file, total);
+  return held;
+}
+
+// data.json: the task, its split and the counts of each response in each part.
+nlohmann::json data_record(const Setup& s, const RunConfig& c, const nlohmann::json& majority) {
+  return {{"task", s.task.name},
+          {"protocol", s.splits.protocol},
+          {"split_seed", c.task.split_seed},
+          {"train", s.splits.train.size()},
+          {"dev", s.splits.dev.size()},
+          {"test", s.splits.test.size()},
+          {"responses", {{"train", response_counts(s.splits.train)},
+                         {"dev", response_counts(s.splits.dev)},
+                         {"test", response_counts(s.splits.test)}}},
+          {"majority", majority}};
+}
+
+// The weights and optimizer state a checkpoint holds, under the names a resume reads them by.
+std::map<std::string, Tensor> checkpoint_tensors(nn::PeftMethod& method, const Optimizers& opt) {
+  std::map<std::string, Tensor> t;
+  for (auto& [k, v] : method.canonical_state()) t["param." + k] = v;
+  for (auto& [k, v] : opt.main->state_dict()) t["opt.main." + k] = v;
+  if (!opt.coefficients.empty())
+    for (auto& [k, v] : opt.coef->state_dict()) t["opt.coef." + k] = v;
+  return t;
+}
+
+// Resumes from a checkpoint that matches this run: weights, optimizer state, progress, generator.
+Progress resume(const fs::path& state_file, const fs::path& dir, nn::PeftMethod& method, Optimizers& opt,
+                const std::string& config_fp, const std::string& data_fp, int64_t steps) {
+  SafetensorsFile st = load_safetensors(state_file.string());
+  const CheckpointReader ck{st, state_file.string(), dir.string()};
+  ck.check_matches(config_fp, data_fp);
+  method.load_canonical_state(st.tensors, "param.", state_file.string());
+  auto sub = [&](const std::string& prefix) {
+    std::map<std::string, Tensor> out;
+    for (auto& [k, t] : st.tensors)
+      if (k.rfind(prefix, 0) == 0) out[k.substr(prefix.size())] = t;
+    return out;
   };
-  auto main_opt = make_opt(others, o.lr, o.weight_decay);
-  auto coef_opt = make_opt(coefficients, o.coefficient_lr, 0.0);
-  optim::TwoGroupStep two_groups(*main_opt, *coef_opt, bilevel, o.max_grad_norm);
-  const optim::Schedule schedule{o.schedule, static_cast<int64_t>(o.warmup_ratio * static_cast<double>(o.steps)),
-                                 o.steps, 0.0};
+  opt.main->load_state_dict(sub("opt.main."), state_file.string());
+  if (!opt.coefficients.empty()) opt.coef->load_state_dict(sub("opt.coef."), state_file.string());
+  return ck.restore_progress(steps);
+}
 
-  RunSummary summary;
-  summary.run_dir = dir.string();
-  for (auto& [n, p] : s.method->canonical_parameters()) summary.tunable_parameters += p.data().numel();
-  summary.dev_metric = s.task.metrics.front();
-  int64_t start_step = 0, bad_evals = 0;
-  int64_t trained_steps = 0;  // differs from the next step when early stopping ended the run
-  double best = -1e300;
-  const fs::path state_file = dir / "last" / "state.safetensors";
-  // what a checkpoint must match to be resumed: the config (output_dir aside) and the data split
-  const std::string config_fp = config_fingerprint(resolved), data_fp = data_fingerprint(s.splits);
-  if (fs::exists(state_file)) {  // resume
-    SafetensorsFile st = load_safetensors(state_file.string());
-    const CheckpointReader ck{st, state_file.string(), dir.string()};
-    ck.check_matches(config_fp, data_fp);
-    s.method->load_canonical_state(st.tensors, "param.", state_file.string());
-    auto sub = [&](const std::string& prefix) {
-      std::map<std::string, Tensor> out;
-      for (auto& [k, t] : st.tensors)
-        if (k.rfind(prefix, 0) == 0) out[k.substr(prefix.size())] = t;
-      return out;
-    };
-    main_opt->load_state_dict(sub("opt.main."), state_file.string());
-    if (!coefficients.empty()) coef_opt->load_state_dict(sub("opt.coef."), state_file.string());
-    start_step = ck.integer("next_step", 0, o.steps);
-    summary.final_loss = ck.number("final_loss");
-    trained_steps = ck.integer("trained_steps", 0, start_step);
-    best = ck.number("best");
-    summary.best_step = ck.integer("best_step", 0, trained_steps);
-    if (st.metadata.count("nonfinite_steps")) summary.nonfinite_steps = ck.integer("nonfinite_steps", 0, trained_steps);
-    bad_evals = ck.integer("bad_evals", 0, std::numeric_limits<int64_t>::max());
-    default_generator().manual_seed(ck.unsigned_integer("rng_seed"));
-    default_generator().take(ck.unsigned_integer("rng_offset"));
-    summary.resumed = true;
-    // lines logged after the checkpoint will be logged again
-    keep_lines_through(dir / "metrics.jsonl", start_step);
-    keep_lines_through(dir / "diagnostics.jsonl", start_step);
+// The step after which the process kills itself (IAPT_FAULT_KILL_AFTER_STEP), for the tests of resume;
+// -1: never.
+int64_t fault_kill_after_step() {
+  const char* value = std::getenv("IAPT_FAULT_KILL_AFTER_STEP");
+  return value ? std::stoll(value) : -1;
+}
+
+// The step's line in metrics.jsonl, and progress on stderr (a bar on a terminal, else a line).
+class StepLog {
+ public:
+  StepLog(std::ofstream& metrics, int64_t steps, int64_t start_step)
+      : metrics_(metrics), steps_(steps), start_step_(start_step), terminal_(isatty(fileno(stderr))) {}
+
+  void count_tokens(int64_t tokens) { tokens_ += tokens; }
+
+  void write(int64_t step, double loss, double lr) {
+    const auto now = std::chrono::steady_clock::now();
+    const double secs = std::chrono::duration<double>(now - window_start_).count();
+    const double tps = secs > 0 ? static_cast<double>(tokens_) / secs : 0;
+    const double elapsed = std::chrono::duration<double>(now - started_).count();
+    const double eta = elapsed / static_cast<double>(step + 1 - start_step_) * static_cast<double>(steps_ - step - 1);
+    metrics_ << nlohmann::json{{"step", step + 1}, {"loss", loss}, {"lr", lr}, {"tokens_per_s", tps}}.dump() << '\n';
+    metrics_.flush();
+    if (terminal_)
+      std::fputs(progress_bar(step, steps_, loss, tps, eta).c_str(), stderr);
+    else
+      std::fprintf(stderr, "step %lld/%lld loss %.4f %.0f tok/s ETA %.0fs\n", static_cast<long long>(step + 1),
+                   static_cast<long long>(steps_), loss, tps, eta);
+    tokens_ = 0;
+    window_start_ = std::chrono::steady_clock::now();
   }
-  // a fresh start (no checkpoint) replaces whatever an earlier attempt logged
-  std::ofstream metrics(dir / "metrics.jsonl", summary.resumed ? std::ios::app : std::ios::trunc);
-  Diagnostics diagnostics((dir / "diagnostics.jsonl").string(), *s.method, o.diagnostics_every, summary.resumed);
-  two_groups.inspect_gradients = [&] { diagnostics.read_gradients(); };
-  if (!summary.resumed && s.frozen_logits.defined()) {  // how far the start is from the frozen model
-    NoGradGuard no_grad;
-    s.method->set_training(false);
-    Variable logits;
-    response_loss(*s.model, *s.method, s.probe, &logits);
-    diagnostics.write({{"step", 0}, {"start", start_distance(s.frozen_logits, logits.data(), s.probe.attention_mask,
-                                                             s.probe.labels)}});
+
+  void write_dev(int64_t step, const std::map<std::string, double>& metrics, const std::string& name, double value) {
+    metrics_ << nlohmann::json{{"step", step + 1}, {"dev", metrics}}.dump() << '\n';
+    metrics_.flush();
+    if (terminal_) std::fputs("\n", stderr);
+    std::fprintf(stderr, "step %lld dev %s %.4f\n", static_cast<long long>(step + 1), name.c_str(), value);
   }
-  const bool terminal = isatty(fileno(stderr));
 
-  auto save_best = [&](int64_t at_step) {
-    const auto state = s.method->canonical_state();
-    if (const auto bad = first_nonfinite(state))
-      throw Error(fmt::format("{}: step {}: parameter {} holds {}; it is not saved as the best weights", c.name, at_step,
-                              bad->first, show_number(bad->second)));
-    save_safetensors((dir / "best" / "adapter.safetensors").string(), state, {{"method", c.method.name}});
-    write_text_atomically(dir / "best" / "config.yaml", resolved);
-  };
-  auto checkpoint = [&](int64_t next_step) {
-    std::map<std::string, Tensor> t;
-    for (auto& [k, v] : s.method->canonical_state()) t["param." + k] = v;
-    for (auto& [k, v] : main_opt->state_dict()) t["opt.main." + k] = v;
-    if (!coefficients.empty())
-      for (auto& [k, v] : coef_opt->state_dict()) t["opt.coef." + k] = v;
-    save_safetensors(state_file.string(), t,
-                     {{"format", CheckpointReader::kFormat},
-                      {"config", config_fp},
-                      {"data", data_fp},
-                      {"tensors", std::to_string(t.size())},
-                      {"next_step", std::to_string(next_step)},
-                      {"best", fmt::format("{:.17g}", best)},
-                      {"best_step", std::to_string(summary.best_step)},
-                      {"bad_evals", std::to_string(bad_evals)},
-                      {"final_loss", fmt::format("{:.17g}", summary.final_loss)},
-                      {"trained_steps", std::to_string(trained_steps)},
-                      {"nonfinite_steps", std::to_string(summary.nonfinite_steps)},
-                      {"rng_seed", std::to_string(default_generator().seed())},
-                      {"rng_offset", std::to_string(default_generator().offset())}});
-  };
+ private:
+  std::ofstream& metrics_;
+  int64_t steps_, start_step_;
+  bool terminal_;
+  int64_t tokens_ = 0;
+  std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now(), window_start_ = started_;
+};
 
-  std::vector<std::vector<size_t>> epoch_batches;
-  int64_t epoch_loaded = -1;
-  auto batch_at = [&](int64_t counter) {  // the counter-th micro-batch of the run: a function of the step alone
-    // chunks hold 50 whole batches, so an epoch has ceil(n / batch_size) of them
-    const int64_t per_epoch = (static_cast<int64_t>(train.size()) + o.batch_size - 1) / o.batch_size;
-    const int64_t epoch = counter / per_epoch;
-    if (epoch != epoch_loaded) epoch_batches = bucketed_batches(train, o.batch_size, c.seed + 1000 * epoch), epoch_loaded = epoch;
-    std::vector<const Encoded*> rows;
-    for (size_t i : epoch_batches[counter % per_epoch]) rows.push_back(&train[i]);
-    return make_batch(rows);
-  };
-  const char* kill_env = std::getenv("IAPT_FAULT_KILL_AFTER_STEP");  // fault injection for the resume test
-  const int64_t kill_after = kill_env ? std::stoll(kill_env) : -1;
-  int64_t tokens_since = 0;
-  auto window_start = std::chrono::steady_clock::now();
-  int64_t step = start_step;
-  for (; step < o.steps; ++step) {
-    const double scale = schedule.multiplier(step);
-    main_opt->set_lr_scale(scale);
-    coef_opt->set_lr_scale(scale);
-    s.method->set_training(true);
-    double loss_sum = 0;
-    auto train_backward = [&] {
-      loss_sum = 0;
-      for (int64_t micro = 0; micro < o.grad_accumulation; ++micro) {
-        Batch b = batch_at(step * o.grad_accumulation + micro);
-        Variable loss = mul_scalar(response_loss(*s.model, *s.method, b), 1.0 / static_cast<double>(o.grad_accumulation));
-        loss.backward();
-        loss_sum += loss.item();
-        tokens_since += b.tokens;
-      }
-      return loss_sum;
-    };
-    auto coefficient_backward = [&] {  // bilevel: the coefficients' batch, cycling through their held-out rows
-      std::vector<const Encoded*> rows;
-      for (int64_t i = 0; i < o.batch_size; ++i)
-        rows.push_back(&coefficient_rows[(step * o.batch_size + i) % coefficient_rows.size()]);
-      response_loss(*s.model, *s.method, make_batch(rows)).backward();
-    };
-    diagnostics.begin_step(step);
-    const optim::StepResult stepped = two_groups.step(train_backward, coefficient_backward);
-    diagnostics.end_step(step);
-    if (!stepped.finite) {
-      IAPT_CHECK(o.on_nonfinite == "skip",
-                 "{}: step {}: the training loss is {} and the gradient norm {}; no parameter was updated and the run "
-                 "stops (its last checkpoint is kept). Lower training.lr, or set training.on_nonfinite: skip to pass "
-                 "over such steps",
-                 c.name, step + 1, show_number(loss_sum), show_number(stepped.grad_norm));
-      ++summary.nonfinite_steps;
-    }
-    summary.final_loss = loss_sum;
-    trained_steps = step + 1;
-
-    if ((step + 1) % o.log_every == 0 || step + 1 == o.steps) {
-      const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - window_start).count();
-      const double tps = secs > 0 ? static_cast<double>(tokens_since) / secs : 0;
-      const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
-      const double eta = elapsed / static_cast<double>(step + 1 - start_step) * static_cast<double>(o.steps - step - 1);
-      metrics << nlohmann::json{{"step", step + 1}, {"loss", loss_sum}, {"lr", o.lr * scale}, {"tokens_per_s", tps}}.dump()
-              << '\n';
-      metrics.flush();
-      if (terminal)
-        std::fputs(progress_bar(step, o.steps, loss_sum, tps, eta).c_str(), stderr);
-      else
-        std::fprintf(stderr, "step %lld/%lld loss %.4f %.0f tok/s ETA %.0fs\n", static_cast<long long>(step + 1),
-                     static_cast<long long>(o.steps), loss_sum, tps, eta);
-      tokens_since = 0;
-      window_start = std::chrono::steady_clock::now();
-    }
-    bool stop = false;
-    if ((step + 1) % o.eval_every == 0 || step + 1 == o.steps) {
-      Evaluation ev = evaluate(*s.model, *s.method, *s.tok, s.task, s.splits.dev, c.task, c.evaluation);
-      const double value = ev.metrics.at(summary.dev_metric);
-      metrics << nlohmann::json{{"step", step + 1}, {"dev", ev.metrics}}.dump() << '\n';
-      metrics.flush();
-      if (terminal) std::fputs("\n", stderr);
-      std::fprintf(stderr, "step %lld dev %s %.4f\n", static_cast<long long>(step + 1), summary.dev_metric.c_str(), value);
-      if (value > best) {
-        best = value, summary.best_step = step + 1, bad_evals = 0;
-        save_best(step + 1);
-      } else if (o.patience > 0 && ++bad_evals >= o.patience) {
-        stop = true;
-      }
-    }
-    // a stopped run checkpoints as finished, so a restart goes straight to the final evaluation
-    if ((step + 1) % o.checkpoint_every == 0 || step + 1 == o.steps || stop) checkpoint(stop ? o.steps : step + 1);
-    if (step + 1 == kill_after) std::raise(SIGKILL);
-    if (stop) {
-      ++step;
-      break;
-    }
-  }
-  summary.steps = trained_steps;
-  summary.best_dev = best;
-
-  // The best weights on dev (again, for the full metric set) and on test.
+// The best weights on dev (evaluated again, for the full metric set) and on test, their predictions,
+// and summary.json.
+void finish_run(const RunConfig& c, Setup& s, const fs::path& dir, const nlohmann::json& majority, RunSummary& summary,
+                std::chrono::steady_clock::time_point started) {
   SafetensorsFile best_file = load_safetensors((dir / "best" / "adapter.safetensors").string());
   s.method->load_canonical_state(best_file.tensors, "", (dir / "best" / "adapter.safetensors").string());
   Evaluation dev_ev = evaluate(*s.model, *s.method, *s.tok, s.task, s.splits.dev, c.task, c.evaluation);
@@ -431,6 +338,148 @@ RunSummary train_run(const RunConfig& c) {
                                   {"protocol", s.splits.protocol}}
                            .dump(2) +
                        "\n");
+}
+
+}  // namespace
+
+RunSummary train_run(const RunConfig& c) {
+  const auto started = std::chrono::steady_clock::now();
+  const fs::path dir = c.run_dir();
+  const std::string resolved = c.to_yaml();
+  // before anything is written: a bad model, task or data file leaves no run behind; the frozen
+  // model's probe is needed for a fresh start only (a resumed run has recorded its start already)
+  const fs::path state_file = dir / "last" / "state.safetensors";
+  Setup s = build(c, /*probe=*/!fs::exists(state_file));
+  fs::create_directories(dir / "best");
+  fs::create_directories(dir / "last");
+  const RunFolderLock lock(dir.string());
+  claim_run_folder(dir, resolved);
+
+  std::vector<Encoded> train;
+  for (const auto& e : s.splits.train) train.push_back(encode_example(*s.tok, e, c.task.max_length));
+  Optimizers opt = make_optimizers(c, *s.method);
+  const std::vector<Encoded> coefficient_rows = opt.bilevel ? hold_out_for_coefficients(train, c) : std::vector<Encoded>{};
+  const nlohmann::json majority = majority_baseline(s);
+  nlohmann::json data = data_record(s, c, majority);
+  if (opt.bilevel) data["coefficient_examples"] = coefficient_rows.size();  // of "train", not in its batches
+  write_text_atomically(dir / "data.json", data.dump(2) + "\n");
+
+  const TrainingOptions& o = c.training;
+  optim::TwoGroupStep two_groups(*opt.main, *opt.coef, opt.bilevel, o.max_grad_norm);
+  const optim::Schedule schedule{o.schedule, static_cast<int64_t>(o.warmup_ratio * static_cast<double>(o.steps)),
+                                 o.steps, 0.0};
+  RunSummary summary;
+  summary.run_dir = dir.string();
+  for (auto& [n, p] : s.method->canonical_parameters()) summary.tunable_parameters += p.data().numel();
+  summary.dev_metric = s.task.metrics.front();
+  // what a checkpoint must match to be resumed: the config (output_dir aside) and the data split
+  const std::string config_fp = config_fingerprint(resolved), data_fp = data_fingerprint(s.splits);
+  Progress progress;
+  if (fs::exists(state_file)) {
+    progress = resume(state_file, dir, *s.method, opt, config_fp, data_fp, o.steps);
+    summary.resumed = true;
+    // lines logged after the checkpoint will be logged again
+    keep_lines_through(dir / "metrics.jsonl", progress.next_step);
+    keep_lines_through(dir / "diagnostics.jsonl", progress.next_step);
+  }
+  // a fresh start (no checkpoint) replaces whatever an earlier attempt logged
+  std::ofstream metrics(dir / "metrics.jsonl", summary.resumed ? std::ios::app : std::ios::trunc);
+  Diagnostics diagnostics((dir / "diagnostics.jsonl").string(), *s.method, o.diagnostics_every, summary.resumed);
+  two_groups.inspect_gradients = [&] { diagnostics.read_gradients(); };
+  if (!summary.resumed && s.frozen_logits.defined()) {  // how far the start is from the frozen model
+    NoGradGuard no_grad;
+    s.method->set_training(false);
+    Variable logits;
+    response_loss(*s.model, *s.method, s.probe, &logits);
+    diagnostics.write({{"step", 0}, {"start", start_distance(s.frozen_logits, logits.data(), s.probe.attention_mask,
+                                                             s.probe.labels)}});
+  }
+
+  auto save_best = [&](int64_t at_step) {
+    const auto state = s.method->canonical_state();
+    if (const auto bad = first_nonfinite(state))
+      throw Error(fmt::format("{}: step {}: parameter {} holds {}; it is not saved as the best weights", c.name, at_step,
+                              bad->first, show_number(bad->second)));
+    save_safetensors((dir / "best" / "adapter.safetensors").string(), state, {{"method", c.method.name}});
+    write_text_atomically(dir / "best" / "config.yaml", resolved);
+  };
+  std::vector<std::vector<size_t>> epoch_batches;
+  int64_t epoch_loaded = -1;
+  auto batch_at = [&](int64_t counter) {  // the counter-th micro-batch of the run: a function of the step alone
+    // chunks hold 50 whole batches, so an epoch has ceil(n / batch_size) of them
+    const int64_t per_epoch = (static_cast<int64_t>(train.size()) + o.batch_size - 1) / o.batch_size;
+    const int64_t epoch = counter / per_epoch;
+    if (epoch != epoch_loaded) epoch_batches = bucketed_batches(train, o.batch_size, c.seed + 1000 * epoch), epoch_loaded = epoch;
+    std::vector<const Encoded*> rows;
+    for (size_t i : epoch_batches[counter % per_epoch]) rows.push_back(&train[i]);
+    return make_batch(rows);
+  };
+  const int64_t kill_after = fault_kill_after_step();
+  StepLog log(metrics, o.steps, progress.next_step);
+  for (int64_t step = progress.next_step; step < o.steps; ++step) {
+    const double scale = schedule.multiplier(step);
+    opt.main->set_lr_scale(scale);
+    opt.coef->set_lr_scale(scale);
+    s.method->set_training(true);
+    double loss_sum = 0;
+    auto train_backward = [&] {
+      loss_sum = 0;
+      for (int64_t micro = 0; micro < o.grad_accumulation; ++micro) {
+        Batch b = batch_at(step * o.grad_accumulation + micro);
+        Variable loss = mul_scalar(response_loss(*s.model, *s.method, b), 1.0 / static_cast<double>(o.grad_accumulation));
+        loss.backward();
+        loss_sum += loss.item();
+        log.count_tokens(b.tokens);
+      }
+      return loss_sum;
+    };
+    auto coefficient_backward = [&] {  // bilevel: the coefficients' batch, cycling through their held-out rows
+      std::vector<const Encoded*> rows;
+      for (int64_t i = 0; i < o.batch_size; ++i)
+        rows.push_back(&coefficient_rows[(step * o.batch_size + i) % coefficient_rows.size()]);
+      response_loss(*s.model, *s.method, make_batch(rows)).backward();
+    };
+    diagnostics.begin_step(step);
+    const optim::StepResult stepped = two_groups.step(train_backward, coefficient_backward);
+    diagnostics.end_step(step);
+    if (!stepped.finite) {
+      IAPT_CHECK(o.on_nonfinite == "skip",
+                 "{}: step {}: the training loss is {} and the gradient norm {}; no parameter was updated and the run "
+                 "stops (its last checkpoint is kept). Lower training.lr, or set training.on_nonfinite: skip to pass "
+                 "over such steps",
+                 c.name, step + 1, show_number(loss_sum), show_number(stepped.grad_norm));
+      ++progress.nonfinite_steps;
+    }
+    progress.final_loss = loss_sum;
+    progress.trained_steps = step + 1;
+    if ((step + 1) % o.log_every == 0 || step + 1 == o.steps) log.write(step, loss_sum, o.lr * scale);
+
+    bool stop = false;
+    if ((step + 1) % o.eval_every == 0 || step + 1 == o.steps) {
+      Evaluation ev = evaluate(*s.model, *s.method, *s.tok, s.task, s.splits.dev, c.task, c.evaluation);
+      const double value = ev.metrics.at(summary.dev_metric);
+      log.write_dev(step, ev.metrics, summary.dev_metric, value);
+      if (value > progress.best) {
+        progress.best = value, progress.best_step = step + 1, progress.bad_evals = 0;
+        save_best(step + 1);
+      } else if (o.patience > 0 && ++progress.bad_evals >= o.patience) {
+        stop = true;
+      }
+    }
+    // a stopped run checkpoints as finished, so a restart goes straight to the final evaluation
+    if ((step + 1) % o.checkpoint_every == 0 || step + 1 == o.steps || stop) {
+      progress.next_step = stop ? o.steps : step + 1;
+      save_checkpoint(state_file.string(), checkpoint_tensors(*s.method, opt), progress, config_fp, data_fp);
+    }
+    if (step + 1 == kill_after) std::raise(SIGKILL);
+    if (stop) break;
+  }
+  summary.steps = progress.trained_steps;
+  summary.best_dev = progress.best;
+  summary.best_step = progress.best_step;
+  summary.final_loss = progress.final_loss;
+  summary.nonfinite_steps = progress.nonfinite_steps;
+  finish_run(c, s, dir, majority, summary, started);
   return summary;
 }
 
