@@ -9,7 +9,7 @@ Storage::Storage(size_t bytes, Device device) : bytes_(bytes), device_(device) {
 }
 
 Storage::Storage(void* external, size_t bytes, Device device, std::shared_ptr<const void> owner)
-    : data_(external), bytes_(bytes), device_(device), owner_(std::move(owner)) {}
+    : data_(external), bytes_(bytes), owner_(std::move(owner)), device_(device) {}
 
 Storage::~Storage() {
   if (!owner_) backend_for(device_).release(data_, capacity_);

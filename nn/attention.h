@@ -24,7 +24,7 @@ struct KVPrefix {
   // [1], optional: zero-init gating (as in LLaMA-Adapter). The prefix then gets a softmax of its
   // own, scaled by tanh(gate) and added to the text's attention, which no longer shares its mass
   // with the prefix: at gate 0 the layer is exactly the frozen one. Training and scoring only (no cache).
-  Variable gate;
+  Variable gate{};
   bool defined() const { return k.defined(); }
   int64_t length() const { return k.defined() ? k.size(2) : 0; }
 };

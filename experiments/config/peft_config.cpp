@@ -5,9 +5,8 @@
 #include <fmt/ranges.h>
 #include <filesystem>
 
+#include "experiments/config/methods.h"
 #include "experiments/config/yaml_reader.h"
-#include "nn/peft/full.h"
-#include "nn/peft/ia3.h"
 
 namespace iapt::config {
 
@@ -87,125 +86,21 @@ std::string config_path(const std::string& value, const std::string& file, const
   return (std::filesystem::path(file).parent_path() / path).lexically_normal().string();
 }
 
-namespace {
-
-constexpr int64_t kMaxDegree = 16;  // of a rational's numerator or denominator
-
-nn::ActivationSpec read_activation(YamlMap a) {
-  nn::ActivationSpec spec;
-  std::vector<std::string> kinds{"rational"};
-  for (const auto& n : nn::named_activations()) kinds.push_back(n);
-  spec.kind = a.choice("kind", "rational", kinds);
-  if (spec.kind == "rational") {
-    spec.rational.version = nn::parse_rational_version(a.choice("version", "B", {"A", "B", "C", "N"}));
-    std::vector<int64_t> deg = a.int_list("degrees", {6, 5});
-    IAPT_CHECK(deg.size() == 2 && deg[0] >= 0 && deg[0] <= kMaxDegree && deg[1] >= 0 && deg[1] <= kMaxDegree,
-               "{}: {}: expected [numerator, denominator], each from 0 to {}, got {}", a.where("degrees"),
-               a.key_path("degrees"), kMaxDegree, fmt::join(deg, ", "));
-    spec.rational.deg_num = static_cast<int>(deg[0]);
-    spec.rational.deg_den = static_cast<int>(deg[1]);
-    spec.rational.init = a.choice("init", "gelu", nn::named_activations());
-  }
-  a.finish();
-  return spec;
-}
-
-// One part's start: `part` (default, zero or normal) and `part`_std in method.start.
-nn::ParameterStart read_start(YamlMap& start, const std::string& part, nn::ParameterStart fallback) {
-  fallback.kind = start.choice(part, fallback.kind, nn::parameter_start_kinds());
-  fallback.std = start.get_above(part + "_std", fallback.std, 0.0);
-  return fallback;
-}
-
-}  // namespace
-
 MethodSpec read_method(YamlMap m, const models::LlamaConfig& backbone) {
-  const int64_t num_layers = backbone.num_hidden_layers;
-  // soft tokens take positions of the model's context; sizes are bounded far below an overflow
-  auto soft_tokens = [&](int64_t fallback) {
-    return m.get_in<int64_t>("soft_tokens", fallback, 1, std::max<int64_t>(1, backbone.max_position_embeddings - 1));
-  };
-  auto size = [&](const std::string& key, int64_t fallback) { return m.get_in<int64_t>(key, fallback, 1, kMaxSize); };
   MethodSpec s;
   s.name = m.choice("name", "iapt", method_names());
-  if (s.name == "iapt") {
-    nn::IaptOptions& o = s.iapt;
-    o.soft_tokens = soft_tokens(4);
-    o.bottleneck = size("bottleneck", 320);
-    if (m.is_scalar("layers"))
-      m.choice("layers", "all", {"all"});  // every layer: o.layers stays empty
-    else
-      o.layers = m.int_list("layers", {});
-    for (int64_t l : o.layers)
-      IAPT_CHECK(l >= 0 && l < num_layers, "{}: {}: layer {} is not one of the model's layers 0 to {}", m.where("layers"),
-                 m.key_path("layers"), l, num_layers - 1);
-    o.pooler = nn::parse_pooler(m.choice("pooler", "attention", {"attention", "mean", "max", "last"}));
-    o.activation = read_activation(m.map("activation"));
-    if (m.has("activation_pattern")) {
-      YamlMap p = m.map("activation_pattern");
-      nn::ActivationSpec lower, upper;
-      lower.kind = p.choice("lower", "relu", nn::named_activations());
-      upper.kind = p.choice("upper", "gelu", nn::named_activations());
-      p.finish();
-      const int64_t n = o.layers.empty() ? num_layers : static_cast<int64_t>(o.layers.size());
-      o.per_layer_activation = nn::depth_pattern(lower, upper, n);
-    }
-    o.shift_text_positions = m.get<bool>("shift_text_positions", true);
-    o.coefficient_learning = m.choice("coefficient_learning", "joint", {"joint", "bilevel"});
-    o.gated_prefix = m.get<bool>("gated_prefix", false);
-    YamlMap start = m.map("start");
-    o.up_start = read_start(start, "up", o.up_start);
-    o.query_start = read_start(start, "query", o.query_start);
-    start.finish();
-  } else if (s.name == "lora") {
-    nn::LoraOptions& o = s.lora;
-    o.r = size("r", 8);
-    o.alpha = m.get<double>("alpha", 16.0);
-    o.dropout = m.get_in<double>("dropout", 0.0, 0.0, 0.999);
-    o.targets = m.string_list("targets", {"q", "v"});
-    for (const auto& t : o.targets) nn::projection_name(t);  // throws on an unknown target
-  } else if (s.name == "prompt_tuning") {
-    s.soft_tokens = soft_tokens(20);
-    YamlMap start = m.map("start");
-    s.init_from_vocabulary = start.choice("embedding", "vocabulary", {"vocabulary", "random"}) == "vocabulary";
-    s.prompt_random_std = start.get_above("embedding_std", s.prompt_random_std, 0.0);
-    start.finish();
-  } else if (s.name == "ptuning_v2") {
-    s.ptuning.soft_tokens = soft_tokens(16);
-    s.ptuning.reparameterize = m.get<bool>("reparameterize", false);
-    s.ptuning.reparam_hidden = size("reparam_hidden", 512);
-    YamlMap start = m.map("start");
-    s.ptuning.prefix_start = read_start(start, "prefix", s.ptuning.prefix_start);
-    start.finish();
-  } else if (s.name == "idpg") {
-    s.soft_tokens = soft_tokens(4);
-    s.bottleneck = size("bottleneck", 64);
-    s.idpg_per_layer = m.get<bool>("per_layer", false);
-    YamlMap start = m.map("start");
-    s.idpg_up_start = read_start(start, "up", s.idpg_up_start);
-    start.finish();
-  } else if (s.name == "lpt") {
-    s.lpt.soft_tokens = soft_tokens(4);
-    s.lpt.bottleneck = size("bottleneck", 64);
-    s.lpt.layer = m.get_in<int64_t>("layer", -1, -1, num_layers - 1);  // -1: the middle layer
-    s.lpt.pooler = nn::parse_pooler(m.choice("pooler", "attention", {"attention", "mean", "max", "last"}));
-    YamlMap start = m.map("start");
-    s.lpt.up_start = read_start(start, "up", s.lpt.up_start);
-    s.lpt.query_start = read_start(start, "query", s.lpt.query_start);
-    start.finish();
-  } else if (s.name == "adapter" || s.name == "parallel_adapter") {
-    s.adapter.parallel = s.name == "parallel_adapter";
-    s.adapter.bottleneck = size("bottleneck", 64);
-    s.adapter.placement = m.choice("placement", "both", {"attention", "mlp", "both"});
-    s.adapter.scale = m.get<double>("scale", 1.0);
-  }
+  MethodReader reader{m, backbone};
+  method_entry(s.name).read(reader, s);
   m.finish();
   return s;
 }
 
 const std::vector<std::string>& method_names() {
-  static const std::vector<std::string> names{"iapt", "lora", "prompt_tuning", "ptuning_v2", "idpg", "lpt",
-                                              "adapter", "parallel_adapter", "ia3", "full"};
+  static const std::vector<std::string> names = [] {
+    std::vector<std::string> n;
+    for (const auto& e : methods()) n.push_back(e.name);
+    return n;
+  }();
   return names;
 }
 
@@ -225,67 +120,17 @@ int64_t backbone_parameters(const models::LlamaConfig& c) {
   return c.vocab_size * d * (c.tie_word_embeddings ? 1 : 2) + c.num_hidden_layers * per_layer + d;
 }
 
-int64_t tunable_parameters(const models::LlamaConfig& c, const MethodSpec& m) {
-  const int64_t d = c.hidden_size, hd = d / c.num_attention_heads, kv = c.num_key_value_heads * hd,
-                f = c.intermediate_size, layers = c.num_hidden_layers;
-  if (m.name == "iapt") return nn::Iapt::count_parameters(d, layers, m.iapt);
-  if (m.name == "full") return backbone_parameters(c);
-  if (m.name == "prompt_tuning") return m.soft_tokens * d;
-  if (m.name == "idpg") return d * m.bottleneck + (m.idpg_per_layer ? layers : 1) * m.bottleneck * m.soft_tokens * d;
-  if (m.name == "ia3") return layers * (2 * kv + f);
-  if (m.name == "ptuning_v2") {
-    const int64_t width = layers * 2 * kv, k = m.ptuning.soft_tokens, h = m.ptuning.reparam_hidden;
-    return m.ptuning.reparameterize ? k * d + (d * h + h) + (h * width + width) : k * width;
-  }
-  if (m.name == "lpt") {
-    nn::IaptOptions g;
-    g.soft_tokens = m.lpt.soft_tokens, g.bottleneck = m.lpt.bottleneck, g.pooler = m.lpt.pooler;
-    g.activation = m.lpt.activation;
-    return nn::Iapt::count_parameters(d, 1, g);
-  }
-  if (m.name == "adapter" || m.name == "parallel_adapter") {
-    const int64_t per_adapter = 2 * d * m.adapter.bottleneck + m.adapter.bottleneck + d;
-    return layers * per_adapter * (m.adapter.placement == "both" ? 2 : 1);
-  }
-  IAPT_CHECK(m.name == "lora", "tunable_parameters: unknown method '{}'", m.name);
-  int64_t per_layer = 0;  // r (in + out) per target projection
-  for (const auto& t : m.lora.targets) {
-    if (t == "q" || t == "o") per_layer += d + d;
-    else if (t == "k" || t == "v") per_layer += d + kv;
-    else per_layer += d + f;  // gate, up, down
-  }
-  return per_layer * m.lora.r * layers;
+int64_t tunable_parameters(const models::LlamaConfig& backbone, const MethodSpec& method) {
+  return method_entry(method.name).count(backbone, method);
 }
+
+int64_t text_position_offset(const MethodSpec& method) { return method_entry(method.name).text_position_offset(method); }
 
 std::shared_ptr<nn::PeftMethod> make_method(const MethodSpec& m, const std::shared_ptr<models::LlamaForCausalLM>& model,
                                             DType dtype) {
-  const models::LlamaConfig& c = model->config;
-  const int64_t d = c.hidden_size, layers = c.num_hidden_layers;
-  if (m.name == "full") return std::make_shared<nn::FullFineTuning>(model);
-  model->freeze();
-  if (m.name == "iapt") return std::make_shared<nn::Iapt>(d, layers, m.iapt, dtype);
-  if (m.name == "lora") {
-    auto lora = std::make_shared<nn::Lora>(m.lora);
-    lora->attach(*model, dtype);
-    return lora;
-  }
-  if (m.name == "ia3") {
-    auto ia3 = std::make_shared<nn::Ia3>();
-    ia3->attach(*model, dtype);
-    return ia3;
-  }
-  if (m.name == "prompt_tuning")
-    return std::make_shared<nn::PromptTuning>(
-        m.soft_tokens, d, m.init_from_vocabulary ? model->model->embed_tokens->weight.data() : Tensor(), dtype,
-        m.prompt_random_std);
-  if (m.name == "ptuning_v2")
-    return std::make_shared<nn::PtuningV2>(d, layers, c.num_key_value_heads, d / c.num_attention_heads, m.ptuning, dtype);
-  if (m.name == "idpg")
-    return std::make_shared<nn::Idpg>(m.soft_tokens, d, m.bottleneck, m.idpg_per_layer ? layers : 0, dtype,
-                                      m.idpg_up_start);
-  if (m.name == "lpt") return std::make_shared<nn::Lpt>(d, layers, m.lpt, dtype);
-  if (m.name == "adapter" || m.name == "parallel_adapter") return std::make_shared<nn::Adapters>(d, layers, m.adapter, dtype);
-  throw Error(fmt::format("make_method: unknown method '{}'", m.name));
+  const MethodEntry& entry = method_entry(m.name);
+  if (!entry.trains_backbone) model->freeze();
+  return entry.make(m, model, dtype);
 }
 
 }  // namespace iapt::config

@@ -85,6 +85,9 @@ std::string config_path(const std::string& value, const std::string& file, const
 // Tunable parameters of the method on a backbone of this shape, computed from the shape alone.
 int64_t tunable_parameters(const models::LlamaConfig& backbone, const MethodSpec& method);
 int64_t backbone_parameters(const models::LlamaConfig& backbone);
+// Where the text's positions start after the method's soft tokens (its text_position_offset(),
+// known before it is built); 0 for methods without them.
+int64_t text_position_offset(const MethodSpec& method);
 
 // Builds the method for `model`, attaches what attaches (LoRA, (IA)^3), and freezes the backbone
 // (full fine-tuning unfreezes it instead).

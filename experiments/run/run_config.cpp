@@ -26,16 +26,6 @@ void set_path(YAML::Node root, const std::string& path, const YAML::Node& value,
 
 namespace {
 
-// Where the text's positions start: after the soft tokens, for the methods that put them before the
-// text (each method's text_position_offset(), known here before any is built).
-int64_t text_position_offset(const config::MethodSpec& m) {
-  if (m.name == "iapt") return m.iapt.shift_text_positions ? m.iapt.soft_tokens : 0;
-  if (m.name == "prompt_tuning" || m.name == "idpg") return m.soft_tokens;
-  if (m.name == "ptuning_v2") return m.ptuning.soft_tokens;
-  if (m.name == "lpt") return m.lpt.soft_tokens;
-  return 0;
-}
-
 void apply_override(YAML::Node root, const std::string& assignment, config::Overrides& overrides) {
   const size_t eq = assignment.find('=');
   IAPT_CHECK(eq != std::string::npos && eq > 0, "--set {}: expected key.path=value", assignment);
@@ -83,7 +73,7 @@ RunConfig read_run_config(YAML::Node root, const std::string& path, std::shared_
   c.task.max_dev = t.get_in<int64_t>("max_dev", 0, 0);
   c.task.max_test = t.get_in<int64_t>("max_test", 0, 0);
   // BOS and at least one token of the instruction, within the positions the method leaves the text
-  const int64_t positions = c.backbone.config.max_position_embeddings, offset = text_position_offset(c.method);
+  const int64_t positions = c.backbone.config.max_position_embeddings, offset = config::text_position_offset(c.method);
   c.task.max_length = t.get_in<int64_t>("max_length", std::min<int64_t>(256, positions - offset), 2, positions);
   IAPT_CHECK(offset + c.task.max_length <= positions, "{}: {}: {} tokens of text after the method's {} soft tokens "
              "need {} positions, more than the model's {} (max_position_embeddings): at most {}",

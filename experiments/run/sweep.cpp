@@ -219,7 +219,10 @@ std::vector<SweepRun> expand_sweep(const std::string& path) {
             part = v[lk.substr(k.size() + 1)];
             matched = true;
           }
-          if (matched) label += (label.empty() ? "" : "_") + value_label(part);
+          if (matched) {
+            if (!label.empty()) label += '_';
+            label += value_label(part);
+          }
         }
     label = sanitize(label.empty() ? "default" : label);
     labels_seen.insert(label);

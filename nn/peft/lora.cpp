@@ -33,7 +33,7 @@ Variable LoraAdapter::forward(const Linear& base, const Variable& x) const {
 int64_t Lora::attach(const Module& model, DType dtype) {
   IAPT_CHECK(attached_.empty(), "lora: already attached");
   std::vector<std::string> suffixes;
-  for (const auto& t : options.targets) suffixes.push_back("." + projection_name(t));
+  for (const auto& t : options.targets) suffixes.push_back(fmt::format(".{}", projection_name(t)));
   for (auto& [path, module] : model.named_modules()) {
     auto linear = std::dynamic_pointer_cast<Linear>(module);
     if (!linear) continue;

@@ -7,7 +7,7 @@ namespace iapt::nn {
 
 PtuningV2::PtuningV2(int64_t hidden, int64_t num_layers, int64_t kv_heads, int64_t head_dim, const PtuningV2Options& o,
                      DType dtype)
-    : PeftMethod("prompt_encoder."), options(o), num_layers_(num_layers), kv_heads_(kv_heads), head_dim_(head_dim) {
+    : PeftMethod("prompt_encoder."), options(o), kv_heads_(kv_heads), head_dim_(head_dim) {
   const int64_t width = num_layers * 2 * kv_heads * head_dim;
   if (o.reparameterize) {
     embedding = register_parameter("embedding.weight", randn({o.soft_tokens, hidden}, dtype));

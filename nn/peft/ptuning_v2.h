@@ -30,7 +30,7 @@ class PtuningV2 : public PeftMethod {
   std::shared_ptr<Linear> transform_in, transform_out;  // the MLP, when reparameterised
 
  private:
-  int64_t num_layers_, kv_heads_, head_dim_;
+  int64_t kv_heads_, head_dim_;
 };
 
 }  // namespace iapt::nn

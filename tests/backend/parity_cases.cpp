@@ -32,7 +32,7 @@ struct Spec {
   Shape shape;
   Kind kind = Kind::Normal;
   bool transposed = false;      // stored transposed in its last two axes (non-contiguous)
-  std::vector<double> values;  // given values instead of random ones
+  std::vector<double> values{};  // given values instead of random ones
 };
 
 Spec S(Shape s, Kind k = Kind::Normal) { return {std::move(s), k, false}; }

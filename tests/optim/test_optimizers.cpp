@@ -23,7 +23,7 @@ void check_trajectory(const std::string& name) {
   if (name == "adam") opt = std::make_unique<optim::Adam>(groups);
   if (name == "adamw") opt = std::make_unique<optim::AdamW>(groups);
   for (int i = 1; i <= 3; ++i) {
-    Tensor g = f.at("g" + std::to_string(i)).to(DType::F64);
+    Tensor g = f.at(fmt::format("g{}", i)).to(DType::F64);
     row0.set_grad(g.select(0, 0).clone());
     row1.set_grad(g.select(0, 1).clone());
     opt->step();
