@@ -1,6 +1,8 @@
 #include "experiments/config/methods.h"
 
 #include <fmt/ranges.h>
+#include <initializer_list>
+#include <utility>
 
 #include "kernels/rational_math.h"
 #include "nn/peft/full.h"
@@ -42,11 +44,15 @@ nn::ActivationSpec read_activation(YamlMap a) {
   return spec;
 }
 
-// One part's start: `part` (default, zero or normal) and `part`_std in method.start.
-nn::ParameterStart read_start(YamlMap& start, const std::string& part, nn::ParameterStart fallback) {
-  fallback.kind = start.choice(part, fallback.kind, nn::parameter_start_kinds());
-  fallback.std = start.get_above(part + "_std", fallback.std, 0.0);
-  return fallback;
+// method.start: for each part, its start (default, zero or normal) under the part's name and its
+// standard deviation under `part`_std; what is not given keeps the part's own.
+void read_starts(YamlMap& m, std::initializer_list<std::pair<const char*, nn::ParameterStart*>> parts) {
+  YamlMap start = m.map("start");
+  for (auto [part, value] : parts) {
+    value->kind = start.choice(part, value->kind, nn::parameter_start_kinds());
+    value->std = start.get_above(std::string(part) + "_std", value->std, 0.0);
+  }
+  start.finish();
 }
 
 nn::PoolerKind read_pooler(YamlMap& m) {
@@ -92,10 +98,7 @@ MethodEntry iapt_entry() {
             o.shift_text_positions = m.get<bool>("shift_text_positions", true);
             o.coefficient_learning = m.choice("coefficient_learning", "joint", {"joint", "bilevel"});
             o.gated_prefix = m.get<bool>("gated_prefix", false);
-            YamlMap start = m.map("start");
-            o.up_start = read_start(start, "up", o.up_start);
-            o.query_start = read_start(start, "query", o.query_start);
-            start.finish();
+            read_starts(m, {{"up", &o.up_start}, {"query", &o.query_start}});
           },
       .count = [](const models::LlamaConfig& c,
                   const MethodSpec& m) { return nn::Iapt::count_parameters(c.hidden_size, c.num_hidden_layers, m.iapt); },
@@ -167,9 +170,7 @@ MethodEntry ptuning_v2_entry() {
             s.ptuning.soft_tokens = r.soft_tokens(16);
             s.ptuning.reparameterize = r.m.get<bool>("reparameterize", false);
             s.ptuning.reparam_hidden = r.size("reparam_hidden", 512);
-            YamlMap start = r.m.map("start");
-            s.ptuning.prefix_start = read_start(start, "prefix", s.ptuning.prefix_start);
-            start.finish();
+            read_starts(r.m, {{"prefix", &s.ptuning.prefix_start}});
           },
       .count =
           [](const models::LlamaConfig& c, const MethodSpec& m) {
@@ -194,9 +195,7 @@ MethodEntry idpg_entry() {
             s.soft_tokens = r.soft_tokens(4);
             s.bottleneck = r.size("bottleneck", 64);
             s.idpg_per_layer = r.m.get<bool>("per_layer", false);
-            YamlMap start = r.m.map("start");
-            s.idpg_up_start = read_start(start, "up", s.idpg_up_start);
-            start.finish();
+            read_starts(r.m, {{"up", &s.idpg_up_start}});
           },
       .count =
           [](const models::LlamaConfig& c, const MethodSpec& m) {
@@ -220,10 +219,7 @@ MethodEntry lpt_entry() {
             s.lpt.bottleneck = r.size("bottleneck", 64);
             s.lpt.layer = r.m.get_in<int64_t>("layer", -1, -1, r.backbone.num_hidden_layers - 1);  // -1: the middle layer
             s.lpt.pooler = read_pooler(r.m);
-            YamlMap start = r.m.map("start");
-            s.lpt.up_start = read_start(start, "up", s.lpt.up_start);
-            s.lpt.query_start = read_start(start, "query", s.lpt.query_start);
-            start.finish();
+            read_starts(r.m, {{"up", &s.lpt.up_start}, {"query", &s.lpt.query_start}});
           },
       .count =
           [](const models::LlamaConfig& c, const MethodSpec& m) {

@@ -252,11 +252,13 @@ int64_t fault_kill_after_step() {
   return value ? std::stoll(value) : -1;
 }
 
-// The step's line in metrics.jsonl, and progress on stderr (a bar on a terminal, else a line).
+// metrics.jsonl, and progress on stderr (a bar on a terminal, else a line). A resumed run appends
+// to its log; a fresh start replaces whatever an earlier attempt logged.
 class StepLog {
  public:
-  StepLog(std::ofstream& metrics, int64_t steps, int64_t start_step)
-      : metrics_(metrics), steps_(steps), start_step_(start_step), terminal_(isatty(fileno(stderr))) {}
+  StepLog(const fs::path& file, bool resumed, int64_t steps, int64_t start_step)
+      : metrics_(file, resumed ? std::ios::app : std::ios::trunc), steps_(steps), start_step_(start_step),
+        terminal_(isatty(fileno(stderr))) {}
 
   void count_tokens(int64_t tokens) { tokens_ += tokens; }
 
@@ -285,7 +287,7 @@ class StepLog {
   }
 
  private:
-  std::ofstream& metrics_;
+  std::ofstream metrics_;
   int64_t steps_, start_step_;
   bool terminal_;
   int64_t tokens_ = 0;
@@ -382,8 +384,6 @@ RunSummary train_run(const RunConfig& c) {
     keep_lines_through(dir / "metrics.jsonl", progress.next_step);
     keep_lines_through(dir / "diagnostics.jsonl", progress.next_step);
   }
-  // a fresh start (no checkpoint) replaces whatever an earlier attempt logged
-  std::ofstream metrics(dir / "metrics.jsonl", summary.resumed ? std::ios::app : std::ios::trunc);
   Diagnostics diagnostics((dir / "diagnostics.jsonl").string(), *s.method, o.diagnostics_every, summary.resumed);
   two_groups.inspect_gradients = [&] { diagnostics.read_gradients(); };
   if (!summary.resumed && s.frozen_logits.defined()) {  // how far the start is from the frozen model
@@ -415,7 +415,7 @@ RunSummary train_run(const RunConfig& c) {
     return make_batch(rows);
   };
   const int64_t kill_after = fault_kill_after_step();
-  StepLog log(metrics, o.steps, progress.next_step);
+  StepLog log(dir / "metrics.jsonl", summary.resumed, o.steps, progress.next_step);
   for (int64_t step = progress.next_step; step < o.steps; ++step) {
     const double scale = schedule.multiplier(step);
     opt.main->set_lr_scale(scale);

@@ -56,6 +56,8 @@ TEST_CASE("methods: every method's parameter count matches its shape formula", "
     INFO(name);
     CHECK(method->name() == (name == "parallel_adapter" ? "parallel_adapter" : name));
     CHECK(count(*method) == config::tunable_parameters(model->config, s));
+    // the registry's offset, known before building, is the built method's own
+    CHECK(method->text_position_offset() == config::text_position_offset(s));
     if (name != "full") CHECK(model->trainable_parameter_count() == 0);
   }
   // with the reparameterisation MLP, and IDPG per layer
