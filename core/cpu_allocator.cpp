@@ -21,7 +21,7 @@ constexpr size_t kAlign = 64;
 struct Cache {
   std::mutex mu;
   std::map<size_t, std::vector<void*>> free_blocks;
-  CpuAllocatorStats stats;
+  AllocatorStats stats;
   size_t limit = 0;
   bool limit_set = false;
 
@@ -74,7 +74,7 @@ void* cpu_allocate(size_t bytes, size_t* rounded_bytes) {
       ++c.stats.hits;
       return p;
     }
-    ++c.stats.misses;
+    ++c.stats.system_allocations;
     c.stats.live_bytes += size;
     c.stats.peak_live_bytes = std::max(c.stats.peak_live_bytes, c.stats.live_bytes);
   }
@@ -97,13 +97,13 @@ void cpu_release(void* p, size_t rounded_bytes) {
   std::free(p);
 }
 
-void reset_cpu_peak() {
+void cpu_allocator_reset_peak() {
   Cache& c = cache();
   std::lock_guard<std::mutex> lock(c.mu);
   c.stats.peak_live_bytes = c.stats.live_bytes;
 }
 
-CpuAllocatorStats cpu_allocator_stats() {
+AllocatorStats cpu_allocator_stats() {
   Cache& c = cache();
   std::lock_guard<std::mutex> lock(c.mu);
   return c.stats;

@@ -5,14 +5,9 @@
 // a third wasted), and at most the cache limit (set_cpu_cache_limit) of free blocks are kept.
 #include <cstddef>
 
-namespace iapt {
+#include "core/allocator_stats.h"
 
-struct CpuAllocatorStats {
-  size_t cached_bytes = 0;     // free blocks held for reuse
-  size_t live_bytes = 0;       // blocks handed out and not yet released
-  size_t peak_live_bytes = 0;  // the most live_bytes reached since the last reset_cpu_peak()
-  size_t hits = 0, misses = 0;  // allocations served from the cache, and from the system
-};
+namespace iapt {
 
 // The size class a request is served from: multiples of `granule` up to 4 KiB, then two classes
 // per power of two (p and 1.5 p), so at most a third is wasted. The CUDA allocator uses it too.
@@ -22,9 +17,11 @@ size_t allocation_bucket(size_t bytes, size_t granule);
 
 void* cpu_allocate(size_t bytes, size_t* rounded_bytes);
 void cpu_release(void* p, size_t rounded_bytes);
-CpuAllocatorStats cpu_allocator_stats();
+// The CPU backend's entries (see AllocatorStats); code above the kernels reads them through
+// allocator_stats(Device) and its companions in core/backend.h.
+AllocatorStats cpu_allocator_stats();
 void cpu_allocator_empty_cache();
-void reset_cpu_peak();  // peak_live_bytes <- live_bytes
+void cpu_allocator_reset_peak();
 // Default a quarter of physical memory (at least 1 GiB); IAPT_CPU_CACHE_MB in the environment
 // overrides it at the first allocation.
 void set_cpu_cache_limit(size_t bytes);

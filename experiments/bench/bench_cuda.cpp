@@ -11,7 +11,7 @@
 #include "autograd/functions.h"
 #include "core/backend.h"
 #include "core/ops.h"
-#include "kernels/cuda/cuda_allocator.h"
+#include "kernels/backends.h"
 #include "kernels/cuda/cuda_check.h"
 #include "kernels/cuda/cuda_context.h"
 
@@ -127,6 +127,7 @@ void bandwidth_table() {
 }  // namespace
 
 int main() {
+  kernels::register_backends();
   if (!device_available(Device::CUDA)) {
     fmt::print("bench_cuda: no GPU visible; nothing measured\n");
     return 1;
@@ -137,8 +138,8 @@ int main() {
              static_cast<double>(prop.totalGlobalMem) / (1 << 30));
   gemm_table();
   bandwidth_table();
-  auto stats = kc::device_allocator_stats();
-  fmt::print("\ncaching allocator: {} cudaMalloc calls, {} reuses, peak {:.0f} MiB live\n", stats.driver_allocations,
+  const AllocatorStats stats = allocator_stats(Device::CUDA);
+  fmt::print("\ncaching allocator: {} cudaMalloc calls, {} reuses, peak {:.0f} MiB live\n", stats.system_allocations,
              stats.hits, static_cast<double>(stats.peak_live_bytes) / (1 << 20));
   return 0;
 }

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "core/ops.h"
+#include "kernels/backends.h"
 #include "experiments/demo/tiny_lm_demo.h"
 
 namespace {
@@ -28,6 +29,7 @@ double best_seconds(F&& f, int reps) {
 
 int main() {
   using namespace iapt;
+  kernels::register_backends();
   fmt::print("GEMM, f32, C[M,N] = A[M,K] @ B[K,N] (best of 5)\n");
   fmt::print("| {:>5} | {:>5} | {:>5} | {:>6} | {:>14} | {:>14} | {:>6} |\n", "M", "N", "K", "transB", "iapt GFLOP/s",
              "BLAS GFLOP/s", "ratio");

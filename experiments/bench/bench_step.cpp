@@ -22,6 +22,7 @@
 #include "experiments/config/yaml_reader.h"
 #include "experiments/run/batches.h"
 #include "experiments/run/lm_loss.h"
+#include "kernels/backends.h"
 #include "optim/clip.h"
 #include "optim/optimizer.h"
 
@@ -77,6 +78,7 @@ double sgemm_gflops(int64_t m, int64_t n, int64_t k) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  iapt::kernels::register_backends();
   CLI::App app{"iapt training-step benchmark"};
   std::string method = "iapt", shape = "en-llama-6m";
   int64_t seq = 256, batch = 16, steps = 5, warmup = 2, response = 8;

@@ -4,8 +4,10 @@
 
 #include "core/error.h"
 #include "experiments/cli/commands.h"
+#include "kernels/backends.h"
 
 int main(int argc, char** argv) {
+  iapt::kernels::register_backends();
   CLI::App app{"iapt: instruction-aware prompt tuning of transformer language models"};
   app.require_subcommand(1);
   iapt::cli::add_demo(app);

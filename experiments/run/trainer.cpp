@@ -14,6 +14,7 @@
 #include "autograd/functions.h"
 #include "core/atomic_file.h"
 #include "core/backend.h"
+#include "kernels/backends.h"
 #include "core/error.h"
 #include "core/rng.h"
 #include "core/safetensors.h"

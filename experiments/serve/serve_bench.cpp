@@ -4,13 +4,9 @@
 #include <chrono>
 
 #include "core/backend.h"
-#include "core/cpu_allocator.h"
 #include "core/error.h"
 #include "core/rng.h"
 #include "experiments/serve/tenants.h"
-#ifdef IAPT_HAS_CUDA
-#include "kernels/cuda/cuda_allocator.h"
-#endif
 #include "models/generation.h"
 
 namespace iapt::serve {
@@ -85,21 +81,13 @@ ServeBenchResult bench_serve(const std::shared_ptr<models::LlamaForCausalLM>& mo
   double peak = 0;
   for (int64_t i = 0; i < o.repeats; ++i) {
     ttft.push_back(timed(1));
-    // the memory of the device the model is on: the CPU allocator's count, or the CUDA allocator's
+    // the memory of the device the model is on
     auto live_and_peak = [&]() -> std::pair<size_t, size_t> {
-#ifdef IAPT_HAS_CUDA
-      if (device == Device::CUDA) {
-        auto st = kernels::cuda::device_allocator_stats();
-        return {st.live_bytes, st.peak_live_bytes};
-      }
-#endif
-      auto st = cpu_allocator_stats();
+      const AllocatorStats st = allocator_stats(device);
       return {st.live_bytes, st.peak_live_bytes};
     };
-#ifdef IAPT_HAS_CUDA
-    if (device == Device::CUDA) kernels::cuda::device_reset_peak();
-#endif
-    reset_cpu_peak();
+    reset_allocator_peak(device);
+    if (device != Device::CPU) reset_allocator_peak(Device::CPU);
     const size_t before = live_and_peak().first;
     total.push_back(timed(o.new_tokens));
     peak = std::max(peak, static_cast<double>(live_and_peak().second - before) / (1 << 20));

@@ -5,6 +5,7 @@
 
 #include "core/cpu_allocator.h"
 #include "core/error.h"
+#include "kernels/backends.h"
 #include "kernels/cpu/cpu_kernels.h"
 
 namespace iapt::kernels::cpu {
@@ -19,44 +20,32 @@ void transfer(const Tensor& src, const Tensor& dst) {
 
 void synchronize() {}
 
+int device_count() { return 1; }
+
+Backend make_table() {
+  Backend t{};
+  t.name = "cpu";
+  t.device_count = device_count;
+  t.allocate = cpu_allocate;
+  t.release = cpu_release;
+  t.allocator_stats = cpu_allocator_stats;
+  t.reset_allocator_peak = cpu_allocator_reset_peak;
+  t.empty_allocator_cache = cpu_allocator_empty_cache;
+  t.transfer = transfer;
+  t.synchronize = synchronize;
+  // Every kernel in the list, the fused ones included.
+#define IAPT_KERNEL(name, parameters) t.name = name;
+#define IAPT_FUSED_KERNEL(name, parameters) t.name = name;
+#include "core/backend_kernels.inc"
+#undef IAPT_KERNEL
+#undef IAPT_FUSED_KERNEL
+  return t;
+}
+
 }  // namespace
 
 const Backend& backend() {
-  static const Backend table{
-      .name = "cpu",
-      .allocate = cpu_allocate,
-      .release = cpu_release,
-      .transfer = transfer,
-      .synchronize = synchronize,
-      .copy = copy,
-      .fill = fill,
-      .unary = unary,
-      .unary_backward = unary_backward,
-      .binary = binary,
-      .where = where,
-      .reduce = reduce,
-      .gemm = gemm,
-      .softmax = softmax,
-      .softmax_backward = softmax_backward,
-      .cross_entropy = cross_entropy,
-      .cross_entropy_backward = cross_entropy_backward,
-      .embedding = embedding,
-      .embedding_backward = embedding_backward,
-      .rms_norm = rms_norm,
-      .rms_norm_backward = rms_norm_backward,
-      .layer_norm = layer_norm,
-      .layer_norm_backward = layer_norm_backward,
-      .rope = rope,
-      .rational = rational,
-      .rational_backward = rational_backward,
-      .uniform = uniform,
-      .normal = normal,
-      .adam_step = adam_step,
-      .swiglu = swiglu,
-      .swiglu_backward = swiglu_backward,
-      .attention = attention,
-      .attention_backward = attention_backward,
-  };
+  static const Backend table = make_table();
   return table;
 }
 

@@ -14,7 +14,7 @@ namespace {
 struct Cache {
   std::mutex mu;
   std::map<size_t, std::vector<void*>> free_blocks;
-  DeviceAllocatorStats stats;
+  AllocatorStats stats;
 };
 
 Cache& cache() {
@@ -24,7 +24,7 @@ Cache& cache() {
 
 }  // namespace
 
-void* device_allocate(size_t bytes, size_t* rounded) {
+void* cuda_allocate(size_t bytes, size_t* rounded) {
   const size_t size = allocation_bucket(bytes, 512);  // 512-byte granules keep rows well aligned
   *rounded = size;
   Cache& c = cache();
@@ -60,12 +60,12 @@ void* device_allocate(size_t bytes, size_t* rounded) {
     throw Error(fmt::format("cuda allocator: cudaMalloc of {} bytes failed: {} ({} bytes live, {} cached)", size,
                             cudaGetErrorString(err), c.stats.live_bytes, c.stats.cached_bytes));
   }
-  ++c.stats.driver_allocations;
+  ++c.stats.system_allocations;
   note_live();
   return p;
 }
 
-void device_release(void* p, size_t rounded) {
+void cuda_release(void* p, size_t rounded) {
   Cache& c = cache();
   std::lock_guard<std::mutex> lock(c.mu);
   c.stats.live_bytes -= rounded;
@@ -73,19 +73,19 @@ void device_release(void* p, size_t rounded) {
   c.free_blocks[rounded].push_back(p);
 }
 
-DeviceAllocatorStats device_allocator_stats() {
+AllocatorStats cuda_allocator_stats() {
   Cache& c = cache();
   std::lock_guard<std::mutex> lock(c.mu);
   return c.stats;
 }
 
-void device_reset_peak() {
+void cuda_allocator_reset_peak() {
   Cache& c = cache();
   std::lock_guard<std::mutex> lock(c.mu);
   c.stats.peak_live_bytes = c.stats.live_bytes;
 }
 
-void device_empty_cache() {
+void cuda_allocator_empty_cache() {
   Cache& c = cache();
   std::lock_guard<std::mutex> lock(c.mu);
   IAPT_CUDA_CHECK(cudaStreamSynchronize(stream()));

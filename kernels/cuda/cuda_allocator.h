@@ -5,18 +5,16 @@
 // so a block freed on the host may be reused at once: later work is queued behind earlier work.
 #include <cstddef>
 
+#include "core/allocator_stats.h"
+
 namespace iapt::kernels::cuda {
 
-struct DeviceAllocatorStats {
-  size_t cached_bytes = 0, live_bytes = 0, peak_live_bytes = 0;
-  size_t driver_allocations = 0;  // cudaMalloc calls so far
-  size_t hits = 0;                // allocations served from the cache
-};
-
-void* device_allocate(size_t bytes, size_t* rounded);
-void device_release(void* p, size_t rounded);
-DeviceAllocatorStats device_allocator_stats();
-void device_empty_cache();  // returns every cached block to the driver
-void device_reset_peak();   // peak_live_bytes <- live_bytes
+// The CUDA backend's memory entries, named as the CPU allocator's (core/cpu_allocator.h);
+// system_allocations counts cudaMalloc calls.
+void* cuda_allocate(size_t bytes, size_t* rounded);
+void cuda_release(void* p, size_t rounded);
+AllocatorStats cuda_allocator_stats();
+void cuda_allocator_empty_cache();  // returns every cached block to the driver
+void cuda_allocator_reset_peak();   // peak_live_bytes <- live_bytes
 
 }  // namespace iapt::kernels::cuda

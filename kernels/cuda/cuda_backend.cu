@@ -8,33 +8,20 @@ namespace {
 Backend make_table() {
   Backend t{};
   t.name = "cuda";
-  t.allocate = device_allocate;
-  t.release = device_release;
+  t.device_count = visible_device_count;
+  t.allocate = cuda_allocate;
+  t.release = cuda_release;
+  t.allocator_stats = cuda_allocator_stats;
+  t.reset_allocator_peak = cuda_allocator_reset_peak;
+  t.empty_allocator_cache = cuda_allocator_empty_cache;
   t.transfer = transfer;
   t.synchronize = synchronize;
-  t.copy = copy;
-  t.fill = fill;
-  t.unary = unary;
-  t.unary_backward = unary_backward;
-  t.binary = binary;
-  t.where = where;
-  t.reduce = reduce;
-  t.gemm = gemm;
-  t.softmax = softmax;
-  t.softmax_backward = softmax_backward;
-  t.cross_entropy = cross_entropy;
-  t.cross_entropy_backward = cross_entropy_backward;
-  t.embedding = embedding;
-  t.embedding_backward = embedding_backward;
-  t.rms_norm = rms_norm;
-  t.rms_norm_backward = rms_norm_backward;
-  t.layer_norm = layer_norm;
-  t.layer_norm_backward = layer_norm_backward;
-  t.rope = rope;
-  t.rational = rational;
-  t.rational_backward = rational_backward;
-  t.uniform = uniform;
-  t.normal = normal;
+  // The kernels every backend fills; the fused ones stay null (their fallbacks run).
+#define IAPT_KERNEL(name, parameters) t.name = name;
+#define IAPT_FUSED_KERNEL(name, parameters)
+#include "core/backend_kernels.inc"
+#undef IAPT_KERNEL
+#undef IAPT_FUSED_KERNEL
   return t;
 }
 }  // namespace

@@ -1,43 +1,17 @@
 #pragma once
-// Declarations of the CUDA kernels that fill the CUDA backend table (cuda_backend.cu). Each takes
-// tensors on the GPU, laid out as the matching CPU kernel in kernels/cpu/cpu_kernels.h expects.
+// Declarations of the CUDA kernels that fill the CUDA backend table (cuda_backend.cu): the
+// kernels of core/backend_kernels.inc that every backend fills. Each takes tensors on the GPU,
+// laid out as the matching CPU kernel expects. The fused kernels are not written for CUDA yet.
 #include "core/backend.h"
 
 namespace iapt::kernels::cuda {
 
 void transfer(const Tensor& src, const Tensor& dst);
-void copy(const Tensor& src, const Tensor& dst);
-void fill(const Tensor& dst, double value);
-void unary(UnaryOp op, const Tensor& x, double param, const Tensor& out);
-void unary_backward(UnaryOp op, const Tensor& x, const Tensor& y, const Tensor& grad_out, double param,
-                    const Tensor& grad_in);
-void binary(BinaryOp op, const Tensor& a, const Tensor& b, const Tensor& out);
-void where(const Tensor& cond, const Tensor& a, const Tensor& b, const Tensor& out);
-void uniform(const Tensor& out, uint64_t seed, uint64_t offset);
-void normal(const Tensor& out, uint64_t seed, uint64_t offset);
-void reduce(ReduceOp op, const Tensor& rows, const Tensor& out);
-void gemm(const Tensor& a, const Tensor& b, bool trans_a, bool trans_b, const Tensor& out);
-void softmax(const Tensor& x, int64_t axis, bool log, const Tensor& out);
-void softmax_backward(const Tensor& y, const Tensor& grad_out, int64_t axis, bool log, const Tensor& grad_in);
-void cross_entropy(const Tensor& logits, const Tensor& targets, int64_t ignore_index, const Tensor& loss,
-                   const Tensor& lse);
-void cross_entropy_backward(const Tensor& logits, const Tensor& targets, const Tensor& lse, int64_t ignore_index,
-                            const Tensor& grad_loss, const Tensor& grad_logits);
-void embedding(const Tensor& weight, const Tensor& ids, const Tensor& out);
-void embedding_backward(const Tensor& ids, const Tensor& grad_out, const Tensor& grad_weight);
-void rms_norm(const Tensor& x, const Tensor& weight, double eps, const Tensor& out, const Tensor& rstd);
-void rms_norm_backward(const Tensor& x, const Tensor& weight, const Tensor& rstd, const Tensor& grad_out,
-                       const Tensor& grad_x, const Tensor& grad_weight);
-void layer_norm(const Tensor& x, const Tensor& weight, const Tensor& bias, double eps, const Tensor& out,
-                const Tensor& mean, const Tensor& rstd);
-void layer_norm_backward(const Tensor& x, const Tensor& weight, const Tensor& mean, const Tensor& rstd,
-                         const Tensor& grad_out, const Tensor& grad_x, const Tensor& grad_weight,
-                         const Tensor& grad_bias);
-void rope(const Tensor& x, const Tensor& positions, double theta, bool inverse, const Tensor& out);
-void rational(const Tensor& x, const Tensor& numerator, const Tensor& denominator, RationalVersion version,
-              const Tensor& out);
-void rational_backward(const Tensor& x, const Tensor& numerator, const Tensor& denominator, RationalVersion version,
-                       const Tensor& grad_out, const Tensor& grad_x, const Tensor& grad_numerator,
-                       const Tensor& grad_denominator);
+
+#define IAPT_KERNEL(name, parameters) void name parameters;
+#define IAPT_FUSED_KERNEL(name, parameters)
+#include "core/backend_kernels.inc"
+#undef IAPT_KERNEL
+#undef IAPT_FUSED_KERNEL
 
 }  // namespace iapt::kernels::cuda

@@ -7,6 +7,7 @@
 
 #include "core/backend.h"
 #include "core/error.h"
+#include "kernels/backends.h"
 #include "tests/backend/parity.h"
 
 using namespace iapt;
@@ -51,6 +52,7 @@ Comparison compare(const Tensor& cpu, const Tensor& gpu, parity::Tolerance tol, 
 }  // namespace
 
 int main(int argc, char** argv) {
+  kernels::register_backends();
   parity::register_cases();
   const std::string group = argc > 1 ? argv[1] : "";
   std::set<std::string> groups;

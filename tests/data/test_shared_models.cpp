@@ -16,6 +16,7 @@
 #include "models/tokenizer.h"
 #include "experiments/run/sweep.h"
 #include "experiments/tasks/task.h"
+#include "kernels/backends.h"
 
 using namespace iapt;
 namespace fs = std::filesystem;
@@ -171,6 +172,7 @@ TEST_CASE("shared data: every CPU experiment config expands into valid runs", "[
 }
 
 int main(int argc, char** argv) {
+  iapt::kernels::register_backends();
   if (!fs::exists(model_dir() + "/config.json")) {
     std::printf("SKIPPED: %s not found (set IAPT_SHARED to the shared folder); 7 end-to-end tests not run\n",
                 model_dir().c_str());

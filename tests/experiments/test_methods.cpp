@@ -9,6 +9,7 @@
 #include "core/ops.h"
 #include "experiments/config/peft_config.h"
 #include "experiments/run/lm_loss.h"
+#include "kernels/backends.h"
 #include "models/generation.h"
 #include "tests/tiny_llama.h"
 
@@ -36,6 +37,9 @@ config::MethodSpec spec_for(const std::string& name) {
   return s;
 }
 
+// These tensors are made before main() registers the backends, so this file registers them first
+// (initialisation within a file follows declaration order).
+const bool kBackendsRegistered = (kernels::register_backends(), true);
 const Tensor kIds = from_ints({1, 4, 9, 2, 17, 5, 1, 6, 6, 12, 3, 22}, {2, 6});
 const Tensor kInstruction = from_ints({1, 1, 1, 1, 0, 0, 1, 1, 1, 0, 0, 0}, {2, 6});
 const Tensor kTargets = from_ints({4, 9, 2, 17, 5, -100, 6, 6, 12, 3, 22, -100}, {12});

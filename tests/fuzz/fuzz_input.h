@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "core/error.h"
+#include "kernels/backends.h"
 
 namespace iapt::fuzz {
 
@@ -44,3 +45,9 @@ void expect_parsed_or_error(F&& parse) {
 }
 
 }  // namespace iapt::fuzz
+
+// libFuzzer calls it once before the first input: the backends every parser's tensors need.
+extern "C" int LLVMFuzzerInitialize(int*, char***) {
+  iapt::kernels::register_backends();
+  return 0;
+}

@@ -6,6 +6,7 @@
 #include "autograd/functions.h"
 #include "autograd/gradcheck.h"
 #include "core/ops.h"
+#include "kernels/backends.h"
 #include "models/generation.h"
 #include "models/llama.h"
 #include "tests/tiny_llama.h"
@@ -27,6 +28,9 @@ nn::IaptOptions tiny_iapt(nn::PoolerKind pooler, std::vector<int64_t> layers = {
   return o;
 }
 
+// These tensors are made before main() registers the backends, so this file registers them first
+// (initialisation within a file follows declaration order).
+const bool kBackendsRegistered = (kernels::register_backends(), true);
 const Tensor kIds = from_ints({1, 4, 9, 2, 17, 5, 8, 1, 6, 6, 12, 3, 22, 7}, {2, 7});
 const Tensor kInstruction = from_ints({1, 1, 1, 1, 0, 0, 0, 1, 1, 1, 1, 1, 0, 0}, {2, 7});
 const Tensor kTargets = from_ints({4, 9, 2, 17, 5, 8, -100, 6, 6, 12, 3, 22, 7, -100}, {14});

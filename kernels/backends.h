@@ -1,0 +1,16 @@
+#pragma once
+// Start-up of the kernels layer: registers the CPU backend and, in a build with CUDA, the CUDA
+// backend with core's dispatch table (core/backend.h). Every program calls it once before it makes
+// a tensor (main(), the test runners, the benchmarks, the fuzz targets); calling it again is
+// harmless. Explicit rather than a static initialiser, so no program depends on the order in
+// which libraries are loaded.
+namespace iapt {
+
+namespace kernels {
+void register_backends();
+}  // namespace kernels
+
+// The threads the CPU backend runs on (OpenMP's, shared with BLAS; OMP_NUM_THREADS sets them).
+int cpu_threads();
+
+}  // namespace iapt
