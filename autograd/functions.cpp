@@ -406,15 +406,6 @@ Variable attention(const Variable& q, const Variable& k, const Variable& v, bool
   IAPT_CHECK(q.dim() == 4 && k.dim() == 4 && k.size(1) > 0 && q.size(1) % k.size(1) == 0,
              "attention: q {} and k {} (q [B, H, T, D], k [B, Hkv, S, D], H a multiple of Hkv)", shape_str(q.shape()),
              shape_str(k.shape()));
-  const int64_t group = q.size(1) / k.size(1);
-  if (!ops::has_fused_attention(q.data().device())) {
-    auto repeat = [&](const Variable& x) {  // [B, Hkv, S, D] -> [B, H, S, D]
-      if (group == 1) return x;
-      const int64_t b = x.size(0), h = x.size(1), s = x.size(2), d = x.size(3);
-      return reshape(expand(unsqueeze(x, 2), {b, h, group, s, d}), {b, h * group, s, d});
-    };
-    return scaled_dot_product_attention(q, repeat(k), repeat(v), causal, key_padding_mask);
-  }
   const double scale = 1.0 / std::sqrt(static_cast<double>(q.size(3)));
   Tensor qt = q.data(), kt = k.data(), vt = v.data();
   const Tensor mask = key_padding_mask ? *key_padding_mask : Tensor();

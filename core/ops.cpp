@@ -1,3 +1,4 @@
+#include "core/fallbacks.h"
 #include "core/ops.h"
 
 #include <algorithm>
@@ -356,7 +357,7 @@ Tensor swiglu(const Tensor& gate_in, const Tensor& up_in) {
   IAPT_CHECK(gate_in.shape() == up_in.shape() && gate_in.dtype() == up_in.dtype(), "swiglu: gate {} {} and up {} {}",
              shape_str(gate_in.shape()), dtype_name(gate_in.dtype()), shape_str(up_in.shape()), dtype_name(up_in.dtype()));
   check_same_device(gate_in, up_in, "swiglu");
-  if (!be(gate_in).swiglu) return mul(unary(UnaryOp::Silu, gate_in), up_in);
+  if (!be(gate_in).swiglu) return fallback::swiglu(gate_in, up_in);
   Tensor gate = gate_in.contiguous(), up = up_in.contiguous();
   Tensor out = empty(gate.shape(), gate.dtype(), gate.device());
   be(gate).swiglu(gate, up, out);
@@ -364,10 +365,7 @@ Tensor swiglu(const Tensor& gate_in, const Tensor& up_in) {
 }
 
 std::pair<Tensor, Tensor> swiglu_backward(const Tensor& gate_in, const Tensor& up_in, const Tensor& grad_out) {
-  if (!be(gate_in).swiglu_backward) {
-    Tensor s = unary(UnaryOp::Silu, gate_in);
-    return {unary_backward(UnaryOp::Silu, gate_in, s, mul(grad_out, up_in)), mul(grad_out, s)};
-  }
+  if (!be(gate_in).swiglu_backward) return fallback::swiglu_backward(gate_in, up_in, grad_out);
   Tensor gate = gate_in.contiguous(), up = up_in.contiguous(), g = grad_out.contiguous();
   Tensor gg = empty(gate.shape(), gate.dtype(), gate.device()), gu = empty(up.shape(), up.dtype(), up.device());
   be(gate).swiglu_backward(gate, up, g, gg, gu);
@@ -389,7 +387,7 @@ AttentionResult attention(const Tensor& q, const Tensor& k, const Tensor& v, con
              shape_str(q.shape()), shape_str(k.shape()), shape_str(v.shape()));
   check_same_device(q, k, "attention");
   check_same_device(q, v, "attention");
-  IAPT_CHECK(has_fused_attention(q.device()), "attention: the {} backend has no fused attention", device_name(q.device()));
+  if (!has_fused_attention(q.device())) return fallback::attention(q, k, v, key_mask, causal, scale);
   const int64_t b = q.size(0), h = q.size(1), t = q.size(2), s = k.size(2), d = q.size(3);
   AttentionResult r;
   r.out = empty({b, t, h, d}, q.dtype(), q.device()).transpose(1, 2);
@@ -402,6 +400,8 @@ AttentionGrads attention_backward(const Tensor& q, const Tensor& k, const Tensor
                                   const Tensor& probs, const Tensor& grad_out, double scale) {
   IAPT_CHECK(grad_out.shape() == q.shape(), "attention backward: gradient {} for q {}", shape_str(grad_out.shape()),
              shape_str(q.shape()));
+  if (!has_fused_attention(q.device()))
+    return fallback::attention_backward(q, k, v, key_mask, causal, probs, grad_out, scale);
   const int64_t b = q.size(0), h = q.size(1), t = q.size(2), d = q.size(3);
   AttentionGrads g;
   g.q = empty({b, t, h, d}, q.dtype(), q.device()).transpose(1, 2);
@@ -410,6 +410,22 @@ AttentionGrads attention_backward(const Tensor& q, const Tensor& k, const Tensor
   be(q).attention_backward(unit_d(q), unit_d(k), unit_d(v), key_mask, causal, probs.contiguous(), unit_d(grad_out), scale,
                            g.q, g.k, g.v);
   return g;
+}
+
+void adam_step(const Tensor& p, const Tensor& g, const Tensor& m, const Tensor& v, double lr, double beta1, double beta2,
+               double eps, double weight_decay, bool decoupled, double c1, double c2) {
+  IAPT_CHECK(g.shape() == p.shape() && m.shape() == p.shape() && v.shape() == p.shape(),
+             "adam_step: parameter {}, gradient {}, moments {} and {}", shape_str(p.shape()), shape_str(g.shape()),
+             shape_str(m.shape()), shape_str(v.shape()));
+  if (!be(p).adam_step || !p.is_contiguous() || !m.is_contiguous() || !v.is_contiguous()) {
+    fallback::adam_step(p, g, m, v, lr, beta1, beta2, eps, weight_decay, decoupled, c1, c2);
+    return;
+  }
+  be(p).adam_step(p, g.contiguous(), m, v, lr, beta1, beta2, eps, weight_decay, decoupled, c1, c2);
+  // The kernel wrote p, m and v in place.
+  p.storage()->bump_version();
+  m.storage()->bump_version();
+  v.storage()->bump_version();
 }
 
 Tensor concat(const std::vector<Tensor>& parts, int64_t axis) {

@@ -78,7 +78,8 @@ RationalGrads rational_backward(const Tensor& x, const Tensor& numerator, const 
 Tensor swiglu(const Tensor& gate, const Tensor& up);
 std::pair<Tensor, Tensor> swiglu_backward(const Tensor& gate, const Tensor& up, const Tensor& grad_out);
 
-// Fused attention where the backend has it (backend.h states the layout); has_fused_attention says.
+// Attention in one fused kernel where the backend has it (core/backend_kernels.inc states the
+// layout), else composed (core/fallbacks.h); has_fused_attention says which.
 bool has_fused_attention(Device device);
 struct AttentionResult {
   Tensor out;    // [B, H, T, D], a view of a [B, T, H, D] buffer: transposing back costs nothing
@@ -91,6 +92,12 @@ struct AttentionGrads {
 };
 AttentionGrads attention_backward(const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& key_mask, bool causal,
                                   const Tensor& probs, const Tensor& grad_out, double scale);
+
+// One Adam/AdamW step in place on p and its moments m and v (c1, c2: the bias corrections; decay
+// added to the gradient, or, decoupled, to the update): the backend's fused kernel where it has
+// one and the tensors are dense, else the composition.
+void adam_step(const Tensor& p, const Tensor& g, const Tensor& m, const Tensor& v, double lr, double beta1, double beta2,
+               double eps, double weight_decay, bool decoupled, double c1, double c2);
 
 // Running totals of kernel launches, for tests that prove work was skipped.
 struct OpCounters {

@@ -84,19 +84,7 @@ void SGD::update(const Tensor& p, const Tensor& g, double lr, double wd, std::ve
 void Adam::update(const Tensor& p, const Tensor& g_in, double lr, double wd, std::vector<Tensor>& slots) {
   const double c1 = 1.0 - std::pow(opt_.beta1, static_cast<double>(t_));
   const double c2 = 1.0 - std::pow(opt_.beta2, static_cast<double>(t_));
-  const Backend& be = backend_for(p.device());
-  if (be.adam_step && p.is_contiguous() && slots[0].is_contiguous() && slots[1].is_contiguous()) {  // one pass
-    be.adam_step(p, g_in.contiguous(), slots[0], slots[1], lr, opt_.beta1, opt_.beta2, opt_.eps, wd, decoupled_, c1, c2);
-    p.storage()->bump_version();  // the kernel wrote p in place
-    return;
-  }
-  const Tensor g = (!decoupled_ && wd != 0.0) ? ops::add(g_in, ops::mul_scalar(p, wd)) : g_in;
-  slots[0] = ops::add(ops::mul_scalar(slots[0], opt_.beta1), ops::mul_scalar(g, 1.0 - opt_.beta1));
-  slots[1] = ops::add(ops::mul_scalar(slots[1], opt_.beta2), ops::mul_scalar(ops::mul(g, g), 1.0 - opt_.beta2));
-  Tensor denom = ops::add_scalar(ops::unary(UnaryOp::Sqrt, ops::mul_scalar(slots[1], 1.0 / c2)), opt_.eps);
-  Tensor update = ops::div(ops::mul_scalar(slots[0], 1.0 / c1), denom);
-  if (decoupled_ && wd != 0.0) update = ops::add(update, ops::mul_scalar(p, wd));
-  p.copy_(ops::sub(p, ops::mul_scalar(update, lr)));
+  ops::adam_step(p, g_in, slots[0], slots[1], lr, opt_.beta1, opt_.beta2, opt_.eps, wd, decoupled_, c1, c2);
 }
 
 }  // namespace iapt::optim

@@ -7,6 +7,7 @@
 #include "core/backend.h"
 #include "core/ops.h"
 #include "nn/rational_fit.h"
+#include "optim/optimizer.h"
 #include "tests/backend/parity.h"
 
 namespace iapt::parity {
@@ -234,6 +235,12 @@ void attention_cases() {
          [](auto& v) { return one(scaled_dot_product_attention(v[0], v[1], v[2], true)); }, {1e-4, 1e-5});
   add_op("attention", "causal [2,8,128,64]", {S({2, 8, 128, 64}), S({2, 8, 128, 64}), S({2, 8, 128, 64})},
          [](auto& v) { return one(scaled_dot_product_attention(v[0], v[1], v[2], true)); }, {1e-4, 1e-5});
+  // attention(): the CPU's fused kernel against CUDA's composition over repeated key/value heads.
+  add_op("attention", "fused GQA, causal + padding [2,4,6,16] x 2 kv heads",
+         {S({2, 4, 6, 16}), S({2, 2, 6, 16}), S({2, 2, 6, 16})},
+         [pad](auto& v) { return one(attention(v[0], v[1], v[2], true, pad)); }, {1e-4, 1e-5});
+  add_op("attention", "fused, queries after a prefix [1,4,3,8] x 7 keys", {S({1, 4, 3, 8}), S({1, 4, 7, 8}), S({1, 4, 7, 8})},
+         [](auto& v) { return one(attention(v[0], v[1], v[2], true)); }, {1e-4, 1e-5});
 }
 
 void rational_cases() {
@@ -285,6 +292,32 @@ void random_cases() {
     Tensor cast = strided.to(dt == DType::F32 ? DType::F64 : DType::F32);
     return Results{{"strided", strided.to(Device::CPU)}, {"cast", cast.to(Device::CPU)}};
   });
+}
+
+// The fused kernels the CPU has and CUDA composes: SwiGLU here, attention above.
+void fused_cases() {
+  add_op("elementwise", "swiglu [6, 40]", {S({6, 40}), S({6, 40})}, [](auto& v) { return one(swiglu(v[0], v[1])); });
+}
+
+// Three optimizer steps from the same gradients: the CPU's fused Adam kernel against CUDA's
+// composition from ops, with the L2 decay (Adam) and the decoupled one (AdamW).
+void optimizer_cases() {
+  for (bool decoupled : {false, true}) {
+    add_raw("optim", decoupled ? "AdamW: three steps" : "Adam with L2 decay: three steps", false, kF32, kF64,
+            [decoupled](Device dev, DType dt) {
+              Variable p(make_input(S({37, 19}), 11, dev, dt), true);
+              optim::AdamOptions o;
+              o.lr = 1e-2;
+              o.weight_decay = 0.1;
+              optim::Adam adam({optim::ParamGroup{"all", {p}, o.lr, o.weight_decay}}, o, decoupled);
+              for (uint64_t s = 0; s < 3; ++s) {
+                adam.zero_grad();
+                sum(mul(p, Variable(make_input(S({37, 19}), 20 + s, dev, dt)))).backward();
+                adam.step();
+              }
+              return Results{{"param", p.data().to(Device::CPU)}};
+            });
+  }
 }
 
 // A pre-norm attention + SwiGLU block with a loss: whole-model parity in one case.
@@ -353,6 +386,8 @@ void register_cases() {
   norm_cases();
   rope_cases();
   attention_cases();
+  fused_cases();
+  optimizer_cases();
   rational_cases();
   random_cases();
   model_cases();

@@ -8,6 +8,7 @@
 #include "core/backend.h"
 #include "core/error.h"
 #include "kernels/backends.h"
+#include "tests/kernel_recorder.h"
 #include "tests/backend/parity.h"
 
 using namespace iapt;
@@ -53,8 +54,16 @@ Comparison compare(const Tensor& cpu, const Tensor& gpu, parity::Tolerance tol, 
 
 int main(int argc, char** argv) {
   kernels::register_backends();
+  testing::record_kernels_if_asked();
   parity::register_cases();
   const std::string group = argc > 1 ? argv[1] : "";
+  if (group == "--cpu-only") {
+    // Every case's CPU half, in f64, for the kernel-coverage test (IAPT_KERNEL_RECORD): it names
+    // the kernels some parity case calls, with or without a GPU.
+    for (const auto& c : parity::registry()) c.run(Device::CPU, DType::F64);
+    fmt::print("ran the CPU half of {} parity cases\n", parity::registry().size());
+    return 0;
+  }
   std::set<std::string> groups;
   for (const auto& c : parity::registry()) groups.insert(c.group);
   for (const auto& c : parity::checks()) groups.insert(c.group);
