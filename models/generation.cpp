@@ -63,9 +63,9 @@ std::vector<std::vector<double>> prefill(const LlamaForCausalLM& model, const st
   }
   batch.mask = from_ints(mask, {rows, t});
   batch.hooks = o.hooks;
-  if (o.before_prefill) o.before_prefill(batch.mask);
   ForwardInputs in;
   in.hooks = o.hooks;
+  in.batch.instruction_mask = batch.mask;
   in.attention_mask = batch.mask;
   in.positions = from_ints(pos, {rows, t});
   in.cache = &batch.cache;

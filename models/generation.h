@@ -17,10 +17,10 @@ struct GenerationOptions {
   int64_t beams = 1;       // 1: greedy; at most kMaxBeams
   int64_t eos_id = 2;      // generation of a row stops after it emits this id
   int64_t pad_id = 0;      // fills the left padding (masked, so its value does not matter)
-  // A PEFT method's hooks (IAPT's prefixes are made once, at prefill, and then live in the cache),
-  // and what to tell it before the prefill: the padded prompts' mask [rows, T].
+  // A PEFT method's hooks. IAPT's prefixes are made once, at prefill, and then live in the cache;
+  // at prefill the hooks receive the padded prompts' mask [rows, T] as the instruction mask (the
+  // prompt is the instruction).
   nn::ForwardHooks* hooks = nullptr;
-  std::function<void(const Tensor& prompt_mask)> before_prefill;
 };
 
 struct Generation {

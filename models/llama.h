@@ -42,6 +42,7 @@ struct ForwardInputs {
   std::optional<Tensor> positions;             // i64 [B, T] or [T] (default: after the cached text)
   KVCache* cache = nullptr;
   nn::ForwardHooks* hooks = nullptr;           // a PEFT method's prefixes and position offset
+  nn::BatchInputs batch;                       // what the hooks read of the batch (the instruction mask)
 };
 
 class LlamaModel : public nn::Module {

@@ -9,15 +9,27 @@ namespace iapt::nn {
 
 enum class Sublayer { Attention, Mlp };
 
+// What a method may read of the batch being run, passed with the forward inputs to the hooks
+// that need it (a method keeps no per-batch state of its own).
+struct BatchInputs {
+  // i64 [B, T]: 1 on the instruction's tokens (IAPT, IDPG and LPT pool over them; diagnostics
+  // weigh by them); undefined where the caller has none. In generation, the prompts' mask.
+  Tensor instruction_mask;
+};
+
+// The batch's instruction mask for hidden states h [B, T, d] entering a layer, checked: the methods
+// that pool over the instruction refuse to run without one of h's rows and length.
+const Tensor& require_instruction_mask(const BatchInputs& batch, const Variable& h, const char* method);
+
 class ForwardHooks {
  public:
   virtual ~ForwardHooks() = default;
   // A key/value prefix for layer l from the hidden states h [B, T, d] entering it (none: undefined).
   // input_norm and attn are the layer's own (frozen) modules. Called once per layer at prefill
   // and never while decoding from a cache that already holds the prefix.
-  virtual KVPrefix layer_prefix(int64_t layer, const Variable& h, const RMSNorm& input_norm,
+  virtual KVPrefix layer_prefix(int64_t layer, const Variable& h, const BatchInputs& batch, const RMSNorm& input_norm,
                                 const LlamaAttention& attn) {
-    (void)layer, (void)h, (void)input_norm, (void)attn;
+    (void)layer, (void)h, (void)batch, (void)input_norm, (void)attn;
     return {};
   }
   // Added to every text token's RoPE position (the prefix takes positions 0..k-1 before the text).
@@ -26,8 +38,8 @@ class ForwardHooks {
   // at layer 0, LPT at a middle layer); they take RoPE positions 0..k-1, run through every layer
   // above like text, are cached as a prefix for decoding, and are dropped before the output.
   // Asked for at prefill only.
-  virtual Variable insert_tokens(int64_t layer, const Variable& h) {
-    (void)layer, (void)h;
+  virtual Variable insert_tokens(int64_t layer, const Variable& h, const BatchInputs& batch) {
+    (void)layer, (void)h, (void)batch;
     return {};
   }
   // A sublayer's output before the residual add (adapters): `input` is what the sublayer read
@@ -44,7 +56,8 @@ class FixedPrefixes : public ForwardHooks {
  public:
   FixedPrefixes(std::vector<KVPrefix> prefixes, int64_t position_offset)
       : prefixes_(std::move(prefixes)), offset_(position_offset) {}
-  KVPrefix layer_prefix(int64_t layer, const Variable&, const RMSNorm&, const LlamaAttention&) override {
+  KVPrefix layer_prefix(int64_t layer, const Variable&, const BatchInputs&, const RMSNorm&,
+                        const LlamaAttention&) override {
     return layer < static_cast<int64_t>(prefixes_.size()) ? prefixes_[layer] : KVPrefix{};
   }
   int64_t text_position_offset() const override { return offset_; }

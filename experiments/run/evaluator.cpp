@@ -71,10 +71,10 @@ std::vector<double> response_logprobs(const models::LlamaForCausalLM& model, nn:
     std::vector<const Encoded*> rows;
     for (size_t i = start; i < std::min(seqs.size(), start + batch_size); ++i) rows.push_back(&seqs[i]);
     Batch b = make_batch(rows);
-    method.set_instruction_mask(b.instruction_mask);
     models::ForwardInputs in;
     in.attention_mask = b.attention_mask;
     in.hooks = &method;
+    in.batch.instruction_mask = b.instruction_mask;
     // [B, T, V], read element by element: on the host
     Tensor lp = ops::softmax(model.forward(b.input_ids, in).data(), -1, true).to(Device::CPU);
     for (size_t r = 0; r < rows.size(); ++r) {
@@ -136,7 +136,6 @@ Evaluation evaluate(const models::LlamaForCausalLM& model, nn::PeftMethod& metho
       g.beams = options.beams;
       g.eos_id = tok.eos_id();
       g.hooks = &method;
-      g.before_prefill = [&](const Tensor& mask) { method.set_instruction_mask(mask); };
       for (const auto& r : models::generate(model, prompts, g)) {
         std::string text = tok.decode(r.tokens);
         const auto first = text.find_first_not_of(" \n"), last = text.find_last_not_of(" \n");

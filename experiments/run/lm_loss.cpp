@@ -6,10 +6,10 @@ namespace iapt::run {
 
 Variable response_loss(const models::LlamaForCausalLM& model, nn::PeftMethod& method, const Batch& b,
                        Variable* logits_out) {
-  method.set_instruction_mask(b.instruction_mask);
   models::ForwardInputs in;
   in.attention_mask = b.attention_mask;
   in.hooks = &method;
+  in.batch.instruction_mask = b.instruction_mask;
   const int64_t rows = b.input_ids.size(0), t = b.input_ids.size(1);
   Variable hidden = model.hidden_states(b.input_ids, in);  // [B, T, d]
   if (logits_out) {

@@ -61,10 +61,7 @@ ServeBenchResult bench_serve(const std::shared_ptr<models::LlamaForCausalLM>& mo
   }
   models::GenerationOptions g;
   g.eos_id = -1;
-  if (iapt) {
-    g.hooks = iapt.get();
-    g.before_prefill = [&](const Tensor& mask) { iapt->set_instruction_mask(mask); };
-  }
+  if (iapt) g.hooks = iapt.get();
   const Device device = model->lm_head_weight().data().device();
   auto timed = [&](int64_t tokens) {
     g.max_new_tokens = tokens;

@@ -43,19 +43,17 @@ Iapt::Iapt(int64_t hidden, int64_t num_layers, const IaptOptions& o, DType dtype
   }
 }
 
-KVPrefix Iapt::layer_prefix(int64_t layer, const Variable& h, const RMSNorm& input_norm, const LlamaAttention& attn) {
+KVPrefix Iapt::layer_prefix(int64_t layer, const Variable& h, const BatchInputs& batch, const RMSNorm& input_norm,
+                            const LlamaAttention& attn) {
   auto it = generators.find(layer);
   if (it == generators.end()) return {};
-  IAPT_CHECK(instruction_mask_.defined() && instruction_mask_.dim() == 2 && instruction_mask_.size(0) == h.size(0),
-             "iapt: set_instruction_mask([B, T]) for this batch of {} rows first", h.size(0));
   // The instruction mask covers the prompt; h may be a prompt (prefill) of the same length.
-  IAPT_CHECK(instruction_mask_.size(1) == h.size(1), "iapt: instruction mask {} for hidden states {}",
-             shape_str(instruction_mask_.shape()), shape_str(h.shape()));
+  const Tensor& instruction_mask = require_instruction_mask(batch, h, "iapt");
   ForwardStatistics* stats = statistics.enabled ? &statistics : nullptr;
-  Variable p = it->second->soft_tokens(h, instruction_mask_, stats, layer);  // [B, k, d]
+  Variable p = it->second->soft_tokens(h, instruction_mask, stats, layer);  // [B, k, d]
   Tensor positions = arange(options.soft_tokens, DType::I64);   // the prefix takes 0..k-1
   auto [k, v] = attn.keys_values(input_norm.forward(p), positions);
-  if (stats) record_prefix_norms(*stats, layer, {k, v}, h, instruction_mask_, input_norm, attn);
+  if (stats) record_prefix_norms(*stats, layer, {k, v}, h, instruction_mask, input_norm, attn);
   if (stats && it->second->gate.defined()) stats->put(layer, "gate", std::tanh(it->second->gate.data().to_vector()[0]));
   return {k, v, it->second->gate};
 }

@@ -52,7 +52,7 @@ class Iapt : public PeftMethod {
   // For a decoder of `num_layers` layers of width `hidden`.
   Iapt(int64_t hidden, int64_t num_layers, const IaptOptions& options, DType dtype = DType::F32);
 
-  KVPrefix layer_prefix(int64_t layer, const Variable& h, const RMSNorm& input_norm,
+  KVPrefix layer_prefix(int64_t layer, const Variable& h, const BatchInputs& batch, const RMSNorm& input_norm,
                         const LlamaAttention& attn) override;
   int64_t text_position_offset() const override { return options.shift_text_positions ? options.soft_tokens : 0; }
 

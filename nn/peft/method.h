@@ -32,9 +32,6 @@ class PeftMethod : public Module, public ForwardHooks {
   void load_canonical_state(const std::map<std::string, Tensor>& state, const std::string& prefix,
                             const std::string& source) const;
 
-  // The instruction tokens of the batch about to run (1 = instruction), [B, T], for the methods
-  // that read them (IAPT, IDPG, LPT) and for diagnostics.
-  virtual void set_instruction_mask(const Tensor& mask) { instruction_mask_ = mask; }
   // Dropout on (training) or off (evaluation), where a method has any.
   virtual void set_training(bool on) { (void)on; }
 
@@ -43,7 +40,6 @@ class PeftMethod : public Module, public ForwardHooks {
 
  protected:
   std::string canonical_prefix_;
-  Tensor instruction_mask_;
 };
 
 }  // namespace iapt::nn

@@ -48,18 +48,17 @@ void MultiTenantIapt::set_row_tenants(const std::vector<int64_t>& tenant_of_row)
   rows_ = static_cast<int64_t>(tenant_of_row.size());
 }
 
-KVPrefix MultiTenantIapt::layer_prefix(int64_t layer, const Variable& h, const RMSNorm& input_norm,
-                                       const LlamaAttention& attn) {
+KVPrefix MultiTenantIapt::layer_prefix(int64_t layer, const Variable& h, const BatchInputs& batch,
+                                       const RMSNorm& input_norm, const LlamaAttention& attn) {
   const int64_t b = h.size(0);
-  IAPT_CHECK(rows_ == b && instruction_mask_.defined() &&
-                 instruction_mask_.size(0) == b,
-             "multi-tenant IAPT: set_row_tenants and set_instruction_mask for this batch of {} rows first", b);
+  IAPT_CHECK(rows_ == b, "multi-tenant IAPT: set_row_tenants for this batch of {} rows first", b);
+  const Tensor& instruction_mask = require_instruction_mask(batch, h, "multi-tenant IAPT");
   NoGradGuard no_grad;
   Tensor k, v;  // [B, Hkv, k, D], each tenant's rows filled by its generators
   for (const auto& [tenant, rows] : rows_of_tenant_) {
     Iapt& method = *tenants_[tenant];
-    method.set_instruction_mask(take_rows(instruction_mask_, rows));
-    KVPrefix p = method.layer_prefix(layer, Variable(take_rows(h.data(), rows)), input_norm, attn);
+    const BatchInputs tenant_batch{take_rows(instruction_mask, rows)};
+    KVPrefix p = method.layer_prefix(layer, Variable(take_rows(h.data(), rows)), tenant_batch, input_norm, attn);
     if (!p.defined()) {  // this tenant has no generator at this layer: all must agree
       IAPT_CHECK(!k.defined(), "multi-tenant IAPT: tenants put generators on different layers (layer {})", layer);
       continue;

@@ -1,7 +1,8 @@
 #pragma once
 // One frozen backbone serving a batch whose rows belong to different tenants, each with its own
-// adapter. Before a batch runs, set_row_tenants() says which tenant each row is; every tenant's
-// adapter then acts on its rows only. For inference: nothing here records gradients.
+// adapter. Before a batch runs, set_row_tenants() says which tenant each row is (the LoRA adapters
+// sit inside the projections, where the forward inputs do not reach); every tenant's adapter then
+// acts on its rows only. For inference: nothing here records gradients.
 //   IAPT: at prefill each tenant's generators read that tenant's rows and make their key/value
 //     prefixes [rows, Hkv, k, D]; the KV cache keeps them, so decoding runs no generator.
 //   LoRA, unmerged: each target projection gathers every row's A [r, in] and B [out, r] from the
@@ -25,9 +26,8 @@ class MultiTenantIapt : public ForwardHooks {
   // Every tenant with the same number of soft tokens and the same position shift.
   explicit MultiTenantIapt(std::vector<std::shared_ptr<Iapt>> tenants);
   void set_row_tenants(const std::vector<int64_t>& tenant_of_row);
-  // The instruction tokens [B, T] of the batch about to prefill (generation's prompt mask).
-  void set_instruction_mask(const Tensor& mask) { instruction_mask_ = mask; }
-  KVPrefix layer_prefix(int64_t layer, const Variable& h, const RMSNorm& input_norm,
+  // Each tenant's generators read that tenant's rows of h and of the batch's instruction mask.
+  KVPrefix layer_prefix(int64_t layer, const Variable& h, const BatchInputs& batch, const RMSNorm& input_norm,
                         const LlamaAttention& attn) override;
   int64_t text_position_offset() const override { return tenants_.front()->text_position_offset(); }
   int64_t num_tenants() const { return static_cast<int64_t>(tenants_.size()); }
@@ -36,7 +36,6 @@ class MultiTenantIapt : public ForwardHooks {
   std::vector<std::shared_ptr<Iapt>> tenants_;
   int64_t rows_ = 0;  // of the batch set_row_tenants described
   std::map<int64_t, std::vector<int64_t>> rows_of_tenant_;
-  Tensor instruction_mask_;
 };
 
 enum class LoraBatching { Gather, Loop };

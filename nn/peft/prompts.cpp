@@ -26,12 +26,12 @@ PromptTuning::PromptTuning(int64_t k, int64_t hidden, const Tensor& vocabulary, 
   embedding = register_parameter("embedding.weight", init);
 }
 
-Variable PromptTuning::insert_tokens(int64_t layer, const Variable& h) {
+Variable PromptTuning::insert_tokens(int64_t layer, const Variable& h, const BatchInputs& batch) {
   if (layer != 0) return {};
   const int64_t k = embedding.size(0), d = embedding.size(1);
   Variable tokens = expand(unsqueeze(embedding, 0), {h.size(0), k, d});
-  if (statistics.enabled && instruction_mask_.defined())
-    record_inserted_norms(statistics, layer, tokens, h, instruction_mask_);
+  if (statistics.enabled && batch.instruction_mask.defined())
+    record_inserted_norms(statistics, layer, tokens, h, batch.instruction_mask);
   return tokens;
 }
 
@@ -55,25 +55,25 @@ Variable Idpg::prompts(const std::shared_ptr<Linear>& up_projection, int64_t bat
   return reshape(up_projection->forward(bottleneck_), {batch, soft_tokens, hidden});  // [B, k, d]
 }
 
-Variable Idpg::insert_tokens(int64_t layer, const Variable& h) {
+Variable Idpg::insert_tokens(int64_t layer, const Variable& h, const BatchInputs& batch) {
   if (layer != 0) return {};
-  IAPT_CHECK(instruction_mask_.defined() && instruction_mask_.size(0) == h.size(0) && instruction_mask_.size(1) == h.size(1),
-             "idpg: set_instruction_mask([B, T]) for this batch first");
+  const Tensor& instruction_mask = require_instruction_mask(batch, h, "idpg");
   // h entering layer 0 is the input embeddings: their mean over the instruction represents the input
-  bottleneck_ = relu(down->forward(pool->forward(h, instruction_mask_)));  // [B, 1, m]
+  bottleneck_ = relu(down->forward(pool->forward(h, instruction_mask)));  // [B, 1, m]
   if (!up) return {};
   Variable tokens = prompts(up, h.size(0), h.size(2));
-  if (statistics.enabled) record_inserted_norms(statistics, layer, tokens, h, instruction_mask_);
+  if (statistics.enabled) record_inserted_norms(statistics, layer, tokens, h, instruction_mask);
   return tokens;
 }
 
-KVPrefix Idpg::layer_prefix(int64_t layer, const Variable& h, const RMSNorm& input_norm, const LlamaAttention& attn) {
+KVPrefix Idpg::layer_prefix(int64_t layer, const Variable& h, const BatchInputs& batch, const RMSNorm& input_norm,
+                            const LlamaAttention& attn) {
   if (layer_up.empty()) return {};
   IAPT_CHECK(bottleneck_.defined() && layer < static_cast<int64_t>(layer_up.size()),
              "idpg: layer {} of {} (the input representation is made at layer 0)", layer, layer_up.size());
   Variable p = prompts(layer_up[layer], h.size(0), h.size(2));
   auto [k, v] = attn.keys_values(input_norm.forward(p), arange(soft_tokens, DType::I64));
-  if (statistics.enabled) record_prefix_norms(statistics, layer, {k, v}, h, instruction_mask_, input_norm, attn);
+  if (statistics.enabled) record_prefix_norms(statistics, layer, {k, v}, h, batch.instruction_mask, input_norm, attn);
   return {k, v};
 }
 
@@ -89,13 +89,12 @@ Lpt::Lpt(int64_t hidden, int64_t num_layers, const LptOptions& o, DType dtype) :
   generator = register_module("generator", std::make_shared<IaptGenerator>(hidden, g, o.activation, dtype));
 }
 
-Variable Lpt::insert_tokens(int64_t layer, const Variable& h) {
+Variable Lpt::insert_tokens(int64_t layer, const Variable& h, const BatchInputs& batch) {
   if (layer != options.layer) return {};
-  IAPT_CHECK(instruction_mask_.defined() && instruction_mask_.size(0) == h.size(0) && instruction_mask_.size(1) == h.size(1),
-             "lpt: set_instruction_mask([B, T]) for this batch first");
+  const Tensor& instruction_mask = require_instruction_mask(batch, h, "lpt");
   ForwardStatistics* stats = statistics.enabled ? &statistics : nullptr;
-  Variable tokens = generator->soft_tokens(h, instruction_mask_, stats, layer);  // [B, k, d]
-  if (statistics.enabled) record_inserted_norms(statistics, layer, tokens, h, instruction_mask_);
+  Variable tokens = generator->soft_tokens(h, instruction_mask, stats, layer);  // [B, k, d]
+  if (statistics.enabled) record_inserted_norms(statistics, layer, tokens, h, instruction_mask);
   return tokens;
 }
 

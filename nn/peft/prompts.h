@@ -20,7 +20,7 @@ class PromptTuning : public PeftMethod {
   PromptTuning(int64_t soft_tokens, int64_t hidden, const Tensor& vocabulary, DType dtype = DType::F32,
                double random_std = 0.02);
   std::string name() const override { return "prompt_tuning"; }
-  Variable insert_tokens(int64_t layer, const Variable& h) override;
+  Variable insert_tokens(int64_t layer, const Variable& h, const BatchInputs& batch) override;
   int64_t text_position_offset() const override { return embedding.size(0); }
   Variable embedding;  // [k, d]
 };
@@ -31,8 +31,8 @@ class Idpg : public PeftMethod {
   Idpg(int64_t soft_tokens, int64_t hidden, int64_t bottleneck, int64_t num_layers = 0, DType dtype = DType::F32,
        const ParameterStart& up_start = {});
   std::string name() const override { return "idpg"; }
-  Variable insert_tokens(int64_t layer, const Variable& h) override;
-  KVPrefix layer_prefix(int64_t layer, const Variable& h, const RMSNorm& input_norm,
+  Variable insert_tokens(int64_t layer, const Variable& h, const BatchInputs& batch) override;
+  KVPrefix layer_prefix(int64_t layer, const Variable& h, const BatchInputs& batch, const RMSNorm& input_norm,
                         const LlamaAttention& attn) override;
   int64_t text_position_offset() const override { return soft_tokens; }
   std::shared_ptr<Linear> down, up;             // [m, d] and [k d, m] (up: input variant)
@@ -58,7 +58,7 @@ class Lpt : public PeftMethod {
  public:
   Lpt(int64_t hidden, int64_t num_layers, const LptOptions& options, DType dtype = DType::F32);
   std::string name() const override { return "lpt"; }
-  Variable insert_tokens(int64_t layer, const Variable& h) override;
+  Variable insert_tokens(int64_t layer, const Variable& h, const BatchInputs& batch) override;
   int64_t text_position_offset() const override { return options.soft_tokens; }
   LptOptions options;
   std::shared_ptr<IaptGenerator> generator;

@@ -20,7 +20,7 @@ PtuningV2::PtuningV2(int64_t hidden, int64_t num_layers, int64_t kv_heads, int64
   apply_start(embedding, o.prefix_start);
 }
 
-KVPrefix PtuningV2::layer_prefix(int64_t layer, const Variable& h, const RMSNorm& input_norm,
+KVPrefix PtuningV2::layer_prefix(int64_t layer, const Variable& h, const BatchInputs& batch, const RMSNorm& input_norm,
                                  const LlamaAttention& attn) {
   const int64_t k = options.soft_tokens, kv = kv_heads_ * head_dim_, b = h.size(0);
   Variable table = options.reparameterize ? transform_out->forward(tanh(transform_in->forward(embedding))) : embedding;
@@ -29,8 +29,8 @@ KVPrefix PtuningV2::layer_prefix(int64_t layer, const Variable& h, const RMSNorm
     return expand(unsqueeze(x, 0), {b, kv_heads_, k, head_dim_});
   };
   KVPrefix prefix{heads(layer * 2 * kv), heads(layer * 2 * kv + kv)};
-  if (statistics.enabled && instruction_mask_.defined())
-    record_prefix_norms(statistics, layer, prefix, h, instruction_mask_, input_norm, attn);
+  if (statistics.enabled && batch.instruction_mask.defined())
+    record_prefix_norms(statistics, layer, prefix, h, batch.instruction_mask, input_norm, attn);
   return prefix;
 }
 

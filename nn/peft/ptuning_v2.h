@@ -21,7 +21,7 @@ class PtuningV2 : public PeftMethod {
   PtuningV2(int64_t hidden, int64_t num_layers, int64_t kv_heads, int64_t head_dim, const PtuningV2Options& options,
             DType dtype = DType::F32);
   std::string name() const override { return "ptuning_v2"; }
-  KVPrefix layer_prefix(int64_t layer, const Variable& h, const RMSNorm& input_norm,
+  KVPrefix layer_prefix(int64_t layer, const Variable& h, const BatchInputs& batch, const RMSNorm& input_norm,
                         const LlamaAttention& attn) override;
   int64_t text_position_offset() const override { return options.soft_tokens; }
 

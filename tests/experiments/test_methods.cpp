@@ -94,9 +94,9 @@ TEST_CASE("methods: gradcheck of every method's parameters through a tiny frozen
           p.data().copy_(ops::add(p.data(), ops::mul_scalar(randn(p.shape(), DType::F64), 0.3)));
         params.push_back(p);
       }
-      method->set_instruction_mask(kInstruction);
       models::ForwardInputs in;
       in.hooks = method.get();
+      in.batch.instruction_mask = kInstruction;
       auto loss = [&] { return cross_entropy(reshape(model->forward(kIds, in), {12, 30}), kTargets); };
       CHECK(model->forward(kIds, in).shape() == Shape{2, 6, 30});
       GradcheckReport r = gradcheck_parameters(loss, params, {1e-6, 1e-7, 1e-5});
@@ -135,7 +135,6 @@ TEST_CASE("methods: cached generation equals recomputation for inserted tokens a
     o.max_new_tokens = 5;
     o.eos_id = -1;
     o.hooks = method.get();
-    o.before_prefill = [&](const Tensor& mask) { method->set_instruction_mask(mask); };
     auto cached = models::generate(*model, {prompt}, o);
 
     std::vector<int64_t> seq = prompt;
@@ -144,9 +143,9 @@ TEST_CASE("methods: cached generation equals recomputation for inserted tokens a
       const int64_t len = static_cast<int64_t>(seq.size());
       std::vector<int64_t> instr(len, 0);
       for (int64_t i = 0; i < n; ++i) instr[i] = 1;  // the prompt is the instruction
-      method->set_instruction_mask(from_ints(instr, {1, len}));
       models::ForwardInputs in;
       in.hooks = method.get();
+      in.batch.instruction_mask = from_ints(instr, {1, len});
       Tensor last = model->forward(from_ints(seq, {1, len}), in).data().narrow(1, len - 1, 1).reshape({-1});
       int64_t best = 0;
       for (int64_t v = 1; v < 30; ++v)

@@ -110,9 +110,9 @@ TEST_CASE("iapt: gradcheck of the generator through a tiny frozen LLaMA", "[nn][
     models::LlamaForCausalLM m(tiny_config(), DType::F64);
     m.freeze();
     nn::Iapt iapt(16, 3, tiny_iapt(pooler), DType::F64);
-    iapt.set_instruction_mask(kInstruction);
     models::ForwardInputs in;
     in.hooks = &iapt;
+    in.batch.instruction_mask = kInstruction;
     auto loss = [&] { return cross_entropy(reshape(m.forward(kIds, in), {14, 30}), kTargets); };
     GradcheckReport r = gradcheck_parameters(loss, iapt.parameters(), {1e-6, 1e-7, 1e-5});
     INFO(nn::pooler_name(pooler) << ": " << r.to_string());
@@ -129,10 +129,9 @@ TEST_CASE("iapt: the prefix implementation equals the naive one in logits and gr
     nn::IaptOptions o = tiny_iapt(nn::PoolerKind::Attention);
     o.shift_text_positions = shift;
     nn::Iapt iapt(16, 3, o, DType::F64);
-    iapt.set_instruction_mask(kInstruction);
-
     models::ForwardInputs in;
     in.hooks = &iapt;
+    in.batch.instruction_mask = kInstruction;
     Variable prefix_logits = m.forward(kIds, in);
     cross_entropy(reshape(prefix_logits, {14, 30}), kTargets).backward();
     std::vector<Tensor> prefix_grads;
@@ -163,7 +162,6 @@ TEST_CASE("iapt: generation computes the prefixes once at prefill and decodes fr
   o.max_new_tokens = 6;
   o.eos_id = -1;  // never stop early
   o.hooks = &iapt;
-  o.before_prefill = [&](const Tensor& mask) { iapt.set_instruction_mask(mask); };
   auto cached = models::generate(m, {prompt}, o);
   // the same tokens from full forwards without a cache, the instruction being the prompt
   std::vector<int64_t> seq = prompt;
@@ -172,12 +170,12 @@ TEST_CASE("iapt: generation computes the prefixes once at prefill and decodes fr
   std::vector<int64_t> instr(n, 1);
   for (int step = 0; step < 6; ++step) {
     // the prompt alone feeds the generators, as at prefill
-    iapt.set_instruction_mask(from_ints(instr, {1, n}));
     models::ForwardInputs in;
     nn::Iapt* hooks = &iapt;
     // prefixes from the prompt's hidden states, then the full sequence attends to them
     models::KVCache prompt_cache;
     in.hooks = hooks;
+    in.batch.instruction_mask = from_ints(instr, {1, n});
     in.cache = &prompt_cache;
     m.forward(from_ints(prompt, {1, n}), in);
     std::vector<nn::KVPrefix> prefixes;
@@ -207,9 +205,9 @@ TEST_CASE("iapt: a gated prefix starts exactly at the frozen model, and its grad
   o.gated_prefix = true;
   nn::Iapt iapt(16, 3, o, DType::F64);
   CHECK(nn::Iapt::count_parameters(16, 3, o) == nn::Iapt::count_parameters(16, 3, tiny_iapt(nn::PoolerKind::Attention)) + 2);
-  iapt.set_instruction_mask(kInstruction);
   models::ForwardInputs in;
   in.hooks = &iapt;
+  in.batch.instruction_mask = kInstruction;
   const Tensor frozen = m.forward(kIds, {}).data();
   const Tensor gated = m.forward(kIds, in).data();
   // the text's positions are shifted by k; RoPE scores depend on relative positions alone
@@ -272,4 +270,19 @@ TEST_CASE("iapt: a gated prefix adds tanh(g) times each head's own softmax over 
       worst = std::max(worst, std::abs(gated[i * d + o] - plain[i * d + o] - std::tanh(0.7) * added));
     }
   CHECK(worst < 1e-12);
+}
+
+TEST_CASE("iapt: a forward pass whose inputs carry no instruction mask is refused, naming the field", "[nn][iapt]") {
+  manual_seed(34);
+  models::LlamaForCausalLM m(tiny_config(), DType::F64);
+  m.freeze();
+  nn::Iapt iapt(16, 3, tiny_iapt(nn::PoolerKind::Attention), DType::F64);
+  models::ForwardInputs in;
+  in.hooks = &iapt;
+  CHECK_THROWS_WITH(m.forward(kIds, in), Catch::Contains("iapt: the forward inputs carry no instruction mask") &&
+                                             Catch::Contains("ForwardInputs::batch.instruction_mask"));
+  in.batch.instruction_mask = kInstruction.narrow(1, 0, 5);
+  CHECK_THROWS_WITH(m.forward(kIds, in), Catch::Contains("instruction mask [2, 5] for hidden states [2, 7, 16]"));
+  in.batch.instruction_mask = kInstruction;
+  CHECK(m.forward(kIds, in).shape() == Shape{2, 7, 30});
 }

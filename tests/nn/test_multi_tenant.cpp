@@ -23,12 +23,11 @@ void perturb(const nn::PeftMethod& m, double scale) {
       p.data().copy_(ops::add(p.data(), ops::mul_scalar(randn(p.shape(), p.dtype()), scale)));
 }
 
-models::GenerationOptions options(nn::ForwardHooks* hooks, std::function<void(const Tensor&)> before) {
+models::GenerationOptions options(nn::ForwardHooks* hooks) {
   models::GenerationOptions g;
   g.max_new_tokens = 6;
   g.eos_id = -1;  // every row runs all its steps
   g.hooks = hooks;
-  g.before_prefill = std::move(before);
   return g;
 }
 
@@ -63,15 +62,15 @@ TEST_CASE("multi-tenant: IAPT rows of a mixed batch generate as they would alone
   nn::MultiTenantIapt mixed(tenants);
   mixed.set_row_tenants(kTenantOfRow);
   NoGradGuard no_grad;
-  auto batch = models::generate(*model, kPrompts, options(&mixed, [&](const Tensor& m) { mixed.set_instruction_mask(m); }));
+  auto batch = models::generate(*model, kPrompts, options(&mixed));
   std::set<std::vector<int64_t>> distinct;
   for (size_t r = 0; r < kPrompts.size(); ++r) {
     auto& t = *tenants[kTenantOfRow[r]];
-    expect_same(batch, r, models::generate(*model, {kPrompts[r]}, options(&t, [&](const Tensor& m) { t.set_instruction_mask(m); }))[0]);
+    expect_same(batch, r, models::generate(*model, {kPrompts[r]}, options(&t))[0]);
   }
   // the tenants differ: the same prompt under each gives different generations
   for (auto& t : tenants)
-    distinct.insert(models::generate(*model, {kPrompts[0]}, options(t.get(), [&](const Tensor& m) { t->set_instruction_mask(m); }))[0].tokens);
+    distinct.insert(models::generate(*model, {kPrompts[0]}, options(t.get()))[0].tokens);
   CHECK(distinct.size() > 1);
   CHECK_THROWS_WITH(mixed.set_row_tenants({0, 3}), Catch::Contains("row 1 names tenant 3 of 3"));
 }
@@ -93,7 +92,7 @@ TEST_CASE("multi-tenant: LoRA rows of a mixed batch generate as they would alone
     auto m = std::dynamic_pointer_cast<nn::Lora>(config::make_method(spec("lora"), model, DType::F64));
     m->load_canonical_state(states[kTenantOfRow[row]], "", "tenant");
     m->set_training(false);
-    auto g = models::generate(*model, {kPrompts[row]}, options(m.get(), {}))[0];
+    auto g = models::generate(*model, {kPrompts[row]}, options(m.get()))[0];
     m->detach();
     return g;
   };
@@ -102,7 +101,7 @@ TEST_CASE("multi-tenant: LoRA rows of a mixed batch generate as they would alone
     nn::MultiTenantLora mixed(*model, states, scale, batching);
     CHECK(mixed.projections() == 4 * 3);  // q, v, up, down in each of 3 layers
     mixed.set_row_tenants(kTenantOfRow);
-    results.push_back(models::generate(*model, kPrompts, options(nullptr, {})));
+    results.push_back(models::generate(*model, kPrompts, options(nullptr)));
   }
   for (size_t r = 0; r < kPrompts.size(); ++r) {
     const auto one = alone(r);
@@ -113,7 +112,7 @@ TEST_CASE("multi-tenant: LoRA rows of a mixed batch generate as they would alone
   for (const auto& s : states) {
     auto m = std::dynamic_pointer_cast<nn::Lora>(config::make_method(spec("lora"), model, DType::F64));
     m->load_canonical_state(s, "", "tenant");
-    distinct.insert(models::generate(*model, {kPrompts[2]}, options(nullptr, {}))[0].tokens);
+    distinct.insert(models::generate(*model, {kPrompts[2]}, options(nullptr))[0].tokens);
     m->detach();
   }
   CHECK(distinct.size() > 1);
