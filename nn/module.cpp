@@ -12,11 +12,6 @@ void Module::collect_parameters(const std::string& prefix, std::vector<std::pair
   for (const auto& [name, child] : children_) child->collect_parameters(prefix + name + ".", out);
 }
 
-void Module::collect_buffers(const std::string& prefix, std::vector<std::pair<std::string, Tensor>>& out) const {
-  for (const auto& [name, b] : buffers_) out.emplace_back(prefix + name, b);
-  for (const auto& [name, child] : children_) child->collect_buffers(prefix + name + ".", out);
-}
-
 std::vector<std::pair<std::string, Variable>> Module::named_parameters() const {
   std::vector<std::pair<std::string, Variable>> out;
   collect_parameters("", out);
@@ -35,12 +30,6 @@ std::vector<std::pair<std::string, std::shared_ptr<Module>>> Module::named_modul
     out.emplace_back(name, child);
     for (auto& [sub, m] : child->named_modules()) out.emplace_back(name + "." + sub, m);
   }
-  return out;
-}
-
-std::vector<std::pair<std::string, Tensor>> Module::named_buffers() const {
-  std::vector<std::pair<std::string, Tensor>> out;
-  collect_buffers("", out);
   return out;
 }
 
@@ -72,12 +61,9 @@ Variable Module::register_parameter(const std::string& name, Tensor init, bool r
   return v;
 }
 
-void Module::register_buffer(const std::string& name, Tensor value) { buffers_.emplace_back(name, std::move(value)); }
-
 std::map<std::string, Tensor> Module::state_dict() const {
   std::map<std::string, Tensor> out;
   for (auto& [name, p] : named_parameters()) out[name] = p.data();
-  for (auto& [name, b] : named_buffers()) out[name] = b;
   return out;
 }
 
@@ -98,14 +84,6 @@ std::vector<std::string> Module::load_state_dict(const std::map<std::string, Ten
       p.data().copy_(src);  // converts dtype and device
     used.insert(name);
   }
-  for (auto& [name, b] : named_buffers()) {
-    auto it = state.find(name);
-    IAPT_CHECK(it != state.end(), "{}: missing buffer '{}' (expected shape {})", source, name, shape_str(b.shape()));
-    IAPT_CHECK(it->second.shape() == b.shape(), "{}: buffer '{}' has shape {}, expected {}", source, name,
-               shape_str(it->second.shape()), shape_str(b.shape()));
-    b.copy_(it->second);
-    used.insert(name);
-  }
   std::vector<std::string> unused;
   for (auto& [name, t] : state)
     if (!used.count(name)) unused.push_back(name);
@@ -119,12 +97,11 @@ void Module::save(const std::string& path, const std::map<std::string, std::stri
 void Module::load(const std::string& path) {
   SafetensorsFile f = load_safetensors(path);
   auto unused = load_state_dict(f.tensors, path);
-  IAPT_CHECK(unused.empty(), "{}: tensor '{}' matches no parameter or buffer of the module", path, unused.front());
+  IAPT_CHECK(unused.empty(), "{}: tensor '{}' matches no parameter of the module", path, unused.front());
 }
 
 void Module::to(Device device) {
   for (auto& [name, p] : params_) p.set_data(p.data().to(device));
-  for (auto& [name, b] : buffers_) b = b.to(device);
   for (auto& [name, child] : children_) child->to(device);
 }
 

@@ -28,7 +28,6 @@ class Optimizer {
   void step();       // parameters without a gradient are left alone
   void zero_grad();  // drops every parameter's gradient
   void set_lr_scale(double scale) { lr_scale_ = scale; }
-  double lr_scale() const { return lr_scale_; }
   int64_t steps() const { return t_; }
   const std::vector<ParamGroup>& groups() const { return groups_; }
   std::vector<Variable> parameters() const;

@@ -3,7 +3,7 @@
 # suite, then the sanitizer build's (scripts/test-sanitizers.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-source scripts/configure.sh
+IAPT_WERROR=ON source scripts/configure.sh
 cmake --build build
 ctest --test-dir build --output-on-failure -j "$(nproc)" "$@"
 # Then the suite again under ASan and UBSan, and the parsers' fuzzers (IAPT_SANITIZERS=0 skips it).

@@ -86,11 +86,15 @@ std::string config_path(const std::string& value, const std::string& file, const
   return (std::filesystem::path(file).parent_path() / path).lexically_normal().string();
 }
 
+MethodSpec method_defaults(const std::string& name) {
+  const MethodEntry& entry = method_entry(name);
+  return {entry.name, entry.defaults()};
+}
+
 MethodSpec read_method(YamlMap m, const models::LlamaConfig& backbone) {
-  MethodSpec s;
-  s.name = m.choice("name", "iapt", method_names());
+  MethodSpec s = method_defaults(m.choice("name", "iapt", method_names()));
   MethodReader reader{m, backbone};
-  method_entry(s.name).read(reader, s);
+  method_entry(s.name).read(reader, s.options);
   m.finish();
   return s;
 }
@@ -121,16 +125,18 @@ int64_t backbone_parameters(const models::LlamaConfig& c) {
 }
 
 int64_t tunable_parameters(const models::LlamaConfig& backbone, const MethodSpec& method) {
-  return method_entry(method.name).count(backbone, method);
+  return method_entry(method.name).count(backbone, method.options);
 }
 
-int64_t text_position_offset(const MethodSpec& method) { return method_entry(method.name).text_position_offset(method); }
+int64_t text_position_offset(const MethodSpec& method) {
+  return method_entry(method.name).text_position_offset(method.options);
+}
 
 std::shared_ptr<nn::PeftMethod> make_method(const MethodSpec& m, const std::shared_ptr<models::LlamaForCausalLM>& model,
                                             DType dtype) {
   const MethodEntry& entry = method_entry(m.name);
   if (!entry.trains_backbone) model->freeze();
-  return entry.make(m, model, dtype);
+  return entry.make(m.options, model, dtype);
 }
 
 }  // namespace iapt::config

@@ -22,16 +22,14 @@
 //   method:   {name: full}
 // Paths may use environment variables (${IAPT_SHARED}/models/en-llama-6m); a relative path is
 // relative to the config file's folder.
+#include <any>
 #include <string>
 
-#include "models/llama_config.h"
+#include "core/error.h"
 #include "experiments/config/yaml_reader.h"
 #include "models/llama.h"
-#include "nn/peft/adapters.h"
-#include "nn/peft/iapt.h"
-#include "nn/peft/lora.h"
-#include "nn/peft/prompts.h"
-#include "nn/peft/ptuning_v2.h"
+#include "models/llama_config.h"
+#include "nn/peft/method.h"
 
 namespace iapt::config {
 
@@ -42,22 +40,28 @@ struct BackboneSpec {
   models::LlamaConfig config;
 };
 
+// A method and its options: the method's own options struct (nn::IaptOptions for iapt,
+// nn::LoraOptions for lora, ...; experiments/config/methods/<method>.cpp says which), as its
+// registry entry defaults and reads it.
 struct MethodSpec {
   std::string name;  // one of method_names()
-  nn::IaptOptions iapt;
-  nn::LoraOptions lora;
-  int64_t soft_tokens = 4;        // prompt_tuning, idpg (lpt and ptuning_v2 keep theirs below)
-  int64_t bottleneck = 64;        // idpg
-  bool idpg_per_layer = false;
-  bool init_from_vocabulary = true;  // prompt_tuning
-  double prompt_random_std = 0.02;   // prompt_tuning, random start
-  nn::ParameterStart idpg_up_start;
-  nn::PtuningV2Options ptuning;
-  nn::LptOptions lpt;
-  nn::AdapterOptions adapter;
+  std::any options;
+
+  template <class Options>
+  const Options& get() const {
+    const Options* o = std::any_cast<Options>(&options);
+    IAPT_CHECK(o != nullptr, "method '{}': its options are not of the type asked for", name);
+    return *o;
+  }
+  template <class Options>
+  Options& get() {
+    return const_cast<Options&>(static_cast<const MethodSpec*>(this)->get<Options>());
+  }
 };
 
 const std::vector<std::string>& method_names();
+// The method's options as its entry defaults them, before any YAML.
+MethodSpec method_defaults(const std::string& name);
 
 struct PeftConfig {
   std::string file;

@@ -99,11 +99,14 @@ std::unique_ptr<nn::MultiTenantLora> serve_lora(const std::shared_ptr<models::Ll
   std::vector<std::map<std::string, Tensor>> states;
   for (const auto& t : tenants) {
     IAPT_CHECK(t.method.name == "lora", "tenant {}: {} where LoRA tenants are served", t.name, t.method.name);
-    IAPT_CHECK(t.method.lora.r == tenants.front().method.lora.r && t.method.lora.alpha == tenants.front().method.lora.alpha,
-               "tenants {} and {}: LoRA rank or alpha differ", tenants.front().name, t.name);
+    const nn::LoraOptions& first = tenants.front().method.get<nn::LoraOptions>();
+    const nn::LoraOptions& own = t.method.get<nn::LoraOptions>();
+    IAPT_CHECK(own.r == first.r && own.alpha == first.alpha, "tenants {} and {}: LoRA rank or alpha differ",
+               tenants.front().name, t.name);
     states.push_back(t.state);
   }
-  const double scale = tenants.front().method.lora.alpha / static_cast<double>(tenants.front().method.lora.r);
+  const nn::LoraOptions& first = tenants.front().method.get<nn::LoraOptions>();
+  const double scale = first.alpha / static_cast<double>(first.r);
   return std::make_unique<nn::MultiTenantLora>(*model, states, scale, batching);
 }
 

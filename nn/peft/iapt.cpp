@@ -79,15 +79,4 @@ std::vector<Variable> Iapt::activation_parameters() const {
   return out;
 }
 
-std::vector<Variable> Iapt::generator_parameters() const {
-  std::vector<Variable> out;
-  for (auto& [l, g] : generators) {
-    out.push_back(g->down->weight);
-    if (g->pool->query.defined()) out.push_back(g->pool->query);
-    out.push_back(g->up->weight);
-    if (g->gate.defined()) out.push_back(g->gate);
-  }
-  return out;
-}
-
 }  // namespace iapt::nn

@@ -56,10 +56,10 @@ class Iapt : public PeftMethod {
                         const LlamaAttention& attn) override;
   int64_t text_position_offset() const override { return options.shift_text_positions ? options.soft_tokens : 0; }
 
-  // The rational coefficients (own learning rate, or the held-out-batch step of the bilevel schedule)
-  // and everything else.
+  // The rational coefficients (own learning rate, or the held-out-batch step of the bilevel schedule).
   std::vector<Variable> activation_parameters() const;
-  std::vector<Variable> generator_parameters() const;
+  std::vector<Variable> coefficient_parameters() const override { return activation_parameters(); }
+  bool bilevel_coefficients() const override { return options.coefficient_learning == "bilevel"; }
 
   // The tunable parameter count for a decoder shape, without building anything (LLaMA-2 7B with
   // k = 4, m = 320 and rational (6, 5): 2,622,732 per layer).

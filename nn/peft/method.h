@@ -13,6 +13,9 @@
 
 namespace iapt::nn {
 
+// The options of a method that has none ((IA)^3, full fine-tuning).
+struct NoOptions {};
+
 class PeftMethod : public Module, public ForwardHooks {
  public:
   explicit PeftMethod(std::string canonical_prefix) : canonical_prefix_(std::move(canonical_prefix)) {}
@@ -32,6 +35,11 @@ class PeftMethod : public Module, public ForwardHooks {
   void load_canonical_state(const std::map<std::string, Tensor>& state, const std::string& prefix,
                             const std::string& source) const;
 
+  // Parameters the trainer steps as a group of their own, at training.coefficient_lr (IAPT's
+  // rational coefficients); empty for most methods. With bilevel_coefficients() they learn on
+  // training rows held out of the other parameters' batches.
+  virtual std::vector<Variable> coefficient_parameters() const { return {}; }
+  virtual bool bilevel_coefficients() const { return false; }
   // Dropout on (training) or off (evaluation), where a method has any.
   virtual void set_training(bool on) { (void)on; }
 

@@ -13,6 +13,19 @@
 
 namespace iapt::nn {
 
+struct PromptTuningOptions {
+  int64_t soft_tokens = 20;
+  bool from_vocabulary = true;  // start from k random rows of the vocabulary, else normal
+  double random_std = 0.02;     // the normal start's standard deviation
+};
+
+struct IdpgOptions {
+  int64_t soft_tokens = 4;
+  int64_t bottleneck = 64;
+  bool per_layer = false;  // the per-layer variant: one up-projection per layer, as prefixes
+  ParameterStart up_start;
+};
+
 class PromptTuning : public PeftMethod {
  public:
   // init: rows of `vocabulary` [V, d] (k token embeddings picked at random), or, when undefined,

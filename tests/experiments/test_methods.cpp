@@ -11,6 +11,11 @@
 #include "experiments/run/lm_loss.h"
 #include "kernels/backends.h"
 #include "models/generation.h"
+#include "nn/peft/adapters.h"
+#include "nn/peft/iapt.h"
+#include "nn/peft/lora.h"
+#include "nn/peft/prompts.h"
+#include "nn/peft/ptuning_v2.h"
 #include "tests/tiny_llama.h"
 
 using namespace iapt;
@@ -19,21 +24,31 @@ namespace {
 
 models::LlamaConfig tiny_config() { return testing::tiny_llama_config(); }
 
+// Each method's options at tiny sizes (P-tuning v2 reparameterised unless a test says otherwise).
 config::MethodSpec spec_for(const std::string& name) {
-  config::MethodSpec s;
-  s.name = name;
-  s.soft_tokens = 3;
-  s.bottleneck = 4;
-  s.iapt.soft_tokens = 3;
-  s.iapt.bottleneck = 4;
-  s.iapt.activation.rational = {3, 2, RationalVersion::B, "gelu"};
-  s.lora = {2, 4, 0.0, {"q", "k", "v", "o", "gate", "up", "down"}};
-  s.ptuning = {3, name == "ptuning_v2", 6};
-  s.lpt.soft_tokens = 3;
-  s.lpt.bottleneck = 4;
-  s.adapter.bottleneck = 3;
-  s.adapter.parallel = name == "parallel_adapter";
-  s.adapter.scale = 0.5;
+  config::MethodSpec s = config::method_defaults(name);
+  if (auto* o = std::any_cast<nn::IaptOptions>(&s.options)) {
+    o->soft_tokens = 3;
+    o->bottleneck = 4;
+    o->activation.rational = {3, 2, RationalVersion::B, "gelu"};
+  } else if (auto* o = std::any_cast<nn::LoraOptions>(&s.options)) {
+    *o = {2, 4, 0.0, {"q", "k", "v", "o", "gate", "up", "down"}};
+  } else if (auto* o = std::any_cast<nn::PromptTuningOptions>(&s.options)) {
+    o->soft_tokens = 3;
+  } else if (auto* o = std::any_cast<nn::IdpgOptions>(&s.options)) {
+    o->soft_tokens = 3;
+    o->bottleneck = 4;
+  } else if (auto* o = std::any_cast<nn::PtuningV2Options>(&s.options)) {
+    o->soft_tokens = 3;
+    o->reparameterize = true;
+    o->reparam_hidden = 6;
+  } else if (auto* o = std::any_cast<nn::LptOptions>(&s.options)) {
+    o->soft_tokens = 3;
+    o->bottleneck = 4;
+  } else if (auto* o = std::any_cast<nn::AdapterOptions>(&s.options)) {
+    o->bottleneck = 3;
+    o->scale = 0.5;
+  }
   return s;
 }
 
@@ -67,10 +82,10 @@ TEST_CASE("methods: every method's parameter count matches its shape formula", "
   // with the reparameterisation MLP, and IDPG per layer
   auto model = std::make_shared<models::LlamaForCausalLM>(tiny_config());
   config::MethodSpec s = spec_for("ptuning_v2");
-  s.ptuning.reparameterize = true;
+  s.get<nn::PtuningV2Options>().reparameterize = true;
   CHECK(count(*config::make_method(s, model)) == config::tunable_parameters(model->config, s));
   config::MethodSpec idpg = spec_for("idpg");
-  idpg.idpg_per_layer = true;
+  idpg.get<nn::IdpgOptions>().per_layer = true;
   CHECK(count(*config::make_method(idpg, model)) == config::tunable_parameters(model->config, idpg));
 }
 
@@ -83,8 +98,8 @@ TEST_CASE("methods: gradcheck of every method's parameters through a tiny frozen
       manual_seed(51);
       auto model = std::make_shared<models::LlamaForCausalLM>(tiny_config(), DType::F64);
       config::MethodSpec s = spec_for(name);
-      s.ptuning.reparameterize = reparam;
-      s.idpg_per_layer = variant;
+      if (name == "ptuning_v2") s.get<nn::PtuningV2Options>().reparameterize = reparam;
+      if (name == "idpg") s.get<nn::IdpgOptions>().per_layer = variant;
       auto method = config::make_method(s, model, DType::F64);
       std::vector<Variable> params;
       for (auto& [n, p] : method->canonical_parameters()) {
@@ -125,7 +140,7 @@ TEST_CASE("methods: cached generation equals recomputation for inserted tokens a
     manual_seed(53);
     auto model = std::make_shared<models::LlamaForCausalLM>(tiny_config());
     config::MethodSpec spec = spec_for(name == "idpg per layer" ? "idpg" : name);
-    spec.idpg_per_layer = name == "idpg per layer";
+    if (spec.name == "idpg") spec.get<nn::IdpgOptions>().per_layer = name == "idpg per layer";
     auto method = config::make_method(spec, model);
     for (auto& [n, p] : method->canonical_parameters())
       p.data().copy_(ops::add(p.data(), ops::mul_scalar(randn(p.shape()), 0.5)));
@@ -163,8 +178,7 @@ TEST_CASE("methods: gradcheck of full fine-tuning on a micro LLaMA", "[methods][
   c.num_attention_heads = 2, c.num_key_value_heads = 1;
   manual_seed(54);
   auto model = std::make_shared<models::LlamaForCausalLM>(c, DType::F64);
-  config::MethodSpec s;
-  s.name = "full";
+  config::MethodSpec s = config::method_defaults("full");
   auto method = config::make_method(s, model, DType::F64);
   std::vector<Variable> params;
   for (auto& [n, p] : method->canonical_parameters()) params.push_back(p);

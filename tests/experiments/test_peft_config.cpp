@@ -5,6 +5,9 @@
 #include "core/error.h"
 #include "core/ops.h"
 #include "experiments/config/peft_config.h"
+#include "nn/peft/iapt.h"
+#include "nn/peft/prompts.h"
+#include "nn/peft/ptuning_v2.h"
 
 using namespace iapt;
 
@@ -25,8 +28,7 @@ TEST_CASE("params: the paper's counts on the LLaMA-2 7B shape", "[experiments][p
   auto lora = config::load_peft_config(kConfigs + "llama2-7b-lora.yaml");
   CHECK(config::tunable_parameters(lora.backbone.config, lora.method) == 19988480);
   CHECK(config::backbone_parameters(config::named_shape("llama-2-7b")) == 6738415616);
-  config::MethodSpec full;
-  full.name = "full";
+  config::MethodSpec full = config::method_defaults("full");
   CHECK(config::tunable_parameters(config::named_shape("llama-2-7b"), full) == 6738415616);
 }
 

@@ -9,6 +9,7 @@
 #include "experiments/serve/serve_bench.h"
 #include "experiments/serve/tenants.h"
 #include "models/checkpoint.h"
+#include "nn/peft/lora.h"
 
 using namespace iapt;
 namespace fs = std::filesystem;
@@ -23,7 +24,7 @@ TEST_CASE("serve: tenants saved to a registry load back, and mixed methods are r
   REQUIRE(loaded.size() == 3);
   for (size_t i = 0; i < 3; ++i) {
     CHECK(loaded[i].name == lora[i].name);
-    CHECK(loaded[i].method.lora.r == 2);
+    CHECK(loaded[i].method.get<nn::LoraOptions>().r == 2);
     REQUIRE(loaded[i].state.size() == lora[i].state.size());
     for (auto& [name, v] : lora[i].state)
       CHECK(ops::amax(ops::unary(UnaryOp::Abs, ops::sub(loaded[i].state.at(name), v)), {}, false).item() == 0.0);

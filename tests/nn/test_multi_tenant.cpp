@@ -38,12 +38,15 @@ void expect_same(const std::vector<models::Generation>& batch, size_t row, const
 }
 
 config::MethodSpec spec(const std::string& name) {
-  config::MethodSpec s;
-  s.name = name;
-  s.iapt.soft_tokens = 2;
-  s.iapt.bottleneck = 5;
-  s.iapt.activation.rational = {3, 2, RationalVersion::B, "gelu"};
-  s.lora = {2, 4, 0.0, {"q", "v", "up", "down"}};
+  config::MethodSpec s = config::method_defaults(name);
+  if (name == "iapt") {
+    auto& o = s.get<nn::IaptOptions>();
+    o.soft_tokens = 2;
+    o.bottleneck = 5;
+    o.activation.rational = {3, 2, RationalVersion::B, "gelu"};
+  } else {
+    s.get<nn::LoraOptions>() = {2, 4, 0.0, {"q", "v", "up", "down"}};
+  }
   return s;
 }
 
