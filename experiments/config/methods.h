@@ -54,7 +54,7 @@ struct TypedMethodEntry {
   std::function<int64_t(const models::LlamaConfig&, const Options&)> count;
   std::function<MethodPtr(const Options&, const ModelPtr&, DType)> make;
   // Unset for methods without soft tokens: 0.
-  std::function<int64_t(const Options&)> text_position_offset;
+  std::function<int64_t(const Options&)> text_position_offset{};
   bool trains_backbone = false;
 };
 

@@ -75,4 +75,21 @@ std::vector<std::vector<size_t>> bucketed_batches(const std::vector<Encoded>& da
   return batches;
 }
 
+BatchSchedule::BatchSchedule(const std::vector<Encoded>& data, int64_t batch_size, uint64_t seed)
+    : data_(data),
+      batch_size_(batch_size),
+      per_epoch_((static_cast<int64_t>(data.size()) + batch_size - 1) / batch_size),
+      seed_(seed) {}
+
+Batch BatchSchedule::at(int64_t counter) {
+  const int64_t epoch = counter / per_epoch_;
+  if (epoch != epoch_loaded_) {
+    epoch_batches_ = bucketed_batches(data_, batch_size_, seed_ + 1000 * static_cast<uint64_t>(epoch));
+    epoch_loaded_ = epoch;
+  }
+  std::vector<const Encoded*> rows;
+  for (size_t i : epoch_batches_[counter % per_epoch_]) rows.push_back(&data_[i]);
+  return make_batch(rows);
+}
+
 }  // namespace iapt::run

@@ -37,4 +37,19 @@ Batch make_batch(const std::vector<const Encoded*>& rows, int64_t pad_id = 0);
 // length (little padding), then the batches themselves shuffled.
 std::vector<std::vector<size_t>> bucketed_batches(const std::vector<Encoded>& data, int64_t batch_size, uint64_t seed);
 
+// A run's batch schedule: the n-th micro-batch of the run is a function of n alone (epoch e is
+// bucketed_batches with seed + 1000 e), so a resumed run draws exactly the batches it would have.
+class BatchSchedule {
+ public:
+  BatchSchedule(const std::vector<Encoded>& data, int64_t batch_size, uint64_t seed);
+  Batch at(int64_t counter);
+
+ private:
+  const std::vector<Encoded>& data_;
+  int64_t batch_size_, per_epoch_;
+  uint64_t seed_;
+  int64_t epoch_loaded_ = -1;
+  std::vector<std::vector<size_t>> epoch_batches_;
+};
+
 }  // namespace iapt::run

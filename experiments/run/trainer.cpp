@@ -175,8 +175,7 @@ struct Optimizers {
 
 Optimizers make_optimizers(const RunConfig& c, nn::PeftMethod& method) {
   Optimizers o;
-  auto* iapt = dynamic_cast<nn::Iapt*>(&method);
-  if (iapt) o.coefficients = iapt->activation_parameters();
+  o.coefficients = method.coefficient_parameters();
   std::vector<Variable> others;
   for (const auto& named : method.canonical_parameters()) {
     const Variable& p = named.second;  // not a structured binding: clang 14 cannot capture one
@@ -184,7 +183,7 @@ Optimizers make_optimizers(const RunConfig& c, nn::PeftMethod& method) {
                      [&](const Variable& q) { return q.impl() == p.impl(); }) == o.coefficients.end())
       others.push_back(p);
   }
-  o.bilevel = iapt && c.method.iapt.coefficient_learning == "bilevel" && !o.coefficients.empty();
+  o.bilevel = method.bilevel_coefficients() && !o.coefficients.empty();
   const TrainingOptions& t = c.training;
   o.main = make_optimizer(t.optimizer, std::move(others), t.lr, t.weight_decay);
   o.coef = make_optimizer(t.optimizer, o.coefficients, t.coefficient_lr, 0.0);
@@ -345,6 +344,33 @@ void finish_run(const RunConfig& c, Setup& s, const fs::path& dir, const nlohman
 
 }  // namespace
 
+// The weights of a new best dev score, with the config that made them; non-finite weights are an
+// error, not a best.
+void save_best(const Setup& s, const fs::path& dir, const std::string& resolved, int64_t at_step) {
+  const auto state = s.method->canonical_state();
+  if (const auto bad = first_nonfinite(state))
+    throw Error(fmt::format("{}: step {}: parameter {} holds {}; it is not saved as the best weights", s.config.name,
+                            at_step, bad->first, show_number(bad->second)));
+  save_safetensors((dir / "best" / "adapter.safetensors").string(), state, {{"method", s.config.method.name}});
+  write_text_atomically(dir / "best" / "config.yaml", resolved);
+}
+
+// Evaluation on dev after `step` and early stopping: logs the scores, keeps the best weights, and
+// counts evaluations without improvement; true once training.patience of them have passed.
+bool evaluate_and_keep_best(const Setup& s, const fs::path& dir, const std::string& resolved, int64_t step,
+                            const std::string& metric, StepLog& log, Progress& progress) {
+  const RunConfig& c = s.config;
+  Evaluation ev = evaluate(*s.model, *s.method, *s.tok, s.task, s.splits.dev, c.task, c.evaluation);
+  const double value = ev.metrics.at(metric);
+  log.write_dev(step, ev.metrics, metric, value);
+  if (value > progress.best) {
+    progress.best = value, progress.best_step = step + 1, progress.bad_evals = 0;
+    save_best(s, dir, resolved, step + 1);
+    return false;
+  }
+  return c.training.patience > 0 && ++progress.bad_evals >= c.training.patience;
+}
+
 RunSummary train_run(const RunConfig& c) {
   const auto started = std::chrono::steady_clock::now();
   const fs::path dir = c.run_dir();
@@ -396,25 +422,7 @@ RunSummary train_run(const RunConfig& c) {
                                                              s.probe.labels)}});
   }
 
-  auto save_best = [&](int64_t at_step) {
-    const auto state = s.method->canonical_state();
-    if (const auto bad = first_nonfinite(state))
-      throw Error(fmt::format("{}: step {}: parameter {} holds {}; it is not saved as the best weights", c.name, at_step,
-                              bad->first, show_number(bad->second)));
-    save_safetensors((dir / "best" / "adapter.safetensors").string(), state, {{"method", c.method.name}});
-    write_text_atomically(dir / "best" / "config.yaml", resolved);
-  };
-  std::vector<std::vector<size_t>> epoch_batches;
-  int64_t epoch_loaded = -1;
-  auto batch_at = [&](int64_t counter) {  // the counter-th micro-batch of the run: a function of the step alone
-    // chunks hold 50 whole batches, so an epoch has ceil(n / batch_size) of them
-    const int64_t per_epoch = (static_cast<int64_t>(train.size()) + o.batch_size - 1) / o.batch_size;
-    const int64_t epoch = counter / per_epoch;
-    if (epoch != epoch_loaded) epoch_batches = bucketed_batches(train, o.batch_size, c.seed + 1000 * epoch), epoch_loaded = epoch;
-    std::vector<const Encoded*> rows;
-    for (size_t i : epoch_batches[counter % per_epoch]) rows.push_back(&train[i]);
-    return make_batch(rows);
-  };
+  BatchSchedule batches(train, o.batch_size, c.seed);
   const int64_t kill_after = fault_kill_after_step();
   StepLog log(dir / "metrics.jsonl", summary.resumed, o.steps, progress.next_step);
   for (int64_t step = progress.next_step; step < o.steps; ++step) {
@@ -426,7 +434,7 @@ RunSummary train_run(const RunConfig& c) {
     auto train_backward = [&] {
       loss_sum = 0;
       for (int64_t micro = 0; micro < o.grad_accumulation; ++micro) {
-        Batch b = batch_at(step * o.grad_accumulation + micro);
+        Batch b = batches.at(step * o.grad_accumulation + micro);
         Variable loss = mul_scalar(response_loss(*s.model, *s.method, b), 1.0 / static_cast<double>(o.grad_accumulation));
         loss.backward();
         loss_sum += loss.item();
@@ -455,18 +463,8 @@ RunSummary train_run(const RunConfig& c) {
     progress.trained_steps = step + 1;
     if ((step + 1) % o.log_every == 0 || step + 1 == o.steps) log.write(step, loss_sum, o.lr * scale);
 
-    bool stop = false;
-    if ((step + 1) % o.eval_every == 0 || step + 1 == o.steps) {
-      Evaluation ev = evaluate(*s.model, *s.method, *s.tok, s.task, s.splits.dev, c.task, c.evaluation);
-      const double value = ev.metrics.at(summary.dev_metric);
-      log.write_dev(step, ev.metrics, summary.dev_metric, value);
-      if (value > progress.best) {
-        progress.best = value, progress.best_step = step + 1, progress.bad_evals = 0;
-        save_best(step + 1);
-      } else if (o.patience > 0 && ++progress.bad_evals >= o.patience) {
-        stop = true;
-      }
-    }
+    const bool stop = ((step + 1) % o.eval_every == 0 || step + 1 == o.steps) &&
+                      evaluate_and_keep_best(s, dir, resolved, step, summary.dev_metric, log, progress);
     // a stopped run checkpoints as finished, so a restart goes straight to the final evaluation
     if ((step + 1) % o.checkpoint_every == 0 || step + 1 == o.steps || stop) {
       progress.next_step = stop ? o.steps : step + 1;

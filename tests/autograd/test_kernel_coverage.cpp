@@ -35,7 +35,7 @@ std::set<std::string> kernels_called_by(const std::string& command) {
   return called;
 }
 
-std::string self() { return std::filesystem::read_symlink("/proc/self/exe").string(); }
+std::string self() { return std::filesystem::read_symlink("/proc/self/exe").string(); }  // this test binary
 
 }  // namespace
 
@@ -47,7 +47,7 @@ TEST_CASE("kernels: every kernel in the list has an f64 gradcheck", "[gradcheck-
       {"normal", "a random draw (tests/core/test_rng.cpp)"},
       {"adam_step", "an optimizer step (tests/optim/test_optimizers.cpp)"},
   };
-  const std::set<std::string> called = kernels_called_by("'" + self() + "' '[gradcheck]'");
+  const std::set<std::string> called = kernels_called_by(fmt::format("'{}' '[gradcheck]'", self()));
   for (const KernelName& k : backend_kernel_names()) {
     if (no_gradient.count(k.name)) continue;
     INFO("kernel '" << k.name << "': no [gradcheck] test case calls it on the CPU");
@@ -56,7 +56,7 @@ TEST_CASE("kernels: every kernel in the list has an f64 gradcheck", "[gradcheck-
 }
 
 TEST_CASE("kernels: every kernel in the list has a CUDA parity case", "[parity-coverage]") {
-  const std::set<std::string> called = kernels_called_by("'" IAPT_PARITY "' --cpu-only");
+  const std::set<std::string> called = kernels_called_by(fmt::format("'{}' --cpu-only", IAPT_PARITY));
   for (const KernelName& k : backend_kernel_names()) {
     INFO("kernel '" << k.name << "': no case in tests/backend/parity_cases.cpp calls it");
     CHECK(called.count(k.name) == 1);
