@@ -66,6 +66,11 @@ std::vector<std::vector<double>> prefill(const LlamaForCausalLM& model, const st
   ForwardInputs in;
   in.hooks = o.hooks;
   in.batch.instruction_mask = batch.mask;
+  if (!o.row_tenants.empty()) {
+    IAPT_CHECK(o.row_tenants.size() == prompts.size(), "generate: {} row tenants for {} prompts", o.row_tenants.size(),
+               prompts.size());
+    for (int64_t r = 0; r < rows; ++r) in.batch.row_tenants.push_back(o.row_tenants[r / copies]);
+  }
   in.attention_mask = batch.mask;
   in.positions = from_ints(pos, {rows, t});
   in.cache = &batch.cache;

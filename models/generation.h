@@ -21,6 +21,8 @@ struct GenerationOptions {
   // at prefill the hooks receive the padded prompts' mask [rows, T] as the instruction mask (the
   // prompt is the instruction).
   nn::ForwardHooks* hooks = nullptr;
+  // Multi-tenant hooks: the tenant of each prompt (the hooks receive it per row); empty otherwise.
+  std::vector<int64_t> row_tenants;
 };
 
 struct Generation {

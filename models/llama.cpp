@@ -91,6 +91,8 @@ Variable LlamaForCausalLM::hidden_states_of(const Variable& embeds, const Forwar
                     .to(DType::I64);
 
   Variable h = embeds;
+  nn::BatchInputs batch = in.batch;  // what the hooks read: the caller's, and the input embeddings
+  batch.input_embeddings = embeds;
   int64_t inserted = 0;  // prompt tokens in front of the text in h (prompt tuning, IDPG, LPT)
   for (size_t l = 0; l < model->layers.size(); ++l) {
     const auto& layer = *model->layers[l];
@@ -99,7 +101,7 @@ Variable LlamaForCausalLM::hidden_states_of(const Variable& embeds, const Forwar
     const bool prefill = !a.cache || a.cache->length() == 0;  // hooks add their tokens then only
     nn::KVPrefix prefix;
     if (in.hooks && prefill) {
-      Variable tokens = in.hooks->insert_tokens(static_cast<int64_t>(l), h, in.batch);
+      Variable tokens = in.hooks->insert_tokens(static_cast<int64_t>(l), h, batch);
       if (tokens.defined()) {
         IAPT_CHECK(tokens.dim() == 3 && tokens.size(0) == b && tokens.size(2) == h.size(2),
                    "llama forward: inserted tokens {} for hidden states {}", shape_str(tokens.shape()),
@@ -108,7 +110,7 @@ Variable LlamaForCausalLM::hidden_states_of(const Variable& embeds, const Forwar
         positions = prepend_positions(tokens.size(1), positions);
         inserted += tokens.size(1);
       }
-      prefix = in.hooks->layer_prefix(static_cast<int64_t>(l), h, in.batch, *layer.input_layernorm, *layer.self_attn);
+      prefix = in.hooks->layer_prefix(static_cast<int64_t>(l), h, batch, *layer.input_layernorm, *layer.self_attn);
     }
     a.positions = positions;
     a.prefix = prefix.defined() ? &prefix : nullptr;

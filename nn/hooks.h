@@ -15,6 +15,11 @@ struct BatchInputs {
   // i64 [B, T]: 1 on the instruction's tokens (IAPT, IDPG and LPT pool over them; diagnostics
   // weigh by them); undefined where the caller has none. In generation, the prompts' mask.
   Tensor instruction_mask;
+  // [B, T, d]: the decoder's input embeddings, which the decoder itself sets before it calls the
+  // hooks (IDPG's per-layer prefixes are made from them at every layer).
+  Variable input_embeddings;
+  // Multi-tenant serving (MultiTenantIapt): the tenant of each row; empty otherwise.
+  std::vector<int64_t> row_tenants;
 };
 
 // The batch's instruction mask for hidden states h [B, T, d] entering a layer, checked: the methods

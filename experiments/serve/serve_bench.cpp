@@ -44,7 +44,6 @@ ServeBenchResult bench_serve(const std::shared_ptr<models::LlamaForCausalLM>& mo
   for (int64_t i = 0; i < o.batch; ++i) tenant_of_row[i] = i % o.tenants;
   if (o.method == "iapt") {
     iapt = serve_iapt(model, tenants);
-    iapt->set_row_tenants(tenant_of_row);
   } else if (o.method == "lora") {
     lora = serve_lora(model, tenants, o.lora_batching == "loop" ? nn::LoraBatching::Loop : nn::LoraBatching::Gather);
     lora->set_row_tenants(tenant_of_row);
@@ -61,7 +60,10 @@ ServeBenchResult bench_serve(const std::shared_ptr<models::LlamaForCausalLM>& mo
   }
   models::GenerationOptions g;
   g.eos_id = -1;
-  if (iapt) g.hooks = iapt.get();
+  if (iapt) {
+    g.hooks = iapt.get();
+    g.row_tenants = tenant_of_row;
+  }
   const Device device = model->lm_head_weight().data().device();
   auto timed = [&](int64_t tokens) {
     g.max_new_tokens = tokens;

@@ -43,21 +43,20 @@ MultiTenantIapt::MultiTenantIapt(std::vector<std::shared_ptr<Iapt>> tenants) : t
                t->options.soft_tokens, tenants_.front()->options.soft_tokens);
 }
 
-void MultiTenantIapt::set_row_tenants(const std::vector<int64_t>& tenant_of_row) {
-  rows_of_tenant_ = rows_by_tenant(tenant_of_row, num_tenants());
-  rows_ = static_cast<int64_t>(tenant_of_row.size());
-}
-
 KVPrefix MultiTenantIapt::layer_prefix(int64_t layer, const Variable& h, const BatchInputs& batch,
                                        const RMSNorm& input_norm, const LlamaAttention& attn) {
   const int64_t b = h.size(0);
-  IAPT_CHECK(rows_ == b, "multi-tenant IAPT: set_row_tenants for this batch of {} rows first", b);
+  IAPT_CHECK(static_cast<int64_t>(batch.row_tenants.size()) == b,
+             "multi-tenant IAPT: the forward inputs name {} row tenants (BatchInputs::row_tenants, or "
+             "GenerationOptions::row_tenants) for a batch of {} rows",
+             batch.row_tenants.size(), b);
   const Tensor& instruction_mask = require_instruction_mask(batch, h, "multi-tenant IAPT");
   NoGradGuard no_grad;
   Tensor k, v;  // [B, Hkv, k, D], each tenant's rows filled by its generators
-  for (const auto& [tenant, rows] : rows_of_tenant_) {
+  for (const auto& [tenant, rows] : rows_by_tenant(batch.row_tenants, num_tenants())) {
     Iapt& method = *tenants_[tenant];
-    const BatchInputs tenant_batch{take_rows(instruction_mask, rows)};
+    BatchInputs tenant_batch;
+    tenant_batch.instruction_mask = take_rows(instruction_mask, rows);
     KVPrefix p = method.layer_prefix(layer, Variable(take_rows(h.data(), rows)), tenant_batch, input_norm, attn);
     if (!p.defined()) {  // this tenant has no generator at this layer: all must agree
       IAPT_CHECK(!k.defined(), "multi-tenant IAPT: tenants put generators on different layers (layer {})", layer);

@@ -1,8 +1,9 @@
 #pragma once
 // One frozen backbone serving a batch whose rows belong to different tenants, each with its own
-// adapter. Before a batch runs, set_row_tenants() says which tenant each row is (the LoRA adapters
-// sit inside the projections, where the forward inputs do not reach); every tenant's adapter then
-// acts on its rows only. For inference: nothing here records gradients.
+// adapter; every tenant's adapter acts on its rows only. IAPT reads each row's tenant from the
+// forward inputs (BatchInputs::row_tenants); LoRA is told before the batch runs
+// (MultiTenantLora::set_row_tenants), since its adapters sit inside the projections, where the
+// forward inputs do not reach. For inference: nothing here records gradients.
 //   IAPT: at prefill each tenant's generators read that tenant's rows and make their key/value
 //     prefixes [rows, Hkv, k, D]; the KV cache keeps them, so decoding runs no generator.
 //   LoRA, unmerged: each target projection gathers every row's A [r, in] and B [out, r] from the
@@ -25,8 +26,8 @@ class MultiTenantIapt : public ForwardHooks {
  public:
   // Every tenant with the same number of soft tokens and the same position shift.
   explicit MultiTenantIapt(std::vector<std::shared_ptr<Iapt>> tenants);
-  void set_row_tenants(const std::vector<int64_t>& tenant_of_row);
-  // Each tenant's generators read that tenant's rows of h and of the batch's instruction mask.
+  // Each tenant's generators read that tenant's rows of h and of the batch's instruction mask, the
+  // tenants named by batch.row_tenants.
   KVPrefix layer_prefix(int64_t layer, const Variable& h, const BatchInputs& batch, const RMSNorm& input_norm,
                         const LlamaAttention& attn) override;
   int64_t text_position_offset() const override { return tenants_.front()->text_position_offset(); }
@@ -34,8 +35,6 @@ class MultiTenantIapt : public ForwardHooks {
 
  private:
   std::vector<std::shared_ptr<Iapt>> tenants_;
-  int64_t rows_ = 0;  // of the batch set_row_tenants described
-  std::map<int64_t, std::vector<int64_t>> rows_of_tenant_;
 };
 
 enum class LoraBatching { Gather, Loop };

@@ -51,27 +51,30 @@ Idpg::Idpg(int64_t k, int64_t hidden, int64_t bottleneck, int64_t num_layers, DT
   pool = std::make_shared<Pooler>(PoolerKind::Mean, 1, hidden, dtype);  // no parameters
 }
 
-Variable Idpg::prompts(const std::shared_ptr<Linear>& up_projection, int64_t batch, int64_t hidden) const {
-  return reshape(up_projection->forward(bottleneck_), {batch, soft_tokens, hidden});  // [B, k, d]
+Variable Idpg::bottleneck(const Variable& embeddings, const BatchInputs& batch) const {
+  const Tensor& instruction_mask = require_instruction_mask(batch, embeddings, "idpg");
+  return relu(down->forward(pool->forward(embeddings, instruction_mask)));  // [B, 1, m]
+}
+
+Variable Idpg::prompts(const std::shared_ptr<Linear>& up_projection, const Variable& bottleneck, int64_t hidden) const {
+  return reshape(up_projection->forward(bottleneck), {bottleneck.size(0), soft_tokens, hidden});  // [B, k, d]
 }
 
 Variable Idpg::insert_tokens(int64_t layer, const Variable& h, const BatchInputs& batch) {
-  if (layer != 0) return {};
-  const Tensor& instruction_mask = require_instruction_mask(batch, h, "idpg");
+  if (layer != 0 || !up) return {};
   // h entering layer 0 is the input embeddings: their mean over the instruction represents the input
-  bottleneck_ = relu(down->forward(pool->forward(h, instruction_mask)));  // [B, 1, m]
-  if (!up) return {};
-  Variable tokens = prompts(up, h.size(0), h.size(2));
-  if (statistics.enabled) record_inserted_norms(statistics, layer, tokens, h, instruction_mask);
+  Variable tokens = prompts(up, bottleneck(h, batch), h.size(2));
+  if (statistics.enabled) record_inserted_norms(statistics, layer, tokens, h, batch.instruction_mask);
   return tokens;
 }
 
 KVPrefix Idpg::layer_prefix(int64_t layer, const Variable& h, const BatchInputs& batch, const RMSNorm& input_norm,
                             const LlamaAttention& attn) {
   if (layer_up.empty()) return {};
-  IAPT_CHECK(bottleneck_.defined() && layer < static_cast<int64_t>(layer_up.size()),
-             "idpg: layer {} of {} (the input representation is made at layer 0)", layer, layer_up.size());
-  Variable p = prompts(layer_up[layer], h.size(0), h.size(2));
+  IAPT_CHECK(layer < static_cast<int64_t>(layer_up.size()), "idpg: layer {} of {}", layer, layer_up.size());
+  IAPT_CHECK(batch.input_embeddings.defined(), "idpg: the decoder passed no input embeddings to layer {}", layer);
+  // every layer's prompts from the same representation of the input: its embeddings' mean
+  Variable p = prompts(layer_up[layer], bottleneck(batch.input_embeddings, batch), h.size(2));
   auto [k, v] = attn.keys_values(input_norm.forward(p), arange(soft_tokens, DType::I64));
   if (statistics.enabled) record_prefix_norms(statistics, layer, {k, v}, h, batch.instruction_mask, input_norm, attn);
   return {k, v};

@@ -54,8 +54,10 @@ class Idpg : public PeftMethod {
   int64_t soft_tokens;
 
  private:
-  Variable prompts(const std::shared_ptr<Linear>& up_projection, int64_t batch, int64_t hidden) const;
-  Variable bottleneck_;  // relu(down(mean input embedding)) [B, 1, m], made at layer 0
+  // relu(down(mean of the input embeddings over the instruction)) [B, 1, m]
+  Variable bottleneck(const Variable& embeddings, const BatchInputs& batch) const;
+  // [B, k, d] from the bottleneck [B, 1, m]
+  Variable prompts(const std::shared_ptr<Linear>& up_projection, const Variable& bottleneck, int64_t hidden) const;
 };
 
 struct LptOptions {

@@ -23,11 +23,12 @@ void perturb(const nn::PeftMethod& m, double scale) {
       p.data().copy_(ops::add(p.data(), ops::mul_scalar(randn(p.shape(), p.dtype()), scale)));
 }
 
-models::GenerationOptions options(nn::ForwardHooks* hooks) {
+models::GenerationOptions options(nn::ForwardHooks* hooks, std::vector<int64_t> row_tenants = {}) {
   models::GenerationOptions g;
   g.max_new_tokens = 6;
   g.eos_id = -1;  // every row runs all its steps
   g.hooks = hooks;
+  g.row_tenants = std::move(row_tenants);
   return g;
 }
 
@@ -63,9 +64,8 @@ TEST_CASE("multi-tenant: IAPT rows of a mixed batch generate as they would alone
     tenants.push_back(m);
   }
   nn::MultiTenantIapt mixed(tenants);
-  mixed.set_row_tenants(kTenantOfRow);
   NoGradGuard no_grad;
-  auto batch = models::generate(*model, kPrompts, options(&mixed));
+  auto batch = models::generate(*model, kPrompts, options(&mixed, kTenantOfRow));
   std::set<std::vector<int64_t>> distinct;
   for (size_t r = 0; r < kPrompts.size(); ++r) {
     auto& t = *tenants[kTenantOfRow[r]];
@@ -75,7 +75,8 @@ TEST_CASE("multi-tenant: IAPT rows of a mixed batch generate as they would alone
   for (auto& t : tenants)
     distinct.insert(models::generate(*model, {kPrompts[0]}, options(t.get()))[0].tokens);
   CHECK(distinct.size() > 1);
-  CHECK_THROWS_WITH(mixed.set_row_tenants({0, 3}), Catch::Contains("row 1 names tenant 3 of 3"));
+  CHECK_THROWS_WITH(models::generate(*model, {kPrompts[0], kPrompts[1]}, options(&mixed, {0, 3})),
+                    Catch::Contains("row 1 names tenant 3 of 3"));
 }
 
 TEST_CASE("multi-tenant: LoRA rows of a mixed batch generate as they would alone, gathered or looped", "[multi_tenant]") {
