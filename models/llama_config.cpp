@@ -32,7 +32,7 @@ LlamaConfig LlamaConfig::from_json_text(const std::string& text, const std::stri
   nlohmann::json j;
   try {
     j = nlohmann::json::parse(text);
-  } catch (const nlohmann::json::parse_error& e) {
+  } catch (const nlohmann::json::exception& e) {  // a syntax error, or a number past double
     throw Error(fmt::format("{}: not valid JSON: {}", source, e.what()));
   }
   IAPT_CHECK(j.is_object(), "{}: expected a JSON object", source);

@@ -36,7 +36,7 @@ void add_score(CLI::App& app) {
       nlohmann::json j;
       try {
         j = nlohmann::json::parse(line);
-      } catch (const nlohmann::json::parse_error& e) {
+      } catch (const nlohmann::json::exception& e) {  // a syntax error, or a number past double
         throw Error(fmt::format("{}:{}: not valid JSON: {}", a->input, line_no, e.what()));
       }
       for (const char* key : {"context", "continuation"})

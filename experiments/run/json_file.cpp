@@ -11,7 +11,7 @@ nlohmann::json read_json_file(const std::filesystem::path& file) {
   IAPT_CHECK(in.good(), "cannot read {}", file.string());
   try {
     return nlohmann::json::parse(in);
-  } catch (const nlohmann::json::parse_error& e) {
+  } catch (const nlohmann::json::exception& e) {  // a syntax error, or a number past double
     throw Error(fmt::format("{}: not valid JSON ({})", file.string(), e.what()));
   }
 }

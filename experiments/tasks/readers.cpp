@@ -42,7 +42,7 @@ void for_each_json_line(const std::string& path, F&& f) {
     nlohmann::json j;
     try {
       j = nlohmann::json::parse(line);
-    } catch (const nlohmann::json::parse_error& e) {
+    } catch (const nlohmann::json::exception& e) {  // a syntax error, or a number past double
       throw Error(fmt::format("{}:{}: not valid JSON: {}", path, line_no, e.what()));
     }
     f(j, line_no);

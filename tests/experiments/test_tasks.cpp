@@ -60,6 +60,10 @@ TEST_CASE("tasks: malformed rows and unknown labels name the file and line", "[e
   write(d / "superglue/COPA/val.jsonl", "{\"premise\": \"p\", \"choice1\": \"a\"}\n");
   CHECK_THROWS_WITH(tasks::read_split(tasks::load_task("copa", kDefs), d.string(), "dev"),
                     Catch::Contains("val.jsonl:1: missing key 'choice2'"));
+  // a number past double's range is an error of the line, not a library exception (found by fuzzing)
+  write(d / "superglue/COPA/val.jsonl", "{\"premise\": 4888888.4E44444422222222221}\n");
+  CHECK_THROWS_WITH(tasks::read_split(tasks::load_task("copa", kDefs), d.string(), "dev"),
+                    Catch::Contains("val.jsonl:1: not valid JSON") && Catch::Contains("number overflow"));
   CHECK_THROWS_WITH(tasks::load_task("sst3", kDefs), Catch::Contains("did you mean 'sst2'?"));
 }
 
