@@ -5,6 +5,7 @@
 #include <numeric>
 
 #include "core/error.h"
+#include "core/fallbacks.h"
 #include "core/ops.h"
 
 namespace iapt {
@@ -368,28 +369,12 @@ Variable scaled_dot_product_attention(const Variable& q, const Variable& k, cons
                                       const std::optional<Tensor>& key_padding_mask) {
   IAPT_CHECK(q.dim() == 4 && k.dim() == 4 && v.dim() == 4, "attention: q, k, v must be [B, H, T, D], got {} {} {}",
              shape_str(q.shape()), shape_str(k.shape()), shape_str(v.shape()));
-  const int64_t b = q.size(0), t = q.size(2), s = k.size(2);
   const double scale = 1.0 / std::sqrt(static_cast<double>(q.size(3)));
   Variable scores = mul_scalar(matmul(q, k, false, true), scale);  // [B, H, T, S]
-  if (causal || key_padding_mask) {
-    // blocked[b, 0, i, j] = 1 where query i may not see key j
-    const Device device = q.data().device();
-    Tensor blocked = zeros({b, 1, t, s}, q.dtype(), device);
-    if (causal) {
-      // Queries are the last t of the s positions (s > t when keys include a cache or prefix).
-      Tensor qi = arange(static_cast<double>(s - t), static_cast<double>(s), 1.0, q.dtype()).reshape({t, 1}).to(device);
-      Tensor kj = arange(static_cast<double>(s), q.dtype()).reshape({1, s}).to(device);
-      blocked = ops::add(blocked, ops::gt(kj, qi));
-    }
-    if (key_padding_mask) {
-      const Tensor& m = *key_padding_mask;
-      IAPT_CHECK(m.dim() == 2 && m.size(0) == b && m.size(1) == s, "attention: key padding mask {} must be [{}, {}]",
-                 shape_str(m.shape()), b, s);
-      Tensor pad = ops::eq(m.to(device).to(q.dtype()), zeros({}, q.dtype(), device)).reshape({b, 1, 1, s});
-      blocked = ops::add(blocked, pad);
-    }
+  const Tensor blocked =
+      fallback::blocked_keys(q.data(), key_padding_mask ? *key_padding_mask : Tensor(), causal, k.size(2));
+  if (blocked.defined())
     scores = masked_fill(scores, blocked, static_cast<double>(std::numeric_limits<float>::lowest()));
-  }
   return matmul(softmax(scores, -1), v);
 }
 

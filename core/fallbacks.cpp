@@ -29,8 +29,8 @@ Tensor sum_heads(const Tensor& x, int64_t group) {
   return ops::sum(x.reshape({b, h / group, group, s, d}), {2});
 }
 
-// [B, 1, T, S], nonzero where query i may not see key j; undefined when every key is visible.
-// Queries are the last T of the S positions (S > T when keys include a cache or a prefix).
+}  // namespace
+
 Tensor blocked_keys(const Tensor& q, const Tensor& key_mask, bool causal, int64_t s) {
   const int64_t b = q.size(0), t = q.size(2);
   if (!causal && !key_mask.defined()) return Tensor();
@@ -43,14 +43,12 @@ Tensor blocked_keys(const Tensor& q, const Tensor& key_mask, bool causal, int64_
   }
   if (key_mask.defined()) {
     IAPT_CHECK(key_mask.dim() == 2 && key_mask.size(0) == b && key_mask.size(1) == s,
-               "attention: key mask {} must be [{}, {}]", shape_str(key_mask.shape()), b, s);
+               "attention: key padding mask {} must be [{}, {}]", shape_str(key_mask.shape()), b, s);
     Tensor hidden = ops::eq(key_mask.to(device).to(q.dtype()), zeros({}, q.dtype(), device)).reshape({b, 1, 1, s});
     blocked = ops::add(blocked, hidden);
   }
   return blocked;
 }
-
-}  // namespace
 
 ops::AttentionResult attention(const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& key_mask, bool causal,
                                double scale) {

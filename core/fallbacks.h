@@ -22,6 +22,11 @@ ops::AttentionResult attention(const Tensor& q, const Tensor& k, const Tensor& v
 ops::AttentionGrads attention_backward(const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& key_mask,
                                        bool causal, const Tensor& probs, const Tensor& grad_out, double scale);
 
+// [B, 1, T, S], nonzero where query i of q [B, H, T, D] may not see key j of S (causal: keys after
+// it; key_mask [B, S]: zeros); undefined when every key is visible. The queries are the last T of
+// the S positions. Also the mask of autograd's scaled_dot_product_attention.
+Tensor blocked_keys(const Tensor& q, const Tensor& key_mask, bool causal, int64_t s);
+
 // One Adam/AdamW step, writing p, m and v in place (any layout).
 void adam_step(const Tensor& p, const Tensor& g, const Tensor& m, const Tensor& v, double lr, double beta1, double beta2,
                double eps, double weight_decay, bool decoupled, double c1, double c2);

@@ -61,20 +61,12 @@ struct TypedMethodEntry {
 template <class Options>
 MethodEntry method_entry_of(TypedMethodEntry<Options> e) {
   const std::string name = e.name;
-  auto options = [name](const std::any& a) -> const Options& {
-    const Options* o = std::any_cast<Options>(&a);
-    IAPT_CHECK(o != nullptr, "method '{}': its options are not of the type its entry reads", name);
-    return *o;
-  };
+  auto options = [name](const std::any& a) -> const Options& { return options_as<Options>(a, name); };
   MethodEntry out;
   out.name = e.name;
   out.trains_backbone = e.trains_backbone;
   out.defaults = [d = e.defaults] { return std::any(d); };
-  out.read = [read = e.read, name](MethodReader& r, std::any& a) {
-    Options* o = std::any_cast<Options>(&a);
-    IAPT_CHECK(o != nullptr, "method '{}': its options are not of the type its entry reads", name);
-    read(r, *o);
-  };
+  out.read = [read = e.read, options](MethodReader& r, std::any& a) { read(r, const_cast<Options&>(options(a))); };
   out.count = [count = e.count, options](const models::LlamaConfig& c, const std::any& a) { return count(c, options(a)); };
   out.make = [make = e.make, options](const std::any& a, const ModelPtr& m, DType d) { return make(options(a), m, d); };
   out.text_position_offset = [offset = e.text_position_offset, options](const std::any& a) {

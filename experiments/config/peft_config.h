@@ -40,6 +40,14 @@ struct BackboneSpec {
   models::LlamaConfig config;
 };
 
+// The options held in `options` as the struct `Options`; an error naming the method otherwise.
+template <class Options>
+const Options& options_as(const std::any& options, const std::string& method) {
+  const Options* o = std::any_cast<Options>(&options);
+  IAPT_CHECK(o != nullptr, "method '{}': its options are not of the type asked for", method);
+  return *o;
+}
+
 // A method and its options: the method's own options struct (nn::IaptOptions for iapt,
 // nn::LoraOptions for lora, ...; experiments/config/methods/<method>.cpp says which), as its
 // registry entry defaults and reads it.
@@ -49,9 +57,7 @@ struct MethodSpec {
 
   template <class Options>
   const Options& get() const {
-    const Options* o = std::any_cast<Options>(&options);
-    IAPT_CHECK(o != nullptr, "method '{}': its options are not of the type asked for", name);
-    return *o;
+    return options_as<Options>(options, name);
   }
   template <class Options>
   Options& get() {

@@ -28,7 +28,6 @@
 #include "experiments/run/run_lock.h"
 #include "kernels/cpu/cpu_info.h"
 #include "models/checkpoint.h"
-#include "nn/peft/iapt.h"
 #include "optim/optimizer.h"
 #include "optim/schedule.h"
 #include "optim/two_group_step.h"

@@ -72,7 +72,7 @@ int64_t Iapt::count_parameters(int64_t hidden, int64_t num_layers, const IaptOpt
   return total;
 }
 
-std::vector<Variable> Iapt::activation_parameters() const {
+std::vector<Variable> Iapt::coefficient_parameters() const {
   std::vector<Variable> out;
   for (auto& [l, g] : generators)
     if (g->act->is_rational()) out.insert(out.end(), {g->act->numerator, g->act->denominator});

@@ -57,8 +57,7 @@ class Iapt : public PeftMethod {
   int64_t text_position_offset() const override { return options.shift_text_positions ? options.soft_tokens : 0; }
 
   // The rational coefficients (own learning rate, or the held-out-batch step of the bilevel schedule).
-  std::vector<Variable> activation_parameters() const;
-  std::vector<Variable> coefficient_parameters() const override { return activation_parameters(); }
+  std::vector<Variable> coefficient_parameters() const override;
   bool bilevel_coefficients() const override { return options.coefficient_learning == "bilevel"; }
 
   // The tunable parameter count for a decoder shape, without building anything (LLaMA-2 7B with
