@@ -8,6 +8,11 @@ namespace iapt {
 
 namespace kernels {
 void register_backends();
+
+// Call first in main(): where OpenBLAS did not recognise the CPU and loaded generic kernels though
+// the CPU has AVX2 or AVX-512, restarts the program (same arguments) with OPENBLAS_CORETYPE naming
+// the kernels it supports; otherwise returns. A set OPENBLAS_CORETYPE is always left alone.
+void restart_if_blas_misdetects_cpu(char** argv);
 }  // namespace kernels
 
 // The threads the CPU backend runs on (OpenMP's, shared with BLAS; OMP_NUM_THREADS sets them).

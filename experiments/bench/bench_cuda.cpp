@@ -126,7 +126,8 @@ void bandwidth_table() {
 
 }  // namespace
 
-int main() {
+int main(int, char** argv) {
+  iapt::kernels::restart_if_blas_misdetects_cpu(argv);
   kernels::register_backends();
   if (!device_available(Device::CUDA)) {
     fmt::print("bench_cuda: no GPU visible; nothing measured\n");

@@ -27,7 +27,8 @@ double best_seconds(F&& f, int reps) {
 
 }  // namespace
 
-int main() {
+int main(int, char** argv) {
+  iapt::kernels::restart_if_blas_misdetects_cpu(argv);
   using namespace iapt;
   kernels::register_backends();
   fmt::print("GEMM, f32, C[M,N] = A[M,K] @ B[K,N] (best of 5)\n");

@@ -78,6 +78,7 @@ double sgemm_gflops(int64_t m, int64_t n, int64_t k) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  iapt::kernels::restart_if_blas_misdetects_cpu(argv);
   iapt::kernels::register_backends();
   CLI::App app{"iapt training-step benchmark"};
   std::string method = "iapt", shape = "en-llama-6m";

@@ -7,6 +7,7 @@
 #include "kernels/backends.h"
 
 int main(int argc, char** argv) {
+  iapt::kernels::restart_if_blas_misdetects_cpu(argv);
   iapt::kernels::register_backends();
   CLI::App app{"iapt: instruction-aware prompt tuning of transformer language models"};
   app.require_subcommand(1);

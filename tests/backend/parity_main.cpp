@@ -53,6 +53,7 @@ Comparison compare(const Tensor& cpu, const Tensor& gpu, parity::Tolerance tol, 
 }  // namespace
 
 int main(int argc, char** argv) {
+  kernels::restart_if_blas_misdetects_cpu(argv);
   kernels::register_backends();
   testing::record_kernels_if_asked();
   parity::register_cases();

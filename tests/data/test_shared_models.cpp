@@ -172,6 +172,7 @@ TEST_CASE("shared data: every CPU experiment config expands into valid runs", "[
 }
 
 int main(int argc, char** argv) {
+  iapt::kernels::restart_if_blas_misdetects_cpu(argv);
   iapt::kernels::register_backends();
   if (!fs::exists(model_dir() + "/config.json")) {
     std::printf("SKIPPED: %s not found (set IAPT_SHARED to the shared folder); 7 end-to-end tests not run\n",
