@@ -6,46 +6,75 @@
 
 namespace iapt {
 
-// F32 and F64 are the arithmetic types; I64 holds indices (token ids, targets, masks).
-enum class DType : uint8_t { F32, F64, I64 };
+// F32 and F64 are the arithmetic types; I64 holds indices (token ids, targets, masks). BF16 and F16
+// are storage types: a frozen backbone's weights as checkpoints ship them, half the bytes of F32.
+// Kernels without a 16-bit path refuse them by name; copies convert to and from every type.
+enum class DType : uint8_t { F32, F64, I64, BF16, F16 };
 enum class Device : uint8_t { CPU, CUDA };
 
 size_t dtype_size(DType t);
 const char* dtype_name(DType t);
 const char* device_name(Device d);
-bool is_floating(DType t);
+bool is_floating(DType t);   // F32, F64, BF16, F16
+bool is_16bit(DType t);      // BF16, F16
+
+// One BF16 or F16 element as stored (the bits; bfloat16: f32's top half; float16: IEEE 754
+// binary16). Conversions live in the kernels: Eigen's types on the CPU, cuda_bf16.h and
+// cuda_fp16.h on the GPU, both rounding to nearest even; core only widens (core/half.h), which is exact.
+struct BFloat16 {
+  uint16_t bits;
+};
+struct Float16 {
+  uint16_t bits;
+};
 
 template <class T> struct dtype_of;
 template <> struct dtype_of<float> { static constexpr DType value = DType::F32; };
 template <> struct dtype_of<double> { static constexpr DType value = DType::F64; };
 template <> struct dtype_of<int64_t> { static constexpr DType value = DType::I64; };
+template <> struct dtype_of<BFloat16> { static constexpr DType value = DType::BF16; };
+template <> struct dtype_of<Float16> { static constexpr DType value = DType::F16; };
 
-// Calls f with a value of the C++ type matching a floating dtype (float{} or double{}).
+// Calls f with a value of the C++ type matching an arithmetic floating dtype (float{} or double{});
+// a 16-bit tensor is refused with the op's name.
 template <class F>
 decltype(auto) dispatch_floating(DType t, const char* op, F&& f);
 
-// Calls f with a value of the C++ type of any dtype (float{}, double{} or int64_t{}).
+// Calls f with a value of the C++ type of an arithmetic dtype (float{}, double{} or int64_t{}); a
+// 16-bit tensor is refused with the op's name.
 template <class F>
-decltype(auto) dispatch_any(DType t, F&& f) {
-  switch (t) {
-    case DType::F32: return f(float{});
-    case DType::F64: return f(double{});
-    case DType::I64: break;
-  }
-  return f(int64_t{});
-}
+decltype(auto) dispatch_any(DType t, const char* op, F&& f);
 
 }  // namespace iapt
 
 #include "core/error.h"
 
 namespace iapt {
+
+[[noreturn]] void throw_no_16bit_kernel(DType t, const char* op);
+
 template <class F>
 decltype(auto) dispatch_floating(DType t, const char* op, F&& f) {
   switch (t) {
     case DType::F32: return f(float{});
     case DType::F64: return f(double{});
-    default: throw Error(std::string(op) + ": expected a floating tensor (f32 or f64), got " + dtype_name(t));
+    case DType::BF16:
+    case DType::F16: throw_no_16bit_kernel(t, op);
+    case DType::I64: break;
   }
+  throw Error(std::string(op) + ": expected a floating tensor (f32 or f64), got " + dtype_name(t));
 }
+
+template <class F>
+decltype(auto) dispatch_any(DType t, const char* op, F&& f) {
+  switch (t) {
+    case DType::F32: return f(float{});
+    case DType::F64: return f(double{});
+    case DType::I64: return f(int64_t{});
+    case DType::BF16:
+    case DType::F16: break;
+  }
+  throw_no_16bit_kernel(t, op);
+}
+
 }  // namespace iapt

@@ -19,25 +19,6 @@ static_assert(std::endian::native == std::endian::little, "safetensors I/O assum
 
 namespace {
 
-float half_to_float(uint16_t h) {
-  const uint32_t sign = static_cast<uint32_t>(h & 0x8000) << 16;
-  uint32_t exp = (h >> 10) & 0x1f, mant = h & 0x3ff, bits;
-  if (exp == 0) {
-    if (mant == 0) {
-      bits = sign;
-    } else {  // subnormal: renormalise
-      exp = 127 - 15 + 1;
-      while (!(mant & 0x400)) mant <<= 1, --exp;
-      bits = sign | (exp << 23) | ((mant & 0x3ff) << 13);
-    }
-  } else if (exp == 31) {
-    bits = sign | 0x7f800000u | (mant << 13);
-  } else {
-    bits = sign | ((exp + 127 - 15) << 23) | (mant << 13);
-  }
-  return std::bit_cast<float>(bits);
-}
-
 struct FileDType {
   DType dtype;
   size_t bytes;
@@ -47,7 +28,8 @@ FileDType file_dtype(const std::string& name, const std::string& path, const std
   if (name == "F32") return {DType::F32, 4};
   if (name == "F64") return {DType::F64, 8};
   if (name == "I64") return {DType::I64, 8};
-  if (name == "F16" || name == "BF16") return {DType::F32, 2};
+  if (name == "BF16") return {DType::BF16, 2};
+  if (name == "F16") return {DType::F16, 2};
   if (name == "I32") return {DType::I64, 4};
   if (name == "I8" || name == "U8" || name == "BOOL") return {DType::I64, 1};
   throw Error(fmt::format("{}: tensor '{}' has dtype {}, which is not supported (F32, F64, F16, BF16, I64, I32, I8, "
@@ -55,23 +37,18 @@ FileDType file_dtype(const std::string& name, const std::string& path, const std
                           path, tensor, name));
 }
 
-Tensor decode(const std::string& dtype_name_in_file, const char* src, const Shape& shape) {
+// Stored as a tensor of iapt holds it: read in place, no conversion.
+bool is_native(const std::string& name) {
+  return name == "F32" || name == "F64" || name == "I64" || name == "BF16" || name == "F16";
+}
+
+// A native tensor at a misaligned offset is copied; the narrow integers are widened to I64.
+Tensor decode(const std::string& dtype_name_in_file, const FileDType& fd, const char* src, const Shape& shape) {
   const int64_t n = shape_numel(shape);
   const std::string& k = dtype_name_in_file;
-  if (k == "F32" || k == "F64" || k == "I64") {
-    DType dt = k == "F32" ? DType::F32 : (k == "F64" ? DType::F64 : DType::I64);
-    Tensor t = empty(shape, dt);
-    std::memcpy(t.raw_data(), src, static_cast<size_t>(n) * dtype_size(dt));
-    return t;
-  }
-  if (k == "F16" || k == "BF16") {
-    Tensor t = empty(shape, DType::F32);
-    float* d = t.data<float>();
-    for (int64_t i = 0; i < n; ++i) {
-      uint16_t h;
-      std::memcpy(&h, src + 2 * i, 2);
-      d[i] = k == "F16" ? half_to_float(h) : std::bit_cast<float>(static_cast<uint32_t>(h) << 16);
-    }
+  if (is_native(k)) {
+    Tensor t = empty(shape, fd.dtype);
+    std::memcpy(t.raw_data(), src, static_cast<size_t>(n) * fd.bytes);
     return t;
   }
   Tensor t = empty(shape, DType::I64);
@@ -95,6 +72,8 @@ const char* file_dtype_name(DType t) {
     case DType::F32: return "F32";
     case DType::F64: return "F64";
     case DType::I64: return "I64";
+    case DType::BF16: return "BF16";
+    case DType::F16: return "F16";
   }
   return "?";
 }
@@ -155,13 +134,12 @@ SafetensorsFile load_safetensors(const std::string& path) {
     IAPT_CHECK(offsets[1] <= data_size, "{}: truncated: tensor '{}' ends at byte {} of a {}-byte data section", path,
                name, offsets[1], data_size);
     char* src = data + offsets[0];
-    const bool native = dt == "F32" || dt == "F64" || dt == "I64";
-    if (native && reinterpret_cast<uintptr_t>(src) % fd.bytes == 0) {
+    if (is_native(dt) && reinterpret_cast<uintptr_t>(src) % fd.bytes == 0) {
       // Aliases the mapped pages: nothing is read until used, nothing is copied.
       auto storage = std::make_shared<Storage>(src, expected, Device::CPU, file);
       out.tensors[name] = Tensor(storage, shape, contiguous_strides(shape), 0, fd.dtype);
     } else {
-      out.tensors[name] = decode(dt, src, shape);
+      out.tensors[name] = decode(dt, fd, src, shape);
     }
   }
   return out;

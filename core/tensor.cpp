@@ -7,6 +7,7 @@
 #include "core/backend.h"
 #include "core/cpu_allocator.h"
 #include "core/error.h"
+#include "core/half.h"
 #include "core/rng.h"
 
 namespace iapt {
@@ -234,6 +235,8 @@ double Tensor::at(const std::vector<int64_t>& index) const {
     case DType::F32: return static_cast<const float*>(storage_->data())[off];
     case DType::F64: return static_cast<const double*>(storage_->data())[off];
     case DType::I64: return static_cast<double>(static_cast<const int64_t*>(storage_->data())[off]);
+    case DType::BF16: return to_float(static_cast<const BFloat16*>(storage_->data())[off]);
+    case DType::F16: return to_float(static_cast<const Float16*>(storage_->data())[off]);
   }
   return 0;
 }
@@ -305,6 +308,8 @@ Tensor arange(int64_t n, DType dtype) { return arange(0.0, static_cast<double>(n
 
 // The next numel counters of the default generator, filled by the backend's uniform or normal.
 static Tensor draw(const Shape& shape, DType dtype, bool normal) {
+  // 16-bit: the f32 draw, rounded; the same numbers as an f32 draw converted afterwards
+  if (is_16bit(dtype)) return draw(shape, DType::F32, normal).to(dtype);
   Tensor t = empty(shape, dtype);
   Generator& g = default_generator();
   const uint64_t first = g.take(static_cast<uint64_t>(t.numel()));

@@ -5,6 +5,7 @@
 #include "core/error.h"
 #include "core/rng.h"
 #include "kernels/cpu/cpu_kernels.h"
+#include "kernels/cpu/storage_types.h"
 #include "kernels/cpu/strided.h"
 #include "kernels/unary_math.h"
 
@@ -21,22 +22,22 @@ void copy_typed(const Tensor& src, const Tensor& dst) {
   const S* s = static_cast<const S*>(src.raw_data());
   D* d = static_cast<D*>(dst.raw_data());
   for_each_offset<2>(dst.shape(), {&dst.strides(), &src.strides()},
-                     [&](int64_t od, int64_t os) { d[od] = static_cast<D>(s[os]); });
+                     [&](int64_t od, int64_t os) { d[od] = convert_value<D>(s[os]); });
 }
 
 }  // namespace
 
 void copy(const Tensor& src, const Tensor& dst) {
-  dispatch_any(dst.dtype(), [&](auto d) {
-    dispatch_any(src.dtype(), [&](auto s) { copy_typed<decltype(d), decltype(s)>(src, dst); });
+  dispatch_storage(dst.dtype(), [&](auto d) {
+    dispatch_storage(src.dtype(), [&](auto s) { copy_typed<decltype(d), decltype(s)>(src, dst); });
   });
 }
 
 void fill(const Tensor& dst, double value) {
-  dispatch_any(dst.dtype(), [&](auto zero) {
+  dispatch_storage(dst.dtype(), [&](auto zero) {
     using T = decltype(zero);
     T* d = static_cast<T*>(dst.raw_data());
-    T v = static_cast<T>(value);
+    const T v = convert_value<T>(value);
     for_each_offset<1>(dst.shape(), {&dst.strides()}, [&](int64_t o) { d[o] = v; });
   });
 }
@@ -84,7 +85,7 @@ void where(const Tensor& cond, const Tensor& a, const Tensor& b, const Tensor& o
   // The condition keeps its own dtype (read in place, nonzero is true): no converted copy.
   dispatch_floating(a.dtype(), "where", [&](auto zero) {
     using T = decltype(zero);
-    dispatch_any(cond.dtype(), [&](auto czero) {
+    dispatch_any(cond.dtype(), "where", [&](auto czero) {
       using C = decltype(czero);
       const C* cp = static_cast<const C*>(cond.raw_data());
       const T* ap = a.data<T>();
@@ -98,6 +99,7 @@ void where(const Tensor& cond, const Tensor& a, const Tensor& b, const Tensor& o
 
 void uniform(const Tensor& out, uint64_t seed, uint64_t offset) {
   IAPT_CHECK(out.is_contiguous(), "uniform: output must be contiguous");
+  dispatch_floating(out.dtype(), "uniform", [](auto) {});
   if (out.dtype() == DType::F32) {
     float* p = out.data<float>();
     for (int64_t i = 0; i < out.numel(); ++i) p[i] = philox_uniform_f32(seed, offset + i);

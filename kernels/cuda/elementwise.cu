@@ -4,6 +4,7 @@
 #include "core/rng.h"
 #include "kernels/cuda/cuda_kernels.h"
 #include "kernels/cuda/indexing.cuh"
+#include "kernels/cuda/storage_types.cuh"
 #include "kernels/unary_math.h"
 
 namespace iapt::kernels::cuda {
@@ -14,7 +15,7 @@ template <class D, class S>
 struct CopyFn {
   D* dst;
   const S* src;
-  __device__ void operator()(const int64_t* o) const { dst[o[0]] = static_cast<D>(src[o[1]]); }
+  __device__ void operator()(const int64_t* o) const { dst[o[0]] = convert_value<D>(src[o[1]]); }
 };
 
 template <class D, class S>
@@ -110,16 +111,17 @@ void transfer(const Tensor& src, const Tensor& dst) {
 void copy(const Tensor& src, const Tensor& dst) {
   require_cuda(dst, "copy");
   require_cuda(src, "copy");
-  dispatch_any(dst.dtype(), [&](auto d) {
-    dispatch_any(src.dtype(), [&](auto s) { copy_typed<decltype(d), decltype(s)>(src, dst); });
+  dispatch_storage(dst.dtype(), [&](auto d) {
+    dispatch_storage(src.dtype(), [&](auto s) { copy_typed<decltype(d), decltype(s)>(src, dst); });
   });
 }
 
 void fill(const Tensor& dst, double value) {
   require_cuda(dst, "fill");
-  dispatch_any(dst.dtype(), [&](auto zero) {
+  dispatch_storage(dst.dtype(), [&](auto zero) {
     using T = decltype(zero);
-    launch_elementwise<1>(dst.shape(), {&dst.strides()}, FillFn<T>{dst.data<T>(), static_cast<T>(value)}, "fill");
+    launch_elementwise<1>(dst.shape(), {&dst.strides()},
+                          FillFn<T>{static_cast<T*>(dst.raw_data()), convert_value<T>(value)}, "fill");
   });
 }
 
@@ -177,7 +179,7 @@ void where(const Tensor& cond, const Tensor& a, const Tensor& b, const Tensor& o
   require_cuda(cond, "where");
   require_cuda(a, "where");
   dispatch_floating(a.dtype(), "cuda where", [&](auto t) {
-    dispatch_any(cond.dtype(), [&](auto c) { where_t<decltype(t), decltype(c)>(cond, a, b, out); });
+    dispatch_any(cond.dtype(), "cuda where", [&](auto c) { where_t<decltype(t), decltype(c)>(cond, a, b, out); });
   });
 }
 
@@ -186,6 +188,7 @@ void uniform(const Tensor& out, uint64_t seed, uint64_t offset) {
   IAPT_CHECK(out.is_contiguous(), "cuda uniform: output must be contiguous");
   const int64_t n = out.numel();
   if (n == 0) return;
+  dispatch_floating(out.dtype(), "cuda uniform", [](auto) {});
   if (out.dtype() == DType::F32)
     uniform_kernel<float><<<blocks_for(n), 256, 0, stream()>>>(out.data<float>(), n, seed, offset);
   else
@@ -198,6 +201,7 @@ void normal(const Tensor& out, uint64_t seed, uint64_t offset) {
   IAPT_CHECK(out.is_contiguous(), "cuda normal: output must be contiguous");
   const int64_t n = out.numel();
   if (n == 0) return;
+  dispatch_floating(out.dtype(), "cuda normal", [](auto) {});
   if (out.dtype() == DType::F32)
     normal_kernel<float><<<blocks_for(n), 256, 0, stream()>>>(out.data<float>(), n, seed, offset);
   else

@@ -292,6 +292,26 @@ void random_cases() {
     Tensor cast = strided.to(dt == DType::F32 ? DType::F64 : DType::F32);
     return Results{{"strided", strided.to(Device::CPU)}, {"cast", cast.to(Device::CPU)}};
   });
+  // Both backends round to nearest even through f32 (ties and a hair past them included) and widen
+  // exactly; non-finite values are left out, which the comparison refuses.
+  add_raw("random", "bf16 and f16: rounding, widening, strided copies and fills", true, {0, 0}, {0, 0},
+          [](Device dev, DType dt) {
+            const std::vector<double> ties{1 + 0x1p-8, 1 + 3 * 0x1p-8, 1 + 0x1p-11, 1 + 3 * 0x1p-11, 1 + 0x1p-8 + 0x1p-40,
+                                           -(1 + 0x1p-8), 65504, 65519, 0x1p-24, 3 * 0x1p-25, 0x1p-26, 0.1};
+            Tensor spread = ops::mul_scalar(make_input(S({30, 40}), 9, Device::CPU, dt), 300.0).to(dev);
+            Tensor tie = from_vector(ties, {static_cast<int64_t>(ties.size())}, dt).to(dev);
+            Results r;
+            for (DType h : {DType::BF16, DType::F16}) {
+              const std::string n = dtype_name(h);
+              Tensor narrow = spread.transpose(0, 1).to(h);  // strided source
+              r[n + " narrow"] = narrow.to(Device::CPU);
+              r[n + " widen"] = narrow.transpose(0, 1).to(dt).to(Device::CPU);  // strided 16-bit source
+              r[n + " ties"] = tie.to(h).to(Device::CPU);
+              r[n + " fill"] = full({3, 5}, 0.1, h, dev).to(Device::CPU);
+              r[n + " to i64"] = narrow.to(DType::I64).to(Device::CPU);
+            }
+            return r;
+          });
 }
 
 // The fused kernels the CPU has and CUDA composes: SwiGLU here, attention above.

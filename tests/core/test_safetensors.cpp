@@ -48,7 +48,7 @@ TEST_CASE("safetensors: write then read returns the same tensors and metadata", 
   }
 }
 
-TEST_CASE("safetensors: F16, BF16 and I32 widen on load", "[core][safetensors]") {
+TEST_CASE("safetensors: F16 and BF16 load as stored, I32 widens to I64", "[core][safetensors]") {
   fs::path p = temp_path("halves.safetensors");
   // F16 1.0 = 0x3c00, -2.0 = 0xc000; BF16 1.5 = 0x3fc0; I32 -7
   std::string data = std::string("\x00\x3c\x00\xc0", 4) + std::string("\xc0\x3f", 2) + std::string("\xf9\xff\xff\xff", 4);
@@ -57,6 +57,8 @@ TEST_CASE("safetensors: F16, BF16 and I32 widen on load", "[core][safetensors]")
                      R"("i":{"dtype":"I32","shape":[1],"data_offsets":[6,10]}})";
   write_bytes(p, header_file(json, data));
   auto f = load_safetensors(p.string());
+  CHECK(f.tensors.at("h").dtype() == DType::F16);
+  CHECK(f.tensors.at("b").dtype() == DType::BF16);
   CHECK(f.tensors.at("h").to_vector() == std::vector<double>{1.0, -2.0});
   CHECK(f.tensors.at("b").to_vector() == std::vector<double>{1.5});
   CHECK(f.tensors.at("i").dtype() == DType::I64);

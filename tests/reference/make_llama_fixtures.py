@@ -43,7 +43,8 @@ F32_MIN = torch.finfo(torch.float32).min
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 OUT_DIR = os.path.join(REPO_ROOT, "tests", "fixtures")
 
-DTYPE_NAMES = {torch.float32: "F32", torch.bfloat16: "BF16", torch.int64: "I64"}
+DTYPE_NAMES = {torch.float32: "F32", torch.float64: "F64", torch.bfloat16: "BF16", torch.float16: "F16",
+               torch.int64: "I64"}
 
 
 def write_safetensors(path, entries, metadata=None):

@@ -1,0 +1,126 @@
+// BF16 and F16 tensors: rounding against PyTorch's (tests/fixtures/half.safetensors, made by
+// tests/reference/make_half_fixtures.py), creation, views, refusal by arithmetic kernels, and
+// safetensors files that keep them 16-bit.
+#include <catch2/catch.hpp>
+#include <cmath>
+#include <cstring>
+#include <filesystem>
+
+#include "core/backend.h"
+#include "core/half.h"
+#include "core/ops.h"
+#include "core/rng.h"
+#include "core/safetensors.h"
+
+using namespace iapt;
+namespace fs = std::filesystem;
+
+namespace {
+
+const SafetensorsFile& half_fixture() {
+  static const SafetensorsFile f = load_safetensors(std::string(IAPT_FIXTURE_DIR) + "/half.safetensors");
+  return f;
+}
+
+std::vector<uint16_t> bits_of(const Tensor& t) {
+  REQUIRE(is_16bit(t.dtype()));
+  Tensor c = t.contiguous();
+  std::vector<uint16_t> out(static_cast<size_t>(c.numel()));
+  std::memcpy(out.data(), c.raw_data(), out.size() * 2);
+  return out;
+}
+
+// The first index where the bits differ, or -1; NaN matches any NaN (payloads differ by library).
+int64_t first_difference(const Tensor& got, const Tensor& want) {
+  const std::vector<uint16_t> g = bits_of(got), w = bits_of(want);
+  REQUIRE(g.size() == w.size());
+  const std::vector<double> gv = got.to_vector(), wv = want.to_vector();
+  for (size_t i = 0; i < g.size(); ++i)
+    if (g[i] != w[i] && !(std::isnan(gv[i]) && std::isnan(wv[i]))) return static_cast<int64_t>(i);
+  return -1;
+}
+
+}  // namespace
+
+TEST_CASE("half: f32 and f64 round to bf16 and f16 to nearest even, bit for bit as PyTorch", "[core][half]") {
+  const auto& f = half_fixture().tensors;
+  for (const char* source : {"x32", "x64"}) {
+    const Tensor& x = f.at(source);
+    for (DType target : {DType::BF16, DType::F16}) {
+      const std::string want_name = std::string(source) + (target == DType::BF16 ? "_bf16" : "_f16");
+      const Tensor& want = f.at(want_name);
+      REQUIRE(want.dtype() == target);  // the file's 16-bit tensors load as they are stored
+      const Tensor got = x.to(target);
+      const int64_t at = first_difference(got, want);
+      INFO(want_name << ": first difference at " << at << " (x = " << (at >= 0 ? x.at({at}) : 0.0) << ")");
+      CHECK(at == -1);
+    }
+  }
+}
+
+TEST_CASE("half: widening is exact, so a round trip through f32 keeps every 16-bit value", "[core][half]") {
+  const auto& f = half_fixture().tensors;
+  for (const char* name : {"x32_bf16", "x32_f16"}) {
+    const Tensor& h = f.at(name);
+    CHECK(first_difference(h.to(DType::F32).to(h.dtype()), h) == -1);
+    CHECK(first_difference(h.to(DType::F64).to(h.dtype()), h) == -1);
+    // at() widens in core, to_vector() through the copy kernel: the same numbers
+    const std::vector<double> v = h.to_vector();
+    for (int64_t i = 0; i < h.numel(); i += 37) {
+      const double a = h.at({i});
+      CHECK((a == v[static_cast<size_t>(i)] || (std::isnan(a) && std::isnan(v[static_cast<size_t>(i)]))));
+    }
+  }
+  CHECK(to_float(BFloat16{0x3fc0}) == 1.5f);
+  CHECK(to_float(Float16{0x0001}) == std::ldexp(1.0f, -24));  // the smallest subnormal
+  CHECK(std::isnan(to_float(Float16{0x7e00})));
+  CHECK(std::isnan(from_vector({NAN}, {1}).to(DType::BF16).item()));
+  CHECK(std::isnan(from_vector({NAN}, {1}).to(DType::F16).to(DType::F64).item()));
+  CHECK(from_vector({1e6}, {1}).to(DType::F16).item() == INFINITY);  // past 65504
+}
+
+TEST_CASE("half: creation, fills, views and casts to i64", "[core][half]") {
+  for (DType t : {DType::BF16, DType::F16}) {
+    CHECK(dtype_size(t) == 2);
+    CHECK(is_floating(t));
+    CHECK(zeros({2, 3}, t).to_vector() == std::vector<double>(6, 0.0));
+    CHECK(full({2}, -2.5, t).to_vector() == std::vector<double>{-2.5, -2.5});
+    CHECK(full({1}, 0.1, t).item() == static_cast<double>(from_vector({0.1}, {1}).to(t).item()));
+    // views are dtype-blind: a transposed 16-bit view copies to the transposed values
+    Tensor a = arange(6).reshape({2, 3}).to(t);
+    CHECK(a.transpose(0, 1).contiguous().to_vector() == std::vector<double>{0, 3, 1, 4, 2, 5});
+    CHECK(a.narrow(1, 1, 2).to(DType::I64).to_vector() == std::vector<double>{1, 2, 4, 5});
+    CHECK(from_ints({-3, 7}, {2}).to(t).to_vector() == std::vector<double>{-3, 7});
+    // a 16-bit draw is the f32 draw rounded
+    manual_seed(11);
+    Tensor r16 = randn({64}, t);
+    manual_seed(11);
+    CHECK(first_difference(r16, randn({64}).to(t)) == -1);
+    CHECK(a.to_string().find(dtype_name(t)) != std::string::npos);
+  }
+}
+
+TEST_CASE("half: arithmetic without a 16-bit kernel is refused by name", "[core][half]") {
+  Tensor a = ones({2, 2}, DType::BF16);
+  CHECK_THROWS_WITH(ops::add(a, a), Catch::Contains("no bf16 kernel") && Catch::Contains(".to(DType::F32)"));
+  CHECK_THROWS_WITH(ops::matmul(a, a), Catch::Contains("bf16"));
+  CHECK_THROWS_WITH(ops::unary(UnaryOp::Exp, ones({2}, DType::F16)), Catch::Contains("no f16 kernel"));
+}
+
+TEST_CASE("half: safetensors files keep BF16 and F16 as stored, mapped, and write them back", "[core][half][safetensors]") {
+  const fs::path dir = fs::temp_directory_path() / "iapt_tests";
+  fs::create_directories(dir);
+  const fs::path p = dir / "half_roundtrip.safetensors";
+  const auto& f = half_fixture().tensors;
+  save_safetensors(p.string(), {{"b", f.at("x32_bf16")}, {"h", f.at("x32_f16")}, {"w", f.at("x32")}});
+  const AllocatorStats before = allocator_stats(Device::CPU);
+  SafetensorsFile back = load_safetensors(p.string());
+  // nothing allocated: every tensor aliases the mapped file
+  CHECK(allocator_stats(Device::CPU).live_bytes == before.live_bytes);
+  CHECK(back.stored_dtypes.at("b") == "BF16");
+  CHECK(back.stored_dtypes.at("h") == "F16");
+  REQUIRE(back.tensors.at("b").dtype() == DType::BF16);
+  REQUIRE(back.tensors.at("h").dtype() == DType::F16);
+  CHECK(bits_of(back.tensors.at("b")) == bits_of(f.at("x32_bf16")));
+  CHECK(bits_of(back.tensors.at("h")) == bits_of(f.at("x32_f16")));
+}
