@@ -176,7 +176,12 @@ Variable matmul(const Variable& a, const Variable& b, bool ta, bool tb) {
     Tensor ga, gb;
     if (n[0]) {
       // d op(A) = G op(B)^T
-      ga = ta ? ops::matmul(bt, g, tb, true) : ops::matmul(g, bt, false, !tb);
+      if (!ta)
+        ga = ops::matmul(g, bt, false, !tb);
+      else if (is_16bit(bt.dtype()))  // a 16-bit weight is only ever the right operand: (G op(B)^T)^T
+        ga = ops::matmul(g, bt, false, !tb).transpose(-1, -2);
+      else
+        ga = ops::matmul(bt, g, tb, true);
       ga = ops::sum_to(ga, at.shape());
     }
     if (n[1]) {
@@ -213,6 +218,8 @@ Variable cross_entropy(const Variable& logits, const Tensor& targets_any, int64_
 Variable embedding(const Variable& weight, const Tensor& ids_any) {
   const int64_t vocab = weight.size(0);
   Tensor ids = ids_any.to(weight.data().device());
+  // a 16-bit table (frozen) gathers its rows as stored, then widens them: activations are f32
+  if (is_16bit(weight.dtype())) return Variable(ops::embedding(weight.data(), ids).to(DType::F32));
   return make_result(ops::embedding(weight.data(), ids), {weight}, "embedding",
                      [ids, vocab](const Tensor& g, const Needs&) -> Grads {
                        return {ops::embedding_backward(ids, g, vocab)};

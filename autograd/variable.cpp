@@ -12,10 +12,20 @@ bool grad_enabled() { return g_grad_enabled; }
 NoGradGuard::NoGradGuard() : previous_(g_grad_enabled) { g_grad_enabled = false; }
 NoGradGuard::~NoGradGuard() { g_grad_enabled = previous_; }
 
+namespace {
+// Gradients and optimizer state are f32 or f64: a 16-bit tensor is a frozen weight.
+bool can_require_grad(DType t) { return t == DType::F32 || t == DType::F64; }
+const char* why_no_grad(DType t) {
+  return is_16bit(t) ? " (16-bit weights stay frozen; trainable parameters are f32: load the backbone in f32 to "
+                       "train it)"
+                     : "";
+}
+}  // namespace
+
 Variable::Variable(Tensor data, bool requires_grad) : impl_(std::make_shared<VariableImpl>()) {
   IAPT_CHECK(data.defined(), "Variable: undefined tensor");
-  IAPT_CHECK(!requires_grad || is_floating(data.dtype()), "Variable: a {} tensor cannot require grad",
-             dtype_name(data.dtype()));
+  IAPT_CHECK(!requires_grad || can_require_grad(data.dtype()), "Variable: a {} tensor cannot require grad{}",
+             dtype_name(data.dtype()), why_no_grad(data.dtype()));
   impl_->data = std::move(data);
   impl_->requires_grad = requires_grad;
 }
@@ -42,7 +52,8 @@ Node::~Node() {
 
 void Variable::set_requires_grad(bool on) {
   IAPT_CHECK(is_leaf(), "set_requires_grad: only leaf variables (parameters, inputs) can change it");
-  IAPT_CHECK(!on || is_floating(dtype()), "set_requires_grad: a {} tensor cannot require grad", dtype_name(dtype()));
+  IAPT_CHECK(!on || can_require_grad(dtype()), "set_requires_grad: a {} tensor cannot require grad{}",
+             dtype_name(dtype()), why_no_grad(dtype()));
   impl_->requires_grad = on;
 }
 

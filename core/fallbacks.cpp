@@ -13,6 +13,10 @@ std::pair<Tensor, Tensor> swiglu_backward(const Tensor& gate, const Tensor& up, 
   return {ops::unary_backward(UnaryOp::Silu, gate, s, ops::mul(grad_out, up)), ops::mul(grad_out, s)};
 }
 
+Tensor gemm_16bit(const Tensor& a, const Tensor& w, bool trans_a, bool trans_w) {
+  return ops::matmul(a, w.to(a.dtype()), trans_a, trans_w);
+}
+
 namespace {
 
 // [B, Hkv, S, D] -> [B, Hkv * group, S, D], head h reading key/value head h / group.

@@ -27,6 +27,9 @@ ops::AttentionGrads attention_backward(const Tensor& q, const Tensor& k, const T
 // the S positions. Also the mask of autograd's scaled_dot_product_attention.
 Tensor blocked_keys(const Tensor& q, const Tensor& key_mask, bool causal, int64_t s);
 
+// op(a) @ op(w) for a 16-bit 2-D w: w converted to a's dtype whole, then the backend's GEMM.
+Tensor gemm_16bit(const Tensor& a, const Tensor& w, bool trans_a, bool trans_w);
+
 // One Adam/AdamW step, writing p, m and v in place (any layout).
 void adam_step(const Tensor& p, const Tensor& g, const Tensor& m, const Tensor& v, double lr, double beta1, double beta2,
                double eps, double weight_decay, bool decoupled, double c1, double c2);

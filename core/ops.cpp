@@ -161,12 +161,41 @@ Tensor sum_to(const Tensor& x, const Shape& shape) {
   return reduce(ReduceOp::Sum, x, axes, true, "sum_to").view(shape);
 }
 
+namespace {
+
+// op(a) @ op(w) for a frozen 16-bit weight w [R, C]: the result in a's dtype (f32 or f64).
+Tensor matmul_16bit_weight(const Tensor& a, const Tensor& w, bool trans_a, bool trans_w) {
+  IAPT_CHECK(a.dtype() == DType::F32 || a.dtype() == DType::F64,
+             "matmul: a {} weight multiplies f32 or f64 activations, got {}", dtype_name(w.dtype()),
+             dtype_name(a.dtype()));
+  IAPT_CHECK(w.dim() == 2, "matmul: a {} operand must be a 2-D weight, got shape {}", dtype_name(w.dtype()),
+             shape_str(w.shape()));
+  const int64_t ka = trans_a ? a.size(-2) : a.size(-1), kw = trans_w ? w.size(1) : w.size(0);
+  IAPT_CHECK(ka == kw, "matmul: inner sizes differ: {}{} @ {}{}", shape_str(a.shape()), trans_a ? "^T" : "",
+             shape_str(w.shape()), trans_w ? "^T" : "");
+  const int64_t n = trans_w ? w.size(0) : w.size(1);
+  // x [..., M, K]: the batch axes fold into M for one GEMM
+  if (a.dim() > 2 && !trans_a) {
+    Shape out_shape(a.shape().begin(), a.shape().end() - 1);
+    out_shape.push_back(n);
+    return matmul_16bit_weight(a.reshape({-1, ka}), w, false, trans_w).view(out_shape);
+  }
+  if (a.dim() != 2 || !be(a).gemm_16bit) return fallback::gemm_16bit(a, w, trans_a, trans_w);
+  Tensor out = empty({trans_a ? a.size(1) : a.size(0), n}, a.dtype(), a.device());
+  op_counters().gemm.fetch_add(1, std::memory_order_relaxed);
+  be(a).gemm_16bit(a, w, trans_a, trans_w, out);
+  return out;
+}
+
+}  // namespace
+
 Tensor matmul(const Tensor& a, const Tensor& b, bool trans_a, bool trans_b) {
   IAPT_CHECK(a.dim() >= 2 && b.dim() >= 2, "matmul: operands need rank >= 2, got {} and {}", shape_str(a.shape()),
              shape_str(b.shape()));
+  check_same_device(a, b, "matmul");
+  if (is_16bit(b.dtype()) && !is_16bit(a.dtype())) return matmul_16bit_weight(a, b, trans_a, trans_b);
   IAPT_CHECK(a.dtype() == b.dtype() && is_floating(a.dtype()), "matmul: dtypes {} and {}", dtype_name(a.dtype()),
              dtype_name(b.dtype()));
-  check_same_device(a, b, "matmul");
   int64_t m = trans_a ? a.size(-1) : a.size(-2);
   int64_t ka = trans_a ? a.size(-2) : a.size(-1);
   int64_t kb = trans_b ? b.size(-1) : b.size(-2);

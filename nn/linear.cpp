@@ -9,9 +9,12 @@ namespace iapt::nn {
 Linear::Linear(int64_t in, int64_t out, bool with_bias, DType dtype) : in_features(in), out_features(out) {
   // PyTorch's default: uniform in +-1/sqrt(in)
   const double bound = 1.0 / std::sqrt(static_cast<double>(std::max<int64_t>(in, 1)));
-  weight = register_parameter("weight", ops::add_scalar(ops::mul_scalar(rand({out, in}, dtype), 2 * bound), -bound));
+  // drawn in f32 and rounded where the weight is 16-bit
+  const DType draw = is_16bit(dtype) ? DType::F32 : dtype;
+  weight = register_parameter("weight",
+                              ops::add_scalar(ops::mul_scalar(rand({out, in}, draw), 2 * bound), -bound).to(dtype));
   if (with_bias)
-    bias = register_parameter("bias", ops::add_scalar(ops::mul_scalar(rand({out}, dtype), 2 * bound), -bound));
+    bias = register_parameter("bias", ops::add_scalar(ops::mul_scalar(rand({out}, draw), 2 * bound), -bound).to(dtype));
 }
 
 Variable Linear::base_forward(const Variable& x) const {

@@ -56,7 +56,9 @@ int64_t Module::trainable_parameter_count() const {
 
 Variable Module::register_parameter(const std::string& name, Tensor init, bool requires_grad) {
   for (auto& [n, p] : params_) IAPT_CHECK(n != name, "register_parameter: '{}' registered twice", name);
-  Variable v(std::move(init), requires_grad);
+  // a 16-bit parameter is a frozen weight from the start: gradients and optimizer state are f32
+  const bool trainable = requires_grad && !is_16bit(init.dtype());
+  Variable v(std::move(init), trainable);
   params_.emplace_back(name, v);
   return v;
 }

@@ -1,9 +1,14 @@
 // Batched GEMM through BLAS. Each operand whose last two axes are row- or column-major is passed
 // as it is, with the transpose folded into the BLAS call; only other layouts are copied. Batch
 // axes may be broadcast (stride 0): the same matrix is then reused, never copied.
+#include <algorithm>
+#include <vector>
+
 #include "core/error.h"
 #include "kernels/cpu/blas.h"
 #include "kernels/cpu/cpu_kernels.h"
+#include "kernels/cpu/parallel.h"
+#include "kernels/cpu/storage_types.h"
 
 namespace iapt::kernels::cpu {
 
@@ -48,6 +53,67 @@ void gemm(const Tensor& a, const Tensor& b, bool trans_a, bool trans_b, const Te
     const Shape batch(out.shape().begin(), out.shape().begin() + batch_rank);
     for_each_batch_offset(batch, A.t.strides(), B.t.strides(), [&](int64_t bi, int64_t oa, int64_t ob) {
       blas_gemm<T>(A.transposed, B.transposed, m, n, k, T(1), ap + oa, A.ld, bp + ob, B.ld, T(0), c + bi * m * n, n);
+    });
+  });
+}
+
+namespace {
+
+// rows x cols of a dense 16-bit matrix into a dense T buffer (Eigen's vectorised widening).
+template <class T, class H>
+void widen_rows(const H* src, int64_t count, T* dst) {
+  parallel_ranges(count, kElementwiseGrain, [&](int64_t begin, int64_t end) {
+    Eigen::Map<Eigen::Array<T, Eigen::Dynamic, 1>>(dst + begin, end - begin) =
+        Eigen::Map<const Eigen::Array<H, Eigen::Dynamic, 1>>(src + begin, end - begin).template cast<float>().template cast<T>();
+  });
+}
+
+// Rows of the stored weight in one panel: about 1 MiB of f32, which stays in cache while BLAS reads it.
+int64_t panel_rows(int64_t cols) { return std::max<int64_t>(16, (int64_t{1} << 18) / std::max<int64_t>(cols, 1)); }
+
+}  // namespace
+
+// The weight is widened a panel of its stored rows at a time and each panel multiplied through
+// BLAS, so no f32 copy of the whole weight is ever made. With trans_w the panel's rows are output
+// columns (out[:, panel] = op(a) @ panel^T); without, they are inner rows and the panels' products
+// add up (out += op(a)[:, panel] @ panel).
+void gemm_16bit(const Tensor& a, const Tensor& w_in, bool trans_a, bool trans_w, const Tensor& out) {
+  IAPT_CHECK(out.is_contiguous() && out.dim() == 2 && a.dim() == 2 && w_in.dim() == 2,
+             "gemm_16bit: expects 2-D operands and a dense output");
+  const Tensor w = w_in.contiguous();
+  const int64_t rows = w.size(0), cols = w.size(1);
+  const int64_t m = out.size(0), n = out.size(1), k = trans_a ? a.size(0) : a.size(1);
+  const MatrixOperand A = as_blas_operand(a, trans_a);
+  dispatch_floating(out.dtype(), "gemm_16bit", [&](auto zero) {
+    using T = decltype(zero);
+    T* c = out.data<T>();
+    if (out.numel() == 0) return;
+    if (k == 0) {
+      std::fill(c, c + out.numel(), T(0));
+      return;
+    }
+    const T* ap = A.t.template data<T>();
+    const int64_t step = std::min(rows, panel_rows(cols));
+    std::vector<T> panel(static_cast<size_t>(step * cols));
+    dispatch_storage(w.dtype(), [&](auto hzero) {
+      using H = decltype(hzero);
+      if constexpr (kIs16bit<H>) {
+        const H* wp = static_cast<const H*>(w.raw_data());
+        for (int64_t r0 = 0; r0 < rows; r0 += step) {
+          const int64_t p = std::min(step, rows - r0);
+          widen_rows<T>(wp + r0 * cols, p * cols, panel.data());
+          if (trans_w) {
+            blas_gemm<T>(A.transposed, true, m, p, k, T(1), ap, A.ld, panel.data(), cols, T(0), c + r0, n);
+          } else {
+            // op(a)'s columns r0 .. r0 + p: along a row of a stored row-major, down the rows of one stored transposed
+            const T* a_cols = ap + (A.transposed ? r0 * A.ld : r0);
+            blas_gemm<T>(A.transposed, false, m, n, p, T(1), a_cols, A.ld, panel.data(), cols, T(r0 == 0 ? 0 : 1), c,
+                         n);
+          }
+        }
+      } else {
+        throw Error(fmt::format("gemm_16bit: the weight is {}, not bf16 or f16", dtype_name(w.dtype())));
+      }
     });
   });
 }

@@ -196,3 +196,12 @@ TEST_CASE("gradcheck: a composed LLaMA-style block with a loss", "[gradcheck]") 
     return cross_entropy(reshape(logits, {6, 5}), targets);
   }, {rn({5, 4}), rn({4}), rn({4, 4}), rn({4, 4}), rn({4, 4}), rn({3, 4})});
 }
+
+TEST_CASE("gradcheck: matmul with a frozen bf16 weight", "[gradcheck]") {
+  manual_seed(21);
+  // (panel edges are the fallback test's: tests/core/test_fallbacks.cpp)
+  const Tensor w = randn({6, 20}, DType::BF16);
+  expect_ok("x W^T, W bf16", [w](const V& v) { return matmul(v[0], Variable(w), false, true); }, {rn({2, 3, 20})});
+  expect_ok("x W, W bf16", [w](const V& v) { return matmul(v[0], Variable(w)); }, {rn({3, 6})});
+  expect_ok("x^T W, W bf16", [w](const V& v) { return matmul(v[0], Variable(w), true, false); }, {rn_t(6, 3)});
+}

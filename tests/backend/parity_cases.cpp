@@ -89,9 +89,21 @@ void add_op(const std::string& group, const std::string& name, std::vector<Spec>
 
 std::vector<Variable> one(Variable v) { return {std::move(v)}; }
 
+void add_raw(const std::string& group, const std::string& name, bool exact, Tolerance f32, Tolerance f64,
+             std::function<Results(Device, DType)> run);
+
 void gemm_cases() {
   const Tolerance f32{1e-4, 1e-5};
   const Tolerance f64{1e-10, 1e-10};
+  // a frozen bf16 weight: the CPU widens it in panels, CUDA (no kernel yet) widens it whole
+  add_raw("gemm", "matmul x W^T and its input gradient, W bf16 [96, 3000]", false, f32, f64,
+          [](Device dev, DType dt) {
+            const Tensor w = make_input(S({96, 3000}), 31, dev, DType::F32).to(DType::BF16);
+            Variable x(make_input(S({4, 20, 3000}), 32, dev, dt), true);
+            Variable y = matmul(x, Variable(w), false, true);
+            sum(mul(y, y)).backward();
+            return Results{{"out", y.data().to(Device::CPU)}, {"grad x", x.grad().to(Device::CPU)}};
+          });
   add_op("gemm", "matmul 2-D", {S({33, 70}), S({70, 45})}, [](auto& v) { return one(matmul(v[0], v[1])); }, f32, f64);
   add_op("gemm", "matmul x W^T, 3-D x (folded)", {S({4, 50, 96}), S({80, 96})},
          [](auto& v) { return one(matmul(v[0], v[1], false, true)); }, f32, f64);

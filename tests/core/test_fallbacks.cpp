@@ -97,3 +97,21 @@ TEST_CASE("fallbacks: composed Adam step equals the fused kernel, coupled and de
     }
   }
 }
+
+TEST_CASE("fallbacks: widening a whole 16-bit weight equals the panelled GEMM kernel", "[fallbacks][half]") {
+  REQUIRE(backend_for(Device::CPU).gemm_16bit != nullptr);
+  manual_seed(14);
+  for (DType dtype : {DType::F64, DType::F32}) {
+    for (DType half : {DType::BF16, DType::F16}) {
+      INFO(dtype_name(dtype) << " x " << dtype_name(half));
+      const Tensor w = randn({70, 5000}, half);  // panels of 52 rows: two of them
+      const Tensor x = randn({9, 5000}, dtype), g = randn({9, 70}, dtype);
+      CHECK(max_abs_diff(ops::matmul(x, w, false, true), fallback::gemm_16bit(x, w, false, true)) < tolerance(dtype) * 10);
+      CHECK(max_abs_diff(ops::matmul(g, w), fallback::gemm_16bit(g, w, false, false)) < tolerance(dtype) * 10);
+      const Tensor gt = g.transpose(0, 1).contiguous().transpose(0, 1);  // stored [70, 9]
+      CHECK(max_abs_diff(ops::matmul(gt, w), fallback::gemm_16bit(gt, w, false, false)) < tolerance(dtype) * 10);
+      CHECK(max_abs_diff(ops::matmul(gt.transpose(0, 1), w, true, false),
+                         fallback::gemm_16bit(gt.transpose(0, 1), w, true, false)) < tolerance(dtype) * 10);
+    }
+  }
+}
