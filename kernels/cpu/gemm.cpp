@@ -68,8 +68,13 @@ void widen_rows(const H* src, int64_t count, T* dst) {
   });
 }
 
-// Rows of the stored weight in one panel: about 1 MiB of f32, which stays in cache while BLAS reads it.
-int64_t panel_rows(int64_t cols) { return std::max<int64_t>(16, (int64_t{1} << 18) / std::max<int64_t>(cols, 1)); }
+// Rows of the stored weight in one panel. Few activation rows (generation): about 1 MiB of f32,
+// which stays in cache while BLAS streams it once. Many (training): 16 MiB, so that BLAS gets
+// products wide enough to run at full speed; the widening is then a small part of the work.
+int64_t panel_rows(int64_t cols, int64_t activation_rows) {
+  const int64_t elements = int64_t{1} << (activation_rows >= 64 ? 22 : 18);
+  return std::max<int64_t>(16, elements / std::max<int64_t>(cols, 1));
+}
 
 }  // namespace
 
@@ -93,7 +98,7 @@ void gemm_16bit(const Tensor& a, const Tensor& w_in, bool trans_a, bool trans_w,
       return;
     }
     const T* ap = A.t.template data<T>();
-    const int64_t step = std::min(rows, panel_rows(cols));
+    const int64_t step = std::min(rows, panel_rows(cols, m));
     std::vector<T> panel(static_cast<size_t>(step * cols));
     dispatch_storage(w.dtype(), [&](auto hzero) {
       using H = decltype(hzero);
