@@ -60,11 +60,15 @@ CheckpointTensors read_tensors(const fs::path& dir) {
 
 }  // namespace
 
-std::shared_ptr<LlamaForCausalLM> load_llama(const std::string& dir_str, DType dtype) {
+std::shared_ptr<LlamaForCausalLM> load_llama(const std::string& dir, DType dtype) {
+  return load_llama(dir, Precision{dtype, dtype});
+}
+
+std::shared_ptr<LlamaForCausalLM> load_llama(const std::string& dir_str, Precision precision) {
   const fs::path dir(dir_str);
   IAPT_CHECK(fs::is_directory(dir), "{}: not a model directory", dir_str);
   LlamaConfig config = LlamaConfig::from_json_file((dir / "config.json").string());
-  auto model = std::make_shared<LlamaForCausalLM>(config, dtype);
+  auto model = std::make_shared<LlamaForCausalLM>(config, precision);
   CheckpointTensors ck = read_tensors(dir);
   // A tied checkpoint may still carry lm_head.weight (a copy of the embeddings): not needed.
   if (config.tie_word_embeddings) ck.tensors.erase("lm_head.weight");

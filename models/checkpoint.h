@@ -12,6 +12,9 @@ namespace iapt::models {
 // Every error names the file and, for tensors, the tensor: a missing tensor, a wrong shape, a
 // truncated file, an unexpected tensor.
 std::shared_ptr<LlamaForCausalLM> load_llama(const std::string& dir, DType dtype = DType::F32);
+// With 16-bit weights (Precision::weights BF16 or F16): a file that stores them so is memory-mapped
+// and adopted as it is, nothing copied.
+std::shared_ptr<LlamaForCausalLM> load_llama(const std::string& dir, Precision precision);
 void save_llama(const LlamaForCausalLM& model, const std::string& dir);
 
 }  // namespace iapt::models

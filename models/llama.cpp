@@ -5,24 +5,25 @@
 
 namespace iapt::models {
 
-LlamaMLP::LlamaMLP(int64_t hidden, int64_t intermediate, DType dtype) {
-  gate_proj = register_module("gate_proj", std::make_shared<nn::Linear>(hidden, intermediate, false, dtype));
-  up_proj = register_module("up_proj", std::make_shared<nn::Linear>(hidden, intermediate, false, dtype));
-  down_proj = register_module("down_proj", std::make_shared<nn::Linear>(intermediate, hidden, false, dtype));
+LlamaMLP::LlamaMLP(int64_t hidden, int64_t intermediate, DType weights) {
+  gate_proj = register_module("gate_proj", std::make_shared<nn::Linear>(hidden, intermediate, false, weights));
+  up_proj = register_module("up_proj", std::make_shared<nn::Linear>(hidden, intermediate, false, weights));
+  down_proj = register_module("down_proj", std::make_shared<nn::Linear>(intermediate, hidden, false, weights));
 }
 
 Variable LlamaMLP::forward(const Variable& x) const {
   return down_proj->forward(swiglu(gate_proj->forward(x), up_proj->forward(x)));
 }
 
-LlamaDecoderLayer::LlamaDecoderLayer(const LlamaConfig& c, DType dtype) {
+LlamaDecoderLayer::LlamaDecoderLayer(const LlamaConfig& c, Precision p) {
   self_attn = register_module("self_attn", std::make_shared<nn::LlamaAttention>(
                                                 c.hidden_size, c.num_attention_heads, c.num_key_value_heads,
-                                                c.rope_theta, dtype));
-  mlp = register_module("mlp", std::make_shared<LlamaMLP>(c.hidden_size, c.intermediate_size, dtype));
-  input_layernorm = register_module("input_layernorm", std::make_shared<nn::RMSNorm>(c.hidden_size, c.rms_norm_eps, dtype));
-  post_attention_layernorm =
-      register_module("post_attention_layernorm", std::make_shared<nn::RMSNorm>(c.hidden_size, c.rms_norm_eps, dtype));
+                                                c.rope_theta, p.weights));
+  mlp = register_module("mlp", std::make_shared<LlamaMLP>(c.hidden_size, c.intermediate_size, p.weights));
+  input_layernorm =
+      register_module("input_layernorm", std::make_shared<nn::RMSNorm>(c.hidden_size, c.rms_norm_eps, p.compute));
+  post_attention_layernorm = register_module("post_attention_layernorm",
+                                             std::make_shared<nn::RMSNorm>(c.hidden_size, c.rms_norm_eps, p.compute));
 }
 
 Variable LlamaDecoderLayer::forward(const Variable& h, const nn::AttentionInputs& in, nn::ForwardHooks* hooks,
@@ -46,17 +47,21 @@ Tensor prepend_positions(int64_t k, const Tensor& positions) {
 }
 }  // namespace
 
-LlamaModel::LlamaModel(const LlamaConfig& c, DType dtype) {
-  embed_tokens = register_module("embed_tokens", std::make_shared<nn::Embedding>(c.vocab_size, c.hidden_size, dtype));
+LlamaModel::LlamaModel(const LlamaConfig& c, Precision p) {
+  embed_tokens = register_module("embed_tokens", std::make_shared<nn::Embedding>(c.vocab_size, c.hidden_size, p.weights));
   for (int64_t i = 0; i < c.num_hidden_layers; ++i)
-    layers.push_back(register_module("layers." + std::to_string(i), std::make_shared<LlamaDecoderLayer>(c, dtype)));
-  norm = register_module("norm", std::make_shared<nn::RMSNorm>(c.hidden_size, c.rms_norm_eps, dtype));
+    layers.push_back(register_module("layers." + std::to_string(i), std::make_shared<LlamaDecoderLayer>(c, p)));
+  norm = register_module("norm", std::make_shared<nn::RMSNorm>(c.hidden_size, c.rms_norm_eps, p.compute));
 }
 
-LlamaForCausalLM::LlamaForCausalLM(const LlamaConfig& c, DType dtype) : config(c) {
-  model = register_module("model", std::make_shared<LlamaModel>(c, dtype));
+LlamaForCausalLM::LlamaForCausalLM(const LlamaConfig& c, Precision p) : config(c), precision(p) {
+  IAPT_CHECK(p.compute == DType::F32 || p.compute == DType::F64, "LLaMA: activations are computed in f32 or f64, not {}",
+             dtype_name(p.compute));
+  IAPT_CHECK(p.weights == p.compute || is_16bit(p.weights), "LLaMA: weights in {} with activations in {}: the weights "
+             "are either the activations' dtype or 16-bit (bf16, f16)", dtype_name(p.weights), dtype_name(p.compute));
+  model = register_module("model", std::make_shared<LlamaModel>(c, p));
   if (!c.tie_word_embeddings)
-    lm_head = register_module("lm_head", std::make_shared<nn::Linear>(c.hidden_size, c.vocab_size, false, dtype));
+    lm_head = register_module("lm_head", std::make_shared<nn::Linear>(c.hidden_size, c.vocab_size, false, p.weights));
 }
 
 Variable LlamaForCausalLM::lm_head_weight() const { return lm_head ? lm_head->weight : model->embed_tokens->weight; }

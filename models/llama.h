@@ -10,9 +10,17 @@
 
 namespace iapt::models {
 
+// The backbone's dtypes. `weights`: the projection and embedding matrices, which may be 16-bit
+// (BF16, F16: half the memory of f32; frozen then). `compute`: the norms' weights, activations and
+// everything trained (f32 or f64).
+struct Precision {
+  DType compute = DType::F32;
+  DType weights = DType::F32;
+};
+
 class LlamaMLP : public nn::Module {
  public:
-  LlamaMLP(int64_t hidden, int64_t intermediate, DType dtype);
+  LlamaMLP(int64_t hidden, int64_t intermediate, DType weights);
   // down(silu(gate(x)) * up(x)), x [..., hidden]
   Variable forward(const Variable& x) const;
   std::shared_ptr<nn::Linear> gate_proj, up_proj, down_proj;
@@ -20,7 +28,7 @@ class LlamaMLP : public nn::Module {
 
 class LlamaDecoderLayer : public nn::Module {
  public:
-  LlamaDecoderLayer(const LlamaConfig& c, DType dtype);
+  LlamaDecoderLayer(const LlamaConfig& c, Precision precision);
   // h + attn(norm(h)), then + mlp(norm(.)); h [B, T, hidden]. `hooks` may adapt each sublayer's
   // output (adapters); `index` is this layer's number.
   Variable forward(const Variable& h, const nn::AttentionInputs& in, nn::ForwardHooks* hooks = nullptr,
@@ -47,7 +55,7 @@ struct ForwardInputs {
 
 class LlamaModel : public nn::Module {
  public:
-  LlamaModel(const LlamaConfig& c, DType dtype);
+  LlamaModel(const LlamaConfig& c, Precision precision);
   std::shared_ptr<nn::Embedding> embed_tokens;
   std::vector<std::shared_ptr<LlamaDecoderLayer>> layers;
   std::shared_ptr<nn::RMSNorm> norm;
@@ -55,7 +63,9 @@ class LlamaModel : public nn::Module {
 
 class LlamaForCausalLM : public nn::Module {
  public:
-  explicit LlamaForCausalLM(const LlamaConfig& c, DType dtype = DType::F32);
+  explicit LlamaForCausalLM(const LlamaConfig& c, DType dtype = DType::F32)
+      : LlamaForCausalLM(c, Precision{dtype, dtype}) {}
+  LlamaForCausalLM(const LlamaConfig& c, Precision precision);
 
   // ids i64 [B, T] -> logits [B, T, vocab]
   Variable forward(const Tensor& ids, const ForwardInputs& in = {}) const;
@@ -70,6 +80,7 @@ class LlamaForCausalLM : public nn::Module {
   Variable lm_head_weight() const;
 
   LlamaConfig config;
+  Precision precision;  // what a method attached to this model makes its parameters in: precision.compute
   std::shared_ptr<LlamaModel> model;
   std::shared_ptr<nn::Linear> lm_head;  // null when tied to the input embeddings
 

@@ -39,6 +39,7 @@ struct AttentionInputs {
 
 class LlamaAttention : public Module {
  public:
+  // `dtype`: the projections' weights (16-bit ones stay frozen; activations are f32 whatever it is)
   LlamaAttention(int64_t hidden, int64_t heads, int64_t kv_heads, double rope_theta, DType dtype = DType::F32);
   // x [B, T, hidden] -> [B, T, hidden]
   Variable forward(const Variable& x, const AttentionInputs& in) const;

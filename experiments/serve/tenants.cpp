@@ -69,7 +69,7 @@ std::vector<Tenant> random_tenants(const std::shared_ptr<models::LlamaForCausalL
     t.name = fmt::format("tenant-{:03d}", i);
     t.method_yaml = YAML::Clone(node);
     t.method = config::read_method(config::YamlMap(t.method_yaml, "random tenants", "method"), model->config);
-    auto m = config::make_method(t.method, model, model->lm_head_weight().dtype());
+    auto m = config::make_method(t.method, model, model->precision.compute);
     for (auto& [name, p] : m->canonical_parameters())  // away from LoRA's zero B: every tenant acts
       if (name.find("numerator") == std::string::npos && name.find("denominator") == std::string::npos)
         p.data().copy_(ops::add(p.data(), ops::mul_scalar(randn(p.shape(), p.dtype()).to(p.data().device()), 0.02)));
@@ -85,7 +85,7 @@ std::unique_ptr<nn::MultiTenantIapt> serve_iapt(const std::shared_ptr<models::Ll
   std::vector<std::shared_ptr<nn::Iapt>> methods;
   for (const auto& t : tenants) {
     IAPT_CHECK(t.method.name == "iapt", "tenant {}: {} where IAPT tenants are served", t.name, t.method.name);
-    auto m = std::dynamic_pointer_cast<nn::Iapt>(config::make_method(t.method, model, model->lm_head_weight().dtype()));
+    auto m = std::dynamic_pointer_cast<nn::Iapt>(config::make_method(t.method, model, model->precision.compute));
     m->load_canonical_state(t.state, "", t.name + "/adapter.safetensors");
     m->to(model->lm_head_weight().data().device());
     m->set_training(false);
