@@ -3,6 +3,9 @@
 //   backbone: {path: DIR}                    a Hugging Face model directory (its config.json), or
 //   backbone: {shape: llama-2-7b}            a named shape, no weights needed, or
 //   backbone: {shape: {hidden_size: ..., ...}}  config.json's keys inline
+//   backbone: {..., dtype: f32 | bf16 | f16}  the projection and embedding matrices' dtype: 16-bit
+//                                            halves their memory and freezes them (norms, activations
+//                                            and the method stay f32); f32 by default
 //   method:   {name: iapt, soft_tokens: 4, bottleneck: 320, layers: all | [..], pooler: attention,
 //              activation: {kind: rational, version: B, degrees: [6, 5], init: gelu},
 //              activation_pattern: {lower: relu, upper: gelu}, shift_text_positions: true,
@@ -38,6 +41,7 @@ struct BackboneSpec {
   std::string tokenizer;       // tokenizer.model, when not the one in `path`
   std::string shape_name;      // set for a named shape
   models::LlamaConfig config;
+  DType weights = DType::F32;  // backbone.dtype
 };
 
 // The options held in `options` as the struct `Options`; an error naming the method otherwise.

@@ -3,6 +3,7 @@
 #include <filesystem>
 #include <sstream>
 
+#include "experiments/config/methods.h"
 #include "experiments/config/yaml_reader.h"
 #include "models/generation.h"
 
@@ -61,6 +62,9 @@ RunConfig read_run_config(YAML::Node root, const std::string& path, std::shared_
 
   c.backbone = config::read_backbone(m.map("backbone"), path);
   c.method = config::read_method(m.map("method"), c.backbone.config);
+  IAPT_CHECK(!is_16bit(c.backbone.weights) || !config::method_entry(c.method.name).trains_backbone,
+             "{}: backbone.dtype: {} weights stay frozen, and method '{}' trains the backbone: use dtype: f32", path,
+             dtype_name(c.backbone.weights), c.method.name);
   c.method_yaml = YAML::Clone(root["method"]);
   c.tokenizer = c.backbone.tokenizer;
   IAPT_CHECK(!c.backbone.path.empty(), "{}: backbone.path: training needs a model directory, not a shape", path);
@@ -126,6 +130,8 @@ std::string RunConfig::to_yaml() const {
   n["device"] = device;
   n["backbone"]["path"] = backbone.path;
   n["backbone"]["tokenizer"] = tokenizer;
+  // written only when it is not the default, so that f32 runs keep the resolved config they always had
+  if (backbone.weights != DType::F32) n["backbone"]["dtype"] = dtype_name(backbone.weights);
   n["method"] = method_yaml;  // as given: every method's options survive, whatever they are
   YAML::Node t = n["task"];
   t["name"] = task.name;
