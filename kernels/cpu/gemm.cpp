@@ -1,6 +1,7 @@
 // Batched GEMM through BLAS. Each operand whose last two axes are row- or column-major is passed
 // as it is, with the transpose folded into the BLAS call; only other layouts are copied. Batch
-// axes may be broadcast (stride 0): the same matrix is then reused, never copied.
+// axes may be broadcast (stride 0): the same matrix is then reused, never copied. Products with a
+// frozen 16-bit weight (gemm_16bit) widen it a panel at a time into the same BLAS calls.
 #include <algorithm>
 #include <vector>
 
