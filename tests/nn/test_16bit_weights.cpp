@@ -6,6 +6,7 @@
 #include "core/ops.h"
 #include "core/rng.h"
 #include "nn/linear.h"
+#include "nn/peft/multi_tenant.h"
 
 using namespace iapt;
 
@@ -60,4 +61,28 @@ TEST_CASE("16-bit weights: training one is refused, naming why", "[nn][half]") {
   // a 16-bit weight multiplies f32 or f64 activations only
   CHECK_THROWS_WITH(ops::matmul(ones({2, 4}, DType::F16), low.weight.data(), false, true),
                     Catch::Contains("matmul") && Catch::Contains("f16"));
+}
+
+namespace {
+struct OneProjection : nn::Module {
+  explicit OneProjection(DType weights) { proj = register_module("proj", std::make_shared<nn::Linear>(12, 10, false, weights)); }
+  std::shared_ptr<nn::Linear> proj;
+};
+}  // namespace
+
+TEST_CASE("16-bit weights: multi-tenant LoRA over a bf16 projection equals it over the f32 twin", "[nn][half][multi_tenant]") {
+  manual_seed(6);
+  OneProjection low(DType::BF16), full(DType::F32);
+  full.proj->weight.data().copy_(low.proj->weight.data());
+  const std::vector<std::map<std::string, Tensor>> tenants{
+      {{"proj.lora_A.weight", randn({2, 12})}, {"proj.lora_B.weight", randn({10, 2})}},
+      {{"proj.lora_A.weight", randn({2, 12})}, {"proj.lora_B.weight", randn({10, 2})}}};
+  nn::MultiTenantLora on_low(low, tenants, 2.0, nn::LoraBatching::Gather);
+  nn::MultiTenantLora on_full(full, tenants, 2.0, nn::LoraBatching::Gather);
+  on_low.set_row_tenants({1, 0, 1});
+  on_full.set_row_tenants({1, 0, 1});
+  const Variable x(randn({3, 5, 12}));
+  Variable y_low = low.proj->forward(x), y_full = full.proj->forward(x);
+  REQUIRE(y_low.dtype() == DType::F32);
+  CHECK(max_rel_diff(y_low.data(), y_full.data()) < 1e-6);
 }
