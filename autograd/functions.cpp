@@ -219,7 +219,7 @@ Variable embedding(const Variable& weight, const Tensor& ids_any) {
   const int64_t vocab = weight.size(0);
   Tensor ids = ids_any.to(weight.data().device());
   // a 16-bit table (frozen) gathers its rows as stored, then widens them: activations are f32
-  if (is_16bit(weight.dtype())) return Variable(ops::embedding(weight.data(), ids).to(DType::F32));
+  if (is_16bit(weight.dtype())) return Variable(ops::embedding(weight.data(), ids).to(activation_dtype(weight.dtype())));
   return make_result(ops::embedding(weight.data(), ids), {weight}, "embedding",
                      [ids, vocab](const Tensor& g, const Needs&) -> Grads {
                        return {ops::embedding_backward(ids, g, vocab)};

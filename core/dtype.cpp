@@ -32,6 +32,8 @@ bool is_floating(DType t) { return t != DType::I64; }
 
 bool is_16bit(DType t) { return t == DType::BF16 || t == DType::F16; }
 
+DType activation_dtype(DType weights) { return is_16bit(weights) ? DType::F32 : weights; }
+
 void throw_no_16bit_kernel(DType t, const char* op) {
   throw Error(fmt::format("{}: no {} kernel; convert with .to(DType::F32) first", op, dtype_name(t)));
 }

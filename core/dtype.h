@@ -45,6 +45,24 @@ decltype(auto) dispatch_floating(DType t, const char* op, F&& f);
 template <class F>
 decltype(auto) dispatch_any(DType t, const char* op, F&& f);
 
+// Calls f with a value of any dtype's element type, BF16 and F16 as the backend's own types (Eigen's
+// on the CPU, CUDA's on the GPU), for the kernels that move values between dtypes.
+template <class BF16Type, class F16Type, class F>
+decltype(auto) dispatch_storage_as(DType t, F&& f) {
+  switch (t) {
+    case DType::F32: return f(float{});
+    case DType::F64: return f(double{});
+    case DType::I64: return f(int64_t{});
+    case DType::BF16: return f(BF16Type{});
+    case DType::F16: break;
+  }
+  return f(F16Type{});
+}
+
+// The dtype of activations computed with weights of this dtype: f32 under 16-bit weights, which are
+// stored, not computed in; the weights' own otherwise.
+DType activation_dtype(DType weights);
+
 }  // namespace iapt
 
 #include "core/error.h"

@@ -37,16 +37,14 @@ FileDType file_dtype(const std::string& name, const std::string& path, const std
                           path, tensor, name));
 }
 
-// Stored as a tensor of iapt holds it: read in place, no conversion.
-bool is_native(const std::string& name) {
-  return name == "F32" || name == "F64" || name == "I64" || name == "BF16" || name == "F16";
-}
+// Stored as a tensor of iapt holds it (same element size: no widening): read in place.
+bool is_native(const FileDType& fd) { return fd.bytes == dtype_size(fd.dtype); }
 
 // A native tensor at a misaligned offset is copied; the narrow integers are widened to I64.
 Tensor decode(const std::string& dtype_name_in_file, const FileDType& fd, const char* src, const Shape& shape) {
   const int64_t n = shape_numel(shape);
   const std::string& k = dtype_name_in_file;
-  if (is_native(k)) {
+  if (is_native(fd)) {
     Tensor t = empty(shape, fd.dtype);
     std::memcpy(t.raw_data(), src, static_cast<size_t>(n) * fd.bytes);
     return t;
@@ -134,7 +132,7 @@ SafetensorsFile load_safetensors(const std::string& path) {
     IAPT_CHECK(offsets[1] <= data_size, "{}: truncated: tensor '{}' ends at byte {} of a {}-byte data section", path,
                name, offsets[1], data_size);
     char* src = data + offsets[0];
-    if (is_native(dt) && reinterpret_cast<uintptr_t>(src) % fd.bytes == 0) {
+    if (is_native(fd) && reinterpret_cast<uintptr_t>(src) % fd.bytes == 0) {
       // Aliases the mapped pages: nothing is read until used, nothing is copied.
       auto storage = std::make_shared<Storage>(src, expected, Device::CPU, file);
       out.tensors[name] = Tensor(storage, shape, contiguous_strides(shape), 0, fd.dtype);

@@ -1,6 +1,7 @@
 // Elementwise kernels: copy/cast, fill, unary ops and their derivatives, binary ops, where, and
 // the counter-based random fills.
 #include <cmath>
+#include <type_traits>
 
 #include "core/error.h"
 #include "core/rng.h"
@@ -99,14 +100,12 @@ void where(const Tensor& cond, const Tensor& a, const Tensor& b, const Tensor& o
 
 void uniform(const Tensor& out, uint64_t seed, uint64_t offset) {
   IAPT_CHECK(out.is_contiguous(), "uniform: output must be contiguous");
-  dispatch_floating(out.dtype(), "uniform", [](auto) {});
-  if (out.dtype() == DType::F32) {
-    float* p = out.data<float>();
-    for (int64_t i = 0; i < out.numel(); ++i) p[i] = philox_uniform_f32(seed, offset + i);
-  } else {
-    double* p = out.data<double>();
-    for (int64_t i = 0; i < out.numel(); ++i) p[i] = philox_uniform_f64(seed, offset + i);
-  }
+  dispatch_floating(out.dtype(), "uniform", [&](auto zero) {
+    using T = decltype(zero);
+    T* p = out.data<T>();
+    for (int64_t i = 0; i < out.numel(); ++i)
+      p[i] = std::is_same_v<T, float> ? philox_uniform_f32(seed, offset + i) : philox_uniform_f64(seed, offset + i);
+  });
 }
 
 void normal(const Tensor& out, uint64_t seed, uint64_t offset) {

@@ -32,6 +32,16 @@ MatrixOperand as_blas_operand(const Tensor& x, bool trans) {
   return {dense, trans, std::max<int64_t>(c, 1)};
 }
 
+// An empty product, or one over an empty inner axis (zeros), needs no BLAS call: done here if so.
+template <class T>
+bool trivial_product(const Tensor& out, int64_t k) {
+  if (out.numel() == 0) return true;
+  if (k != 0) return false;
+  T* c = out.data<T>();
+  std::fill(c, c + out.numel(), T(0));
+  return true;
+}
+
 }  // namespace
 
 void gemm(const Tensor& a, const Tensor& b, bool trans_a, bool trans_b, const Tensor& out) {
@@ -43,12 +53,8 @@ void gemm(const Tensor& a, const Tensor& b, bool trans_a, bool trans_b, const Te
   const int64_t batch_rank = out.dim() - 2;
   dispatch_floating(out.dtype(), "gemm", [&](auto zero) {
     using T = decltype(zero);
+    if (trivial_product<T>(out, k)) return;
     T* c = out.data<T>();
-    if (out.numel() == 0) return;
-    if (k == 0) {
-      std::fill(c, c + out.numel(), T(0));
-      return;
-    }
     const T* ap = A.t.template data<T>();
     const T* bp = B.t.template data<T>();
     const Shape batch(out.shape().begin(), out.shape().begin() + batch_rank);
@@ -92,35 +98,29 @@ void gemm_16bit(const Tensor& a, const Tensor& w_in, bool trans_a, bool trans_w,
   const MatrixOperand A = as_blas_operand(a, trans_a);
   dispatch_floating(out.dtype(), "gemm_16bit", [&](auto zero) {
     using T = decltype(zero);
+    if (trivial_product<T>(out, k)) return;
     T* c = out.data<T>();
-    if (out.numel() == 0) return;
-    if (k == 0) {
-      std::fill(c, c + out.numel(), T(0));
-      return;
-    }
     const T* ap = A.t.template data<T>();
     const int64_t step = std::min(rows, panel_rows(cols, m));
     std::vector<T> panel(static_cast<size_t>(step * cols));
-    dispatch_storage(w.dtype(), [&](auto hzero) {
-      using H = decltype(hzero);
-      if constexpr (kIs16bit<H>) {
-        const H* wp = static_cast<const H*>(w.raw_data());
-        for (int64_t r0 = 0; r0 < rows; r0 += step) {
-          const int64_t p = std::min(step, rows - r0);
-          widen_rows<T>(wp + r0 * cols, p * cols, panel.data());
-          if (trans_w) {
-            blas_gemm<T>(A.transposed, true, m, p, k, T(1), ap, A.ld, panel.data(), cols, T(0), c + r0, n);
-          } else {
-            // op(a)'s columns r0 .. r0 + p: along a row of a stored row-major, down the rows of one stored transposed
-            const T* a_cols = ap + (A.transposed ? r0 * A.ld : r0);
-            blas_gemm<T>(A.transposed, false, m, n, p, T(1), a_cols, A.ld, panel.data(), cols, T(r0 == 0 ? 0 : 1), c,
-                         n);
-          }
+    auto multiply = [&](const auto* wp) {  // wp: the weight's Eigen::bfloat16 or Eigen::half elements
+      for (int64_t r0 = 0; r0 < rows; r0 += step) {
+        const int64_t p = std::min(step, rows - r0);
+        widen_rows<T>(wp + r0 * cols, p * cols, panel.data());
+        if (trans_w) {
+          blas_gemm<T>(A.transposed, true, m, p, k, T(1), ap, A.ld, panel.data(), cols, T(0), c + r0, n);
+        } else {
+          // op(a)'s columns r0 .. r0 + p: along a row of a stored row-major, down the rows of one stored transposed
+          const T* a_cols = ap + (A.transposed ? r0 * A.ld : r0);
+          blas_gemm<T>(A.transposed, false, m, n, p, T(1), a_cols, A.ld, panel.data(), cols, T(r0 == 0 ? 0 : 1), c, n);
         }
-      } else {
-        throw Error(fmt::format("gemm_16bit: the weight is {}, not bf16 or f16", dtype_name(w.dtype())));
       }
-    });
+    };
+    IAPT_CHECK(is_16bit(w.dtype()), "gemm_16bit: the weight is {}, not bf16 or f16", dtype_name(w.dtype()));
+    if (w.dtype() == DType::BF16)
+      multiply(static_cast<const Eigen::bfloat16*>(w.raw_data()));
+    else
+      multiply(static_cast<const Eigen::half*>(w.raw_data()));
   });
 }
 

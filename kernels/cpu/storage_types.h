@@ -4,6 +4,7 @@
 // converting by rounding to nearest even, with NaN kept NaN.
 #include <Eigen/Core>
 #include <type_traits>
+#include <utility>
 
 #include "core/dtype.h"
 
@@ -13,14 +14,7 @@ static_assert(sizeof(Eigen::bfloat16) == 2 && sizeof(Eigen::half) == 2);
 
 template <class F>
 decltype(auto) dispatch_storage(DType t, F&& f) {
-  switch (t) {
-    case DType::F32: return f(float{});
-    case DType::F64: return f(double{});
-    case DType::I64: return f(int64_t{});
-    case DType::BF16: return f(Eigen::bfloat16{});
-    case DType::F16: break;
-  }
-  return f(Eigen::half{});
+  return dispatch_storage_as<Eigen::bfloat16, Eigen::half>(t, std::forward<F>(f));
 }
 
 template <class T>

@@ -188,11 +188,10 @@ void uniform(const Tensor& out, uint64_t seed, uint64_t offset) {
   IAPT_CHECK(out.is_contiguous(), "cuda uniform: output must be contiguous");
   const int64_t n = out.numel();
   if (n == 0) return;
-  dispatch_floating(out.dtype(), "cuda uniform", [](auto) {});
-  if (out.dtype() == DType::F32)
-    uniform_kernel<float><<<blocks_for(n), 256, 0, stream()>>>(out.data<float>(), n, seed, offset);
-  else
-    uniform_kernel<double><<<blocks_for(n), 256, 0, stream()>>>(out.data<double>(), n, seed, offset);
+  dispatch_floating(out.dtype(), "cuda uniform", [&](auto zero) {
+    using T = decltype(zero);
+    uniform_kernel<T><<<blocks_for(n), 256, 0, stream()>>>(out.data<T>(), n, seed, offset);
+  });
   IAPT_LAUNCH_CHECK("uniform_kernel");
 }
 
@@ -201,11 +200,10 @@ void normal(const Tensor& out, uint64_t seed, uint64_t offset) {
   IAPT_CHECK(out.is_contiguous(), "cuda normal: output must be contiguous");
   const int64_t n = out.numel();
   if (n == 0) return;
-  dispatch_floating(out.dtype(), "cuda normal", [](auto) {});
-  if (out.dtype() == DType::F32)
-    normal_kernel<float><<<blocks_for(n), 256, 0, stream()>>>(out.data<float>(), n, seed, offset);
-  else
-    normal_kernel<double><<<blocks_for(n), 256, 0, stream()>>>(out.data<double>(), n, seed, offset);
+  dispatch_floating(out.dtype(), "cuda normal", [&](auto zero) {
+    using T = decltype(zero);
+    normal_kernel<T><<<blocks_for(n), 256, 0, stream()>>>(out.data<T>(), n, seed, offset);
+  });
   IAPT_LAUNCH_CHECK("normal_kernel");
 }
 

@@ -6,6 +6,7 @@
 #include <cuda_fp16.h>
 
 #include <type_traits>
+#include <utility>
 
 #include "core/dtype.h"
 
@@ -13,14 +14,7 @@ namespace iapt::kernels::cuda {
 
 template <class F>
 decltype(auto) dispatch_storage(DType t, F&& f) {
-  switch (t) {
-    case DType::F32: return f(float{});
-    case DType::F64: return f(double{});
-    case DType::I64: return f(int64_t{});
-    case DType::BF16: return f(__nv_bfloat16{});
-    case DType::F16: break;
-  }
-  return f(__half{});
+  return dispatch_storage_as<__nv_bfloat16, __half>(t, std::forward<F>(f));
 }
 
 template <class T>

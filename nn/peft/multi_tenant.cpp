@@ -143,8 +143,7 @@ MultiTenantLora::MultiTenantLora(const Module& model, const std::vector<std::map
                  shape_str(a->second.shape()), shape_str(b->second.shape()), linear->in_features, linear->out_features,
                  tenants.front().at(path + a_suffix).size(0));
       const Device device = linear->weight.data().device();
-      // the adapters run in the activations' dtype: f32 under a frozen 16-bit weight
-      const DType dtype = is_16bit(linear->weight.dtype()) ? DType::F32 : linear->weight.dtype();
+      const DType dtype = activation_dtype(linear->weight.dtype());  // f32 under a frozen 16-bit weight
       as.push_back(a->second.to(device).to(dtype).unsqueeze(0));
       bs.push_back(b->second.to(device).to(dtype).unsqueeze(0));
     }
