@@ -9,6 +9,7 @@
 #include "core/atomic_file.h"
 #include "core/error.h"
 #include "core/safetensors.h"
+#include "nn/skip_init.h"
 
 namespace iapt::models {
 
@@ -68,7 +69,12 @@ std::shared_ptr<LlamaForCausalLM> load_llama(const std::string& dir_str, Precisi
   const fs::path dir(dir_str);
   IAPT_CHECK(fs::is_directory(dir), "{}: not a model directory", dir_str);
   LlamaConfig config = LlamaConfig::from_json_file((dir / "config.json").string());
-  auto model = std::make_shared<LlamaForCausalLM>(config, precision);
+  // every parameter comes from the checkpoint (load_state_dict refuses one that lacks any)
+  std::shared_ptr<LlamaForCausalLM> model;
+  {
+    nn::SkipInit skip;
+    model = std::make_shared<LlamaForCausalLM>(config, precision);
+  }
   CheckpointTensors ck = read_tensors(dir);
   // A tied checkpoint may still carry lm_head.weight (a copy of the embeddings): not needed.
   if (config.tie_word_embeddings) ck.tensors.erase("lm_head.weight");
