@@ -5,8 +5,8 @@
 #include "core/backend.h"
 #include "experiments/bench/step_flops.h"
 #include "experiments/cli/commands.h"
+#include "experiments/cli/model_options.h"
 #include "experiments/serve/serve_bench.h"
-#include "models/checkpoint.h"
 
 namespace iapt::cli {
 
@@ -23,13 +23,14 @@ void add_bench(CLI::App& app) {
   auto* bench = app.add_subcommand("bench", "Benchmarks of whole workloads");
   bench->require_subcommand(1);
   struct Args {
-    std::string model, shape, device = "cpu";
+    ModelOptions model;
+    std::string shape, device = "cpu";
     bool header = false;
     serve::ServeBenchOptions o;
   };
   auto a = std::make_shared<Args>();
   auto* cmd = bench->add_subcommand("serve", "Batched generation for many tenants on one backbone: tokens/s, TTFT, TPOT");
-  auto* model_opt = cmd->add_option("--model", a->model, "Hugging Face model directory")->check(CLI::ExistingDirectory);
+  auto* model_opt = add_model_options(cmd, a->model, /*required=*/false);
   cmd->add_option("--shape", a->shape, "instead of --model: random weights of a benchmark shape (en-llama-6m, d512)")
       ->excludes(model_opt);
   cmd->add_option("--method", a->o.method, "iapt, lora, none, or all (the three side by side with ratios)")
@@ -51,9 +52,10 @@ void add_bench(CLI::App& app) {
   cmd->callback([a] {
     const Device device = a->device == "cuda" ? Device::CUDA : Device::CPU;
     IAPT_CHECK(device_available(device), "bench serve: --device {} is not available here", a->device);
-    IAPT_CHECK(!a->model.empty() || !a->shape.empty(), "bench serve: --model DIR or --shape NAME");
-    auto model = a->model.empty() ? std::make_shared<models::LlamaForCausalLM>(bench::bench_shape(a->shape))
-                                  : models::load_llama(a->model);
+    IAPT_CHECK(!a->model.dir.empty() || !a->shape.empty(), "bench serve: --model DIR or --shape NAME");
+    auto model = a->model.dir.empty()
+                     ? std::make_shared<models::LlamaForCausalLM>(bench::bench_shape(a->shape), precision_of(a->model))
+                     : load_model(a->model);
     model->to(device);
     if (a->o.method != "all") {
       if (a->header)

@@ -1,8 +1,8 @@
 #include <fmt/format.h>
 
 #include "experiments/cli/commands.h"
+#include "experiments/cli/model_options.h"
 #include "experiments/cli/validators.h"
-#include "models/checkpoint.h"
 #include "models/generation.h"
 #include "models/tokenizer.h"
 
@@ -10,21 +10,21 @@ namespace iapt::cli {
 
 void add_generate(CLI::App& app) {
   struct Args {
-    std::string model;
+    ModelOptions model;
     std::vector<std::string> prompts;
     int64_t max_new_tokens = 48;
     int64_t beams = 1;
   };
   auto a = std::make_shared<Args>();
   auto* cmd = app.add_subcommand("generate", "Continue prompts with a model (several --prompt run as one batch)");
-  cmd->add_option("--model", a->model, "Hugging Face model directory")->required()->check(CLI::ExistingDirectory);
+  add_model_options(cmd, a->model);
   cmd->add_option("--prompt", a->prompts, "prompt text (repeatable)")->required();
   cmd->add_option("--max-new-tokens", a->max_new_tokens, "tokens to generate at most")->check(integer_between(1, kMaxCount));
   cmd->add_option("--beams", a->beams, "beam width (1 = greedy)")->check(integer_between(1, models::kMaxBeams));
   cmd->callback([a] {
-    auto model = models::load_llama(a->model);
-    auto tok = models::Tokenizer::from_model_dir(a->model);
-    tok->require_fits(model->config.vocab_size, a->model);
+    auto model = load_model(a->model);
+    auto tok = models::Tokenizer::from_model_dir(a->model.dir);
+    tok->require_fits(model->config.vocab_size, a->model.dir);
     std::vector<std::vector<int64_t>> prompts;
     for (const auto& p : a->prompts) prompts.push_back(tok->encode(p));
     models::GenerationOptions o;

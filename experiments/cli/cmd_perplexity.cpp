@@ -6,8 +6,8 @@
 
 #include "core/error.h"
 #include "experiments/cli/commands.h"
+#include "experiments/cli/model_options.h"
 #include "experiments/cli/validators.h"
-#include "models/checkpoint.h"
 #include "models/evaluation.h"
 #include "models/tokenizer.h"
 
@@ -15,21 +15,22 @@ namespace iapt::cli {
 
 void add_perplexity(CLI::App& app) {
   struct Args {
-    std::string model, text, format = "raw";
+    ModelOptions model;
+    std::string text, format = "raw";
     int64_t max_tokens = 0, window = 256, batch = 8;
   };
   auto a = std::make_shared<Args>();
   auto* cmd = app.add_subcommand("perplexity", "Perplexity of a model on a plain-text file");
-  cmd->add_option("--model", a->model, "Hugging Face model directory")->required()->check(CLI::ExistingDirectory);
+  add_model_options(cmd, a->model);
   cmd->add_option("--text", a->text, "plain-text file (decompress .gz files first)")->required()->check(CLI::ExistingFile);
   cmd->add_option("--max-tokens", a->max_tokens, "use at most this many tokens of the stream (0 = all)");
   cmd->add_option("--window", a->window, "tokens per window")->check(integer_between(2, 1 << 20));
   cmd->add_option("--batch", a->batch, "windows per forward pass")->check(integer_between(1, kMaxCount));
   cmd->add_option("--format", a->format, "raw | paragraphs")->check(CLI::IsMember({"raw", "paragraphs"}));
   cmd->callback([a] {
-    auto model = models::load_llama(a->model);
-    auto tok = models::Tokenizer::from_model_dir(a->model);
-    tok->require_fits(model->config.vocab_size, a->model);
+    auto model = load_model(a->model);
+    auto tok = models::Tokenizer::from_model_dir(a->model.dir);
+    tok->require_fits(model->config.vocab_size, a->model.dir);
     std::ifstream in(a->text, std::ios::binary);
     std::stringstream ss;
     ss << in.rdbuf();

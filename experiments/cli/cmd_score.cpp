@@ -7,7 +7,7 @@
 #include "core/atomic_file.h"
 #include "core/error.h"
 #include "experiments/cli/commands.h"
-#include "models/checkpoint.h"
+#include "experiments/cli/model_options.h"
 #include "models/evaluation.h"
 #include "models/tokenizer.h"
 
@@ -15,19 +15,20 @@ namespace iapt::cli {
 
 void add_score(CLI::App& app) {
   struct Args {
-    std::string model, input, output;
+    ModelOptions model;
+    std::string input, output;
   };
   auto a = std::make_shared<Args>();
   auto* cmd = app.add_subcommand("score", "Log-likelihood of continuations given contexts (JSON lines in and out)");
-  cmd->add_option("--model", a->model, "Hugging Face model directory")->required()->check(CLI::ExistingDirectory);
+  add_model_options(cmd, a->model);
   cmd->add_option("--input", a->input, "JSON lines: {\"context\": ..., \"continuation\": ...}")
       ->required()
       ->check(CLI::ExistingFile);
   cmd->add_option("--output", a->output, "where to write the scored lines (default: standard output)");
   cmd->callback([a] {
-    auto model = models::load_llama(a->model);
-    auto tok = models::Tokenizer::from_model_dir(a->model);
-    tok->require_fits(model->config.vocab_size, a->model);
+    auto model = load_model(a->model);
+    auto tok = models::Tokenizer::from_model_dir(a->model.dir);
+    tok->require_fits(model->config.vocab_size, a->model.dir);
     std::ifstream in(a->input);
     std::vector<std::string> out_lines;
     std::string line;
