@@ -9,6 +9,7 @@
 
 #include "core/ops.h"
 #include "kernels/backends.h"
+#include "kernels/cpu/denormals.h"
 #include "experiments/demo/tiny_lm_demo.h"
 
 namespace {
@@ -31,6 +32,7 @@ int main(int, char** argv) {
   iapt::kernels::restart_if_blas_misdetects_cpu(argv);
   using namespace iapt;
   kernels::register_backends();
+  kernels::cpu::flush_denormals_unless_kept();  // as the iapt command runs
   fmt::print("GEMM, f32, C[M,N] = A[M,K] @ B[K,N] (best of 5)\n");
   fmt::print("| {:>5} | {:>5} | {:>5} | {:>6} | {:>14} | {:>14} | {:>6} |\n", "M", "N", "K", "transB", "iapt GFLOP/s",
              "BLAS GFLOP/s", "ratio");

@@ -5,6 +5,7 @@
 #include "core/error.h"
 #include "experiments/cli/commands.h"
 #include "kernels/backends.h"
+#include "kernels/cpu/denormals.h"
 
 int main(int argc, char** argv) {
   iapt::kernels::restart_if_blas_misdetects_cpu(argv);
@@ -24,6 +25,7 @@ int main(int argc, char** argv) {
   iapt::cli::add_pretrain(app);
   iapt::cli::add_bench(app);
   try {
+    iapt::kernels::cpu::flush_denormals_unless_kept();
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     return app.exit(e);

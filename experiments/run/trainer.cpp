@@ -27,6 +27,7 @@
 #include "experiments/run/resume_checkpoint.h"
 #include "experiments/run/run_lock.h"
 #include "kernels/cpu/cpu_info.h"
+#include "kernels/cpu/denormals.h"
 #include "models/checkpoint.h"
 #include "optim/optimizer.h"
 #include "optim/schedule.h"
@@ -331,6 +332,7 @@ void finish_run(const RunConfig& c, Setup& s, const fs::path& dir, const nlohman
                                   // both: what a rerun must match
                                   {"cpu_threads", cpu_threads()},
                                   {"cpu", kernels::cpu::cpu_description()},
+                                  {"denormals", kernels::cpu::flushing_denormals() ? "flushed" : "kept"},
                                   {"device", c.device},
                                   {"resumed", summary.resumed},
                                   {"split_seed", c.task.split_seed},
