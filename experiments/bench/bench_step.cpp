@@ -1,10 +1,12 @@
 // Training-step benchmark (not a test): one step of IAPT, LoRA or full fine-tuning on a randomly
-// initialised LLaMA-architecture model of a given shape, as the trainer runs it (the response
+// initialised LLaMA-architecture model of a given shape (or a checkpoint, --model), with its weight
+// matrices in f32 or 16 bits (--dtype), as the trainer runs it (the response
 // loss, backward, global-norm clipping, AdamW). Prints tokens/s, the time of each phase, the
-// achieved GFLOP/s of the matrix products and, measured in the same process, the GFLOP/s of one
-// BLAS sgemm of the model's largest product shape (the ceiling). --json prints one line for
+// achieved GFLOP/s of the matrix products, the peak resident memory and, measured in the same
+// process, the GFLOP/s of one BLAS sgemm of the model's largest product shape (the ceiling). --json prints one line for
 // scripts/bench-step.sh, which runs the PyTorch twin (experiments/bench/step_torch.py) beside it.
 #include <cblas.h>
+#include <sys/resource.h>
 
 #include <CLI/CLI.hpp>
 #include <algorithm>
@@ -22,7 +24,9 @@
 #include "experiments/config/yaml_reader.h"
 #include "experiments/run/batches.h"
 #include "experiments/run/lm_loss.h"
+#include "models/checkpoint.h"
 #include "kernels/backends.h"
+#include "kernels/cpu/denormals.h"
 #include "optim/clip.h"
 #include "optim/optimizer.h"
 
@@ -75,19 +79,32 @@ double sgemm_gflops(int64_t m, int64_t n, int64_t k) {
   return 2.0 * static_cast<double>(m * n * k) / best * 1e-9;
 }
 
+// The most this process has held in memory so far, mapped checkpoint pages included.
+double peak_resident_mb() {
+  rusage u{};
+  getrusage(RUSAGE_SELF, &u);
+  return static_cast<double>(u.ru_maxrss) / 1024.0;  // kB on Linux
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   iapt::kernels::restart_if_blas_misdetects_cpu(argv);
   iapt::kernels::register_backends();
+  iapt::kernels::cpu::flush_denormals_unless_kept();
   CLI::App app{"iapt training-step benchmark"};
-  std::string method = "iapt", shape = "en-llama-6m";
+  std::string method = "iapt", shape = "en-llama-6m", model_dir, dtype = "f32";
   int64_t seq = 256, batch = 16, steps = 5, warmup = 2, response = 8;
   bool json = false;
   std::string device_name = "cpu";
   app.add_option("--method", method)->check(CLI::IsMember({"iapt", "lora", "full"}))->capture_default_str();
   app.add_option("--shape", shape, "en-llama-6m (d 256, 6 layers) or d512 (d 512, 8 layers)")
       ->check(CLI::IsMember({"en-llama-6m", "d512"}))
+      ->capture_default_str();
+  app.add_option("--model", model_dir, "instead of --shape: a Hugging Face model directory")
+      ->check(CLI::ExistingDirectory);
+  app.add_option("--dtype", dtype, "the weight matrices' dtype (bf16, f16: frozen, half the memory)")
+      ->check(CLI::IsMember({"f32", "bf16", "f16"}))
       ->capture_default_str();
   app.add_option("--seq", seq)->capture_default_str();
   app.add_option("--batch", batch)->capture_default_str();
@@ -97,9 +114,15 @@ int main(int argc, char** argv) {
   app.add_option("--device", device_name)->check(CLI::IsMember({"cpu", "cuda"}))->capture_default_str();
   CLI11_PARSE(app, argc, argv);
 
-  const models::LlamaConfig c = bench::bench_shape(shape);
+  const DType weights = dtype == "bf16" ? DType::BF16 : (dtype == "f16" ? DType::F16 : DType::F32);
+  const models::Precision precision{DType::F32, weights};
   manual_seed(1);
-  auto model = std::make_shared<models::LlamaForCausalLM>(c);
+  const auto t_load = Clock::now();
+  auto model = model_dir.empty() ? std::make_shared<models::LlamaForCausalLM>(bench::bench_shape(shape), precision)
+                                 : models::load_llama(model_dir, precision);
+  const double load_s = seconds_since(t_load);
+  const models::LlamaConfig c = model->config;
+  if (!model_dir.empty()) shape = model_dir;
   YAML::Node node = YAML::Load(method_yaml(method));
   auto spec = config::read_method(config::YamlMap(node, "bench", "method"), c);
   auto peft = config::make_method(spec, model);
@@ -139,20 +162,24 @@ int main(int argc, char** argv) {
   const bench::StepFlops flops = bench::step_flops(c, batch, seq, batch * response, method == "full");
   const double achieved = (flops.forward + flops.backward) / (f + bw) * 1e-9;
   // the ceiling is the CPU's BLAS; on a GPU iapt_bench_cuda measures cuBLAS
+  const double peak_mb = peak_resident_mb();  // before the ceiling's own matrices
   const double ceiling = device == Device::CPU ? sgemm_gflops(batch * seq, c.intermediate_size, c.hidden_size) : 0.0;
   const double tokens_per_s = static_cast<double>(batch * seq) / step;
 
   if (json) {
-    nlohmann::ordered_json j{{"framework", "iapt"}, {"method", method},    {"shape", shape},
+    nlohmann::ordered_json j{{"framework", "iapt"}, {"method", method},    {"shape", shape}, {"dtype", dtype},
                              {"batch", batch},      {"seq", seq},          {"trainable", trainable},
                              {"forward_ms", f * 1e3}, {"backward_ms", bw * 1e3}, {"optimizer_ms", u * 1e3},
                              {"step_ms", step * 1e3}, {"tokens_per_s", tokens_per_s}, {"gflops", achieved},
-                             {"gemm_ceiling_gflops", ceiling}};
+                             {"gemm_ceiling_gflops", ceiling}, {"peak_resident_mb", peak_mb}, {"load_s", load_s},
+                             {"denormals", kernels::cpu::flushing_denormals() ? "flushed" : "kept"}};
     fmt::print("{}\n", j.dump());
     return 0;
   }
-  fmt::print("{} step on {} (d {}, {} layers, ffn {}, vocab {}), batch {} x seq {}: {} trainable parameters\n", method,
-             shape, c.hidden_size, c.num_hidden_layers, c.intermediate_size, c.vocab_size, batch, seq, trainable);
+  fmt::print("{} step on {} (d {}, {} layers, ffn {}, vocab {}; weights {}), batch {} x seq {}: {} trainable "
+             "parameters; loaded in {:.1f} s; peak resident memory {:.0f} MB\n",
+             method, shape, c.hidden_size, c.num_hidden_layers, c.intermediate_size, c.vocab_size, dtype, batch, seq,
+             trainable, load_s, peak_mb);
   fmt::print("| phase | ms (median of {}) |\n|---|---:|\n", steps);
   fmt::print("| forward + loss | {:.1f} |\n| backward | {:.1f} |\n| clip + AdamW | {:.1f} |\n| step | {:.1f} |\n", f * 1e3,
              bw * 1e3, u * 1e3, step * 1e3);

@@ -1,16 +1,25 @@
 """The PyTorch twin of iapt_bench_step: one training step of IAPT, LoRA or full fine-tuning on a
 randomly initialised LLaMA-architecture model, written as a PyTorch user would (the eager
-LLaMA of Hugging Face transformers: additive attention mask, repeat_kv, rotate_half RoPE), f32,
-the same shapes, inputs and thread count. Prints one JSON line like `iapt_bench_step --json`.
+LLaMA of Hugging Face transformers: additive attention mask, repeat_kv, rotate_half RoPE), f32
+or under bf16 autocast (--autocast bf16), the same shapes, inputs and thread count, subnormals
+flushed to zero as iapt flushes them (--denormals keep for IEEE arithmetic). Prints one JSON
+line like `iapt_bench_step --json`, with the BLAS library PyTorch loaded.
 
     /usr/bin/python3 experiments/bench/step_torch.py --method iapt --shape en-llama-6m
+
+Refuses to run on OpenBLAS's pthreads build: its threads and PyTorch's OpenMP threads then fight
+over the cores, and PyTorch runs at a fraction of its speed (Debian's alternatives pick that build
+whenever it is installed; scripts/install-deps.sh installs the OpenMP one). OpenBLAS reads
+OPENBLAS_CORETYPE as it loads: scripts/bench-step.sh sets it to the kernels iapt's OpenBLAS runs.
 """
 
 import argparse
+import contextlib
 import json
 import math
 import os
 import statistics
+import sys
 import time
 
 import torch
@@ -176,6 +185,14 @@ class Model(nn.Module):
         return F.linear(hidden, self.embed_tokens.weight)  # tied head
 
 
+def loaded_blas():
+    """The BLAS libraries this process has mapped (resolved), after one product has run."""
+    torch.ones(8, 8) @ torch.ones(8, 8)
+    with open("/proc/self/maps") as maps:
+        paths = {line.split()[-1] for line in maps if "blas" in line.lower() and "/" in line}
+    return sorted(os.path.realpath(p) for p in paths)
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--method", choices=["iapt", "lora", "full"], default="iapt")
@@ -188,8 +205,20 @@ def main():
     ap.add_argument("--threads", type=int, default=os.cpu_count())
     ap.add_argument("--head", choices=["all", "response"], default="all",
                     help="logits at every position (Hugging Face's LlamaForCausalLM) or only where a label is")
+    ap.add_argument("--denormals", choices=["flush", "keep"], default="flush",
+                    help="torch.set_flush_denormal, as iapt flushes them by default (IAPT_DENORMALS)")
+    ap.add_argument("--autocast", choices=["none", "bf16"], default="none",
+                    help="forward under torch.autocast('cpu', torch.bfloat16), as a PyTorch user trains in bf16")
     a = ap.parse_args()
+    blas = loaded_blas()
+    parallel = [l.split(":", 1)[1].strip() for l in torch.__config__.parallel_info().splitlines()
+                if l.startswith("ATen parallel backend")]
+    if any("pthread" in p for p in blas) and "OpenMP" in parallel:
+        sys.exit(f"step_torch.py: PyTorch loaded OpenBLAS's pthreads build ({', '.join(blas)}) beside its OpenMP "
+                 "threads; the two fight over the cores. Install libopenblas-openmp-dev and select it "
+                 "(update-alternatives --config libblas.so.3-x86_64-linux-gnu)")
     torch.set_num_threads(a.threads)
+    torch.set_flush_denormal(a.denormals == "flush")
     torch.manual_seed(1)
     s = SHAPES[a.shape]
     model = Model(s, a.method)
@@ -199,16 +228,20 @@ def main():
     instruction = torch.arange(a.seq)[None].expand(a.batch, a.seq) < a.seq - a.response
     labels = ids.masked_fill(instruction, -100)
 
+    autocast = ((lambda: torch.autocast("cpu", dtype=torch.bfloat16)) if a.autocast == "bf16"
+                else contextlib.nullcontext)
     fwd, bwd, upd = [], [], []
     for step in range(a.warmup + a.steps):
         t0 = time.perf_counter()
-        hidden = model(ids, instruction)
-        if a.head == "all":
-            logits = model.logits(hidden)
-            loss = F.cross_entropy(logits[:, :-1].reshape(-1, s["vocab"]), labels[:, 1:].reshape(-1), ignore_index=-100)
-        else:  # the positions that predict a label, as iapt's response loss does
-            keep = labels[:, 1:] != -100
-            loss = F.cross_entropy(model.logits(hidden[:, :-1][keep]), labels[:, 1:][keep])
+        with autocast():
+            hidden = model(ids, instruction)
+            if a.head == "all":
+                logits = model.logits(hidden)
+                loss = F.cross_entropy(logits[:, :-1].reshape(-1, s["vocab"]), labels[:, 1:].reshape(-1),
+                                       ignore_index=-100)
+            else:  # the positions that predict a label, as iapt's response loss does
+                keep = labels[:, 1:] != -100
+                loss = F.cross_entropy(model.logits(hidden[:, :-1][keep]), labels[:, 1:][keep])
         t1 = time.perf_counter()
         loss.backward()
         t2 = time.perf_counter()
@@ -223,7 +256,8 @@ def main():
                       "batch": a.batch, "seq": a.seq, "trainable": sum(p.numel() for p in params),
                       "threads": torch.get_num_threads(), "forward_ms": f * 1e3, "backward_ms": b * 1e3,
                       "optimizer_ms": u * 1e3, "step_ms": (f + b + u) * 1e3,
-                      "tokens_per_s": a.batch * a.seq / (f + b + u)}))
+                      "tokens_per_s": a.batch * a.seq / (f + b + u), "autocast": a.autocast, "denormals": a.denormals, "blas": blas,
+                      "openblas_coretype": os.environ.get("OPENBLAS_CORETYPE", "")}))
 
 
 if __name__ == "__main__":

@@ -5,6 +5,7 @@
 #include "experiments/cli/commands.h"
 #include "experiments/cli/validators.h"
 #include "experiments/demo/tiny_lm_demo.h"
+#include "kernels/cpu/cpu_info.h"
 
 namespace iapt::cli {
 
@@ -33,9 +34,12 @@ void add_demo(CLI::App& app) {
 }
 
 void add_info(CLI::App& app) {
-  auto* cmd = app.add_subcommand("info", "Print the backends this build has");
+  auto* cmd = app.add_subcommand("info", "Print the backends this build has and the CPU's BLAS kernels");
   cmd->callback([] {
     fmt::print("backends: cpu{}\n", cuda_compiled() ? ", cuda" : "");
+    fmt::print("cpu: {}\n", kernels::cpu::cpu_description());
+    // what scripts/bench-step.sh gives PyTorch, which loads the same OpenBLAS, as OPENBLAS_CORETYPE
+    fmt::print("openblas core: {}\n", kernels::cpu::blas_core());
     if (cuda_compiled())
       fmt::print("cuda: {}\n", device_available(Device::CUDA) ? "a GPU is visible" : "no GPU visible");
   });

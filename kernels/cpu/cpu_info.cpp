@@ -15,7 +15,9 @@ std::string cpu_description() {
       if (line.find(':') != std::string::npos && start != std::string::npos) model = line.substr(start);
       break;
     }
-  return model + "; OpenBLAS " + openblas_get_corename();
+  return model + "; OpenBLAS " + blas_core();
 }
+
+std::string blas_core() { return openblas_get_corename(); }
 
 }  // namespace iapt::kernels::cpu

@@ -8,5 +8,7 @@ namespace iapt::kernels::cpu {
 // ("AMD EPYC; OpenBLAS Zen"). Another kernel set rounds products differently, and through training
 // a run with the same seed then ends elsewhere: a rerun matches bit for bit only where this matches.
 std::string cpu_description();
+// The name of the kernels OpenBLAS chose as it loaded ("SkylakeX", "Haswell", "Prescott", ...).
+std::string blas_core();
 
 }  // namespace iapt::kernels::cpu
