@@ -65,7 +65,8 @@ int main(int, char** argv) {
   fmt::print("| {:>5} | {:>5} | {:>5} | {:>13} | {:>15} | {:>16} | {:>10} |\n", "M", "N", "K", "f32 W GFLOP/s",
              "bf16 W, panels", "bf16 W, whole", "panels/f32");
   fmt::print("|------:|------:|------:|--------------:|----------------:|-----------------:|-----------:|\n");
-  for (Case c : {Case{1, 4096, 4096, true}, Case{16, 11008, 4096, true}, Case{1024, 4096, 4096, true},
+  for (Case c : {Case{1, 4096, 4096, true}, Case{16, 11008, 4096, true}, Case{32, 11008, 4096, true},
+                 Case{64, 11008, 4096, true}, Case{1024, 4096, 4096, true},
                  Case{1024, 768, 288, true}}) {
     Tensor a = randn({c.m, c.k});
     Tensor w32 = randn({c.n, c.k});

@@ -3,11 +3,13 @@
 // axes may be broadcast (stride 0): the same matrix is then reused, never copied. Products with a
 // frozen 16-bit weight (gemm_16bit) widen it a panel at a time into the same BLAS calls.
 #include <algorithm>
+#include <type_traits>
 #include <vector>
 
 #include "core/error.h"
 #include "kernels/cpu/blas.h"
 #include "kernels/cpu/cpu_kernels.h"
+#include "kernels/cpu/gemm_16bit_rows.h"
 #include "kernels/cpu/parallel.h"
 #include "kernels/cpu/storage_types.h"
 
@@ -85,8 +87,9 @@ int64_t panel_rows(int64_t cols, int64_t activation_rows) {
 
 }  // namespace
 
-// The weight is widened a panel of its stored rows at a time and each panel multiplied through
-// BLAS, so no f32 copy of the whole weight is ever made. With trans_w the panel's rows are output
+// Few rows of f32 activations against W^T take gemm_16bit_few_rows. Otherwise the weight is widened
+// a panel of its stored rows at a time and each panel multiplied through BLAS, so no f32 copy of
+// the whole weight is ever made. With trans_w the panel's rows are output
 // columns (out[:, panel] = op(a) @ panel^T); without, they are inner rows and the panels' products
 // add up (out += op(a)[:, panel] @ panel).
 void gemm_16bit(const Tensor& a, const Tensor& w_in, bool trans_a, bool trans_w, const Tensor& out) {
@@ -101,6 +104,13 @@ void gemm_16bit(const Tensor& a, const Tensor& w_in, bool trans_a, bool trans_w,
     if (trivial_product<T>(out, k)) return;
     T* c = out.data<T>();
     const T* ap = A.t.template data<T>();
+    if constexpr (std::is_same_v<T, float>) {
+      // few rows of x W^T (generation): read the weight once, widening it in registers
+      if (trans_w && !A.transposed && m <= kFew16bitRows && few_rows_16bit_supported()) {
+        gemm_16bit_few_rows(ap, A.ld, m, w.raw_data(), w.dtype(), rows, cols, c, n);
+        return;
+      }
+    }
     const int64_t step = std::min(rows, panel_rows(cols, m));
     std::vector<T> panel(static_cast<size_t>(step * cols));
     auto multiply = [&](const auto* wp) {  // wp: the weight's Eigen::bfloat16 or Eigen::half elements

@@ -86,3 +86,24 @@ TEST_CASE("16-bit weights: multi-tenant LoRA over a bf16 projection equals it ov
   REQUIRE(y_low.dtype() == DType::F32);
   CHECK(max_rel_diff(y_low.data(), y_full.data()) < 1e-6);
 }
+
+TEST_CASE("16-bit weights: products for a few rows (generation's kernel) equal the f32 twin, row by row",
+          "[nn][half]") {
+  // 1 to 16 rows take the kernel that widens the weight in registers (where the CPU has AVX-512;
+  // eight rows at a time), 17 the panels; K 300 leaves a tail of 12 past the 16-wide steps; the
+  // activations are a slice of a wider matrix, so their rows are strided.
+  for (DType half : {DType::BF16, DType::F16}) {
+    manual_seed(8);
+    const Tensor w = randn({70, 300}).to(half), w32 = w.to(DType::F32);
+    const Tensor wide = randn({17, 320});
+    for (int64_t m = 1; m <= 17; ++m) {
+      INFO(dtype_name(half) << ", " << m << " rows");
+      const Tensor a = wide.narrow(0, 0, m).narrow(1, 0, 300);
+      const Tensor got = ops::matmul(a, w, false, true), want = ops::matmul(a, w32, false, true);
+      CHECK(max_rel_diff(got, want) < 1e-6);  // f32 sums of the same products, in another order
+      // a row's result does not depend on the rows beside it: the last row, alone and among m
+      const Tensor last = a.narrow(0, m - 1, 1);
+      if (m <= 16) CHECK(got.narrow(0, m - 1, 1).to_vector() == ops::matmul(last, w, false, true).to_vector());
+    }
+  }
+}
