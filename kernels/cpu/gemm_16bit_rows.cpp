@@ -32,26 +32,33 @@ IAPT_AVX512 inline float sum_lanes(__m512 v) {
   return lanes[0];
 }
 
-// R activation rows against weight rows [j0, j1): one accumulator per activation row, the
-// weight row read once.
+// R activation rows against weight rows [j0, j1): the weight row read once, two accumulators per
+// activation row (even and odd steps of 16), so that consecutive FMAs do not wait on each other.
 template <int R>
 IAPT_AVX512 void rows_kernel(const float* a, int64_t lda, const uint16_t* w, DType t, int64_t j0, int64_t j1,
                              int64_t k, float* c, int64_t ldc) {
-  const int64_t full = k / 16 * 16;
+  const int64_t pairs = k / 32 * 32, full = k / 16 * 16;
   const __mmask16 tail = static_cast<__mmask16>((1u << (k - full)) - 1u);
   for (int64_t j = j0; j < j1; ++j) {
     const uint16_t* wj = w + j * k;
-    __m512 acc[R];
-    for (int r = 0; r < R; ++r) acc[r] = _mm512_setzero_ps();
-    for (int64_t i = 0; i < full; i += 16) {
-      const __m512 wv = widen16(wj + i, t, 0xFFFF);
-      for (int r = 0; r < R; ++r) acc[r] = _mm512_fmadd_ps(_mm512_loadu_ps(a + r * lda + i), wv, acc[r]);
+    __m512 even[R], odd[R];
+    for (int r = 0; r < R; ++r) even[r] = odd[r] = _mm512_setzero_ps();
+    for (int64_t i = 0; i < pairs; i += 32) {
+      const __m512 w0 = widen16(wj + i, t, 0xFFFF), w1 = widen16(wj + i + 16, t, 0xFFFF);
+      for (int r = 0; r < R; ++r) {
+        even[r] = _mm512_fmadd_ps(_mm512_loadu_ps(a + r * lda + i), w0, even[r]);
+        odd[r] = _mm512_fmadd_ps(_mm512_loadu_ps(a + r * lda + i + 16), w1, odd[r]);
+      }
+    }
+    if (full > pairs) {
+      const __m512 w0 = widen16(wj + pairs, t, 0xFFFF);
+      for (int r = 0; r < R; ++r) even[r] = _mm512_fmadd_ps(_mm512_loadu_ps(a + r * lda + pairs), w0, even[r]);
     }
     if (tail) {
-      const __m512 wv = widen16(wj + full, t, tail);
-      for (int r = 0; r < R; ++r) acc[r] = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(tail, a + r * lda + full), wv, acc[r]);
+      const __m512 w1 = widen16(wj + full, t, tail);
+      for (int r = 0; r < R; ++r) odd[r] = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(tail, a + r * lda + full), w1, odd[r]);
     }
-    for (int r = 0; r < R; ++r) c[r * ldc + j] = sum_lanes(acc[r]);
+    for (int r = 0; r < R; ++r) c[r * ldc + j] = sum_lanes(_mm512_add_ps(even[r], odd[r]));
   }
 }
 

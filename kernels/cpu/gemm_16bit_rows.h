@@ -10,8 +10,9 @@
 namespace iapt::kernels::cpu {
 
 // Activation rows up to which gemm_16bit takes this kernel (iapt_bench's "GEMM with a bf16 weight",
-// [M, 4096] x [11008, 4096]^T on a 2-core AVX-512 Xeon: 1 row 40 GFLOP/s against the panels' 6.4,
-// 16 rows 70 against 47; level at 32 rows, 72 against 68; at 64 the panels lead, 150 against 73).
+// on a 2-core AVX-512 Xeon: [1, 4096] x [4096, 4096]^T at 50 GFLOP/s against the panels' 6.4;
+// [16, 4096] x [11008, 4096]^T 70 against 47; level at 32 rows, 72 against 68; at 64 the panels
+// lead, 150 against 73).
 inline constexpr int64_t kFew16bitRows = 16;
 
 // Whether this CPU runs the kernel (AVX-512 F, BW and VL); elsewhere gemm_16bit keeps its panels.
