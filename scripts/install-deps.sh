@@ -12,9 +12,10 @@ packages=(
   wordnet-base  # the main job's data
   clang libclang-rt-dev libomp-dev  # the sanitizer build and the fuzzers (scripts/test-sanitizers.sh)
 )
-# Only for regenerating the committed fixtures (tests/reference); never needed by the tests.
+# Only for regenerating the committed fixtures (tests/reference) and for the benchmarks against
+# PyTorch and oneDNN (scripts/bench-step.sh, iapt_bench_onednn); never needed by the tests.
 if [[ "${IAPT_WITH_REFERENCE:-0}" == "1" ]]; then
-  packages+=(python3 python3-torch python3-numpy sentencepiece)
+  packages+=(python3 python3-torch python3-numpy sentencepiece libdnnl-dev)
 fi
 
 missing=()
