@@ -16,12 +16,13 @@ Backend make_table() {
   t.empty_allocator_cache = cuda_allocator_empty_cache;
   t.transfer = transfer;
   t.synchronize = synchronize;
-  // The kernels every backend fills; the fused ones stay null (their fallbacks run).
+  // The kernels every backend fills; of the fused ones only gemm_16bit (the others' fallbacks run).
 #define IAPT_KERNEL(name, parameters) t.name = name;
 #define IAPT_FUSED_KERNEL(name, parameters)
 #include "core/backend_kernels.inc"
 #undef IAPT_KERNEL
 #undef IAPT_FUSED_KERNEL
+  t.gemm_16bit = gemm_16bit;
   return t;
 }
 }  // namespace

@@ -1,7 +1,8 @@
 #pragma once
 // Declarations of the CUDA kernels that fill the CUDA backend table (cuda_backend.cu): the
 // kernels of core/backend_kernels.inc that every backend fills. Each takes tensors on the GPU,
-// laid out as the matching CPU kernel expects. The fused kernels are not written for CUDA yet.
+// laid out as the matching CPU kernel expects. Of the fused kernels only gemm_16bit is written for
+// CUDA yet; the others run their fallbacks.
 #include "core/backend.h"
 
 namespace iapt::kernels::cuda {
@@ -13,5 +14,7 @@ void transfer(const Tensor& src, const Tensor& dst);
 #include "core/backend_kernels.inc"
 #undef IAPT_KERNEL
 #undef IAPT_FUSED_KERNEL
+
+void gemm_16bit(const Tensor& a, const Tensor& w, bool trans_a, bool trans_w, const Tensor& out);
 
 }  // namespace iapt::kernels::cuda

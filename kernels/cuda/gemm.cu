@@ -1,7 +1,8 @@
 // Batched GEMM through cuBLAS. Row-major C = op(A) op(B) is computed as the column-major
 // C^T = op(B)^T op(A)^T, so each operand's row-major layout is passed unchanged with its transpose
 // flag. Batch axes whose strides fold into one stride (broadcast ones included) run as one strided
-// batched call; other batch layouts fall back to one call per matrix.
+// batched call; other batch layouts fall back to one call per matrix. A frozen 16-bit weight
+// (gemm_16bit) runs on tensor cores: cublasGemmEx over 16-bit operands with f32 accumulation.
 #include "kernels/cuda/cuda_kernels.h"
 #include "kernels/cuda/indexing.cuh"
 
@@ -84,6 +85,30 @@ void gemm(const Tensor& a, const Tensor& b, bool trans_a, bool trans_b, const Te
   const Shape batch(out.shape().begin(), out.shape().begin() + batch_rank);
   for_each_batch_offset(batch, A.t.strides(), B.t.strides(),
                         [&](int64_t bi, int64_t oa, int64_t ob) { call(oa, ob, bi * m * n, 1); });
+}
+
+// f32 activations are rounded to the weight's type (as autocast does: cuBLAS takes two 16-bit
+// operands or none) and multiplied with f32 accumulation into the f32 result; the CPU keeps them
+// f32, so the backends differ by that rounding (2^-9 of each activation in bf16). f64 activations
+// widen the weight instead: tensor cores have no f64 path worth the rounding.
+void gemm_16bit(const Tensor& a, const Tensor& w_in, bool trans_a, bool trans_w, const Tensor& out) {
+  IAPT_CHECK(out.is_contiguous() && out.dim() == 2 && a.dim() == 2 && w_in.dim() == 2,
+             "cuda gemm_16bit: expects 2-D operands and a dense output");
+  IAPT_CHECK(is_16bit(w_in.dtype()), "cuda gemm_16bit: the weight is {}, not bf16 or f16", dtype_name(w_in.dtype()));
+  if (out.dtype() == DType::F64) return gemm(a, w_in.to(DType::F64), trans_a, trans_w, out);
+  const int64_t m = out.size(0), n = out.size(1), k = trans_a ? a.size(0) : a.size(1);
+  if (out.numel() == 0) return;
+  if (k == 0) return fill(out, 0.0);
+  const Operand A = as_operand(a.to(w_in.dtype()), trans_a);  // a dense 16-bit copy, row-major
+  const Operand W = as_operand(w_in.contiguous(), trans_w);
+  const cudaDataType t16 = w_in.dtype() == DType::BF16 ? CUDA_R_16BF : CUDA_R_16F;
+  const float one = 1.0f, zero = 0.0f;
+  // column-major view, as gemm: C^T[n, m] = op(W)^T[n, k] op(A)^T[k, m]
+  IAPT_CUBLAS_CHECK(cublasGemmEx(cublas(), op_of(W.transposed), op_of(A.transposed), static_cast<int>(n),
+                                 static_cast<int>(m), static_cast<int>(k), &one, W.t.raw_data(), t16,
+                                 static_cast<int>(W.ld), A.t.raw_data(), t16, static_cast<int>(A.ld), &zero,
+                                 out.data<float>(), CUDA_R_32F, static_cast<int>(n), CUBLAS_COMPUTE_32F,
+                                 CUBLAS_GEMM_DEFAULT));
 }
 
 }  // namespace iapt::kernels::cuda
