@@ -1,9 +1,9 @@
 // Training-step benchmark (not a test): one step of IAPT, LoRA or full fine-tuning on a randomly
 // initialised LLaMA-architecture model of a given shape (or a checkpoint, --model), with its weight
-// matrices in f32 or 16 bits (--dtype), as the trainer runs it (the response
-// loss, backward, global-norm clipping, AdamW). Prints tokens/s, the time of each phase, the
-// achieved GFLOP/s of the matrix products, the peak resident memory and, measured in the same
-// process, the GFLOP/s of one BLAS sgemm of the model's largest product shape (the ceiling). --json prints one line for
+// matrices in f32 or 16 bits (--dtype), as the trainer runs it (the response loss, backward,
+// global-norm clipping, AdamW). Prints tokens/s, the time of each phase, the achieved GFLOP/s of
+// the matrix products, the peak resident memory and, measured in the same process, the GFLOP/s of
+// one BLAS sgemm of the model's largest product shape (the ceiling). --json prints one line for
 // scripts/bench-step.sh, which runs the PyTorch twin (experiments/bench/step_torch.py) beside it.
 #include <cblas.h>
 #include <sys/resource.h>
