@@ -5,6 +5,13 @@
 
 namespace iapt::models {
 
+DType weights_dtype(const std::string& name) {
+  if (name == "bf16") return DType::BF16;
+  if (name == "f16") return DType::F16;
+  IAPT_CHECK(name == "f32", "weights dtype '{}': expected f32, bf16 or f16", name);
+  return DType::F32;
+}
+
 LlamaMLP::LlamaMLP(int64_t hidden, int64_t intermediate, DType weights) {
   gate_proj = register_module("gate_proj", std::make_shared<nn::Linear>(hidden, intermediate, false, weights));
   up_proj = register_module("up_proj", std::make_shared<nn::Linear>(hidden, intermediate, false, weights));

@@ -2,6 +2,7 @@
 // The LLaMA decoder (LLaMA-2, TinyLlama, SmolLM and our small models): pre-norm layers of RoPE
 // attention with grouped key/value heads and a SwiGLU MLP, under Hugging Face's parameter names.
 #include <optional>
+#include <string>
 #include <vector>
 
 #include "models/llama_config.h"
@@ -17,6 +18,9 @@ struct Precision {
   DType compute = DType::F32;
   DType weights = DType::F32;
 };
+
+// The weights' dtype a config or an option names: "f32", "bf16" or "f16".
+DType weights_dtype(const std::string& name);
 
 class LlamaMLP : public nn::Module {
  public:

@@ -3,30 +3,16 @@
 #include <cblas.h>
 
 #include <algorithm>
-#include <chrono>
 #include <fmt/format.h>
 #include <vector>
 
 #include "core/ops.h"
+#include "experiments/bench/best_seconds.h"
 #include "kernels/backends.h"
 #include "kernels/cpu/denormals.h"
 #include "experiments/demo/tiny_lm_demo.h"
 
-namespace {
-
-template <class F>
-double best_seconds(F&& f, int reps) {
-  f();  // warm-up
-  double best = 1e30;
-  for (int i = 0; i < reps; ++i) {
-    auto t0 = std::chrono::steady_clock::now();
-    f();
-    best = std::min(best, std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
-  }
-  return best;
-}
-
-}  // namespace
+using iapt::bench::best_seconds;
 
 int main(int, char** argv) {
   iapt::kernels::restart_if_blas_misdetects_cpu(argv);

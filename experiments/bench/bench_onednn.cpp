@@ -11,13 +11,12 @@
 #include <oneapi/dnnl/dnnl.hpp>
 
 #include <algorithm>
-#include <chrono>
 #include <cstring>
 #include <fmt/format.h>
-#include <functional>
 #include <optional>
 
 #include "core/ops.h"
+#include "experiments/bench/best_seconds.h"
 #include "core/rng.h"
 #include "kernels/backends.h"
 #include "kernels/cpu/denormals.h"
@@ -26,16 +25,7 @@ using namespace iapt;
 
 namespace {
 
-double best_seconds(const std::function<void()>& f, int reps) {
-  f();  // warm-up
-  double best = 1e30;
-  for (int i = 0; i < reps; ++i) {
-    auto t0 = std::chrono::steady_clock::now();
-    f();
-    best = std::min(best, std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
-  }
-  return best;
-}
+using iapt::bench::best_seconds;
 
 using dt = dnnl::memory::data_type;
 

@@ -114,8 +114,7 @@ int main(int argc, char** argv) {
   app.add_option("--device", device_name)->check(CLI::IsMember({"cpu", "cuda"}))->capture_default_str();
   CLI11_PARSE(app, argc, argv);
 
-  const DType weights = dtype == "bf16" ? DType::BF16 : (dtype == "f16" ? DType::F16 : DType::F32);
-  const models::Precision precision{DType::F32, weights};
+  const models::Precision precision{DType::F32, models::weights_dtype(dtype)};
   manual_seed(1);
   const auto t_load = Clock::now();
   auto model = model_dir.empty() ? std::make_shared<models::LlamaForCausalLM>(bench::bench_shape(shape), precision)

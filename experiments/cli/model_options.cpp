@@ -16,7 +16,7 @@ CLI::Option* add_model_options(CLI::App* cmd, ModelOptions& o, bool required) {
 }
 
 models::Precision precision_of(const ModelOptions& o) {
-  return {DType::F32, o.dtype == "bf16" ? DType::BF16 : (o.dtype == "f16" ? DType::F16 : DType::F32)};
+  return {DType::F32, models::weights_dtype(o.dtype)};
 }
 
 std::shared_ptr<models::LlamaForCausalLM> load_model(const ModelOptions& o) {

@@ -51,7 +51,7 @@ std::string expand_env(const std::string& text, const std::string& where) {
 BackboneSpec read_backbone(YamlMap m, const std::string& file) {
   BackboneSpec b;
   const std::string dtype = m.choice("dtype", "f32", {"f32", "bf16", "f16"});
-  b.weights = dtype == "bf16" ? DType::BF16 : (dtype == "f16" ? DType::F16 : DType::F32);
+  b.weights = models::weights_dtype(dtype);
   if (m.has("path")) {
     b.path = config_path(m.require<std::string>("path"), file, "backbone.path");
     if (m.has("tokenizer")) b.tokenizer = config_path(m.require<std::string>("tokenizer"), file, "backbone.tokenizer");
