@@ -39,21 +39,38 @@ config plain > "$work/plain.yaml"
 config killed > "$work/killed.yaml"
 export OMP_NUM_THREADS=1
 
-started=$(date +%s%N)
-"$iapt" run "$work/plain.yaml" > "$work/plain.log" 2>&1 || { cat "$work/plain.log"; exit 1; }
-# each kill comes at a random moment within 1/(2 KILLS) of the whole run's time, so that the kills
-# together cover about a quarter of it on a machine of any speed, and the run is still going at the
-# last even where the machine's load halves the uninterrupted run's speed (with a window of 1/KILLS,
-# under ctest -j2 beside other work, a run once finished after 16 of 20 kills)
-took_ms=$((($(date +%s%N) - started) / 1000000))
+now_ms() { echo $(($(date +%s%N) / 1000000)); }
+# the uninterrupted run, timed: T its whole time, C the time until its first checkpoint exists
+started=$(now_ms) first_ckpt_ms=
+"$iapt" run "$work/plain.yaml" > "$work/plain.log" 2>&1 &
+pid=$!
+while kill -0 "$pid" 2> /dev/null; do
+  [[ -z $first_ckpt_ms && -f $work/plain/soak/seed-3/last/state.safetensors ]] && first_ckpt_ms=$(($(now_ms) - started))
+  sleep 0.01
+done
+wait "$pid" || { cat "$work/plain.log"; exit 1; }
+took_ms=$(($(now_ms) - started))
+[[ -n $first_ckpt_ms ]] || { echo "FAIL: the uninterrupted run wrote no checkpoint while running"; exit 1; }
+((first_ckpt_ms > 0)) || first_ckpt_ms=1
+echo "uninterrupted run: ${took_ms} ms, its first checkpoint after ${first_ckpt_ms} ms"
+# Kills alternate between two kinds. An early kill comes at a random moment before C: in the
+# start-up, the first steps or the first checkpoint's write, where the run makes no progress. A late
+# kill comes between C and 1.5 C + W, after the restarted run has written a checkpoint (when its
+# start-up is as fast as the measured one's), so the run moves on. W is 1/(2 KILLS) of the run's time,
+# so the late kills together cover a small part of it and the run is still going at the last even
+# where load slows it. Killing goes on past KILLS until a checkpoint exists, so the last start
+# resumes whatever the machine's speed (with kills at any moment in a window of T / (2 KILLS), a
+# loaded machine once saw every kill land before the first checkpoint and the run never resumed).
 window_ms=$((took_ms / (2 * kills) > 20 ? took_ms / (2 * kills) : 20))
+state=$work/killed/soak/seed-3/last/state.safetensors
 landed=0 attempts=0
-while ((landed < kills)); do
+while ((landed < kills)) || [[ ! -f $state ]]; do
   ((++attempts > 10 * kills)) && { echo "FAIL: the run kept finishing before its kill ($landed of $kills landed)"; exit 1; }
   [[ -f $work/killed/soak/seed-3/summary.json ]] && { echo "FAIL: the run finished after $landed of $kills kills; make it longer"; exit 1; }
   "$iapt" run "$work/killed.yaml" >> "$work/killed.log" 2>&1 &
   pid=$!
-  delay_ms=$((RANDOM % window_ms))
+  if ((attempts % 2)); then delay_ms=$((RANDOM % first_ckpt_ms))
+  else delay_ms=$((first_ckpt_ms + RANDOM % (first_ckpt_ms / 2 + window_ms))); fi
   sleep "$((delay_ms / 1000)).$(printf '%03d' $((delay_ms % 1000)))"
   if kill -9 "$pid" 2> /dev/null; then
     wait "$pid" 2> /dev/null || true
