@@ -64,6 +64,14 @@ int64_t reduced_count(const Shape& s, const std::vector<int64_t>& axes) {
   return n;
 }
 
+// The dtype two operands compute in: a 16-bit one meeting f32 takes the 16-bit dtype.
+DType common_dtype(DType a, DType b) {
+  if (a != b && is_16bit(a) && b == DType::F32) return a;
+  if (a != b && is_16bit(b) && a == DType::F32) return b;
+  return a;  // equal, or a mix the op refuses by name
+}
+Variable as_dtype(const Variable& x, DType d) { return x.dtype() == d || !is_floating(x.dtype()) ? x : cast(x, d); }
+
 // A gradient whose values live in `small` (shape with reduced axes kept), broadcast back to `full`.
 Tensor broadcast_back(const Tensor& g, const Shape& kept, const Shape& full) {
   return g.reshape(kept).expand(full).contiguous();
@@ -71,22 +79,38 @@ Tensor broadcast_back(const Tensor& g, const Shape& kept, const Shape& full) {
 
 }  // namespace
 
+// ---------------------------------------------------------------- dtypes
+Variable cast(const Variable& x, DType dtype) {
+  IAPT_CHECK(is_floating(x.dtype()) && is_floating(dtype), "cast: from {} to {}: both must be floating",
+             dtype_name(x.dtype()), dtype_name(dtype));
+  if (x.dtype() == dtype) return x;
+  const DType from = x.dtype();
+  return make_result(x.data().to(dtype), {x}, "cast",
+                     [from](const Tensor& g, const Needs&) -> Grads { return {g.to(from)}; });
+}
+
 // ---------------------------------------------------------------- elementwise
-Variable add(const Variable& a, const Variable& b) {
+Variable add(const Variable& a_in, const Variable& b_in) {
+  const DType d = common_dtype(a_in.dtype(), b_in.dtype());
+  const Variable a = as_dtype(a_in, d), b = as_dtype(b_in, d);
   Shape sa = a.shape(), sb = b.shape();
   return make_result(ops::add(a.data(), b.data()), {a, b}, "add", [sa, sb](const Tensor& g, const Needs& n) -> Grads {
     return {n[0] ? ops::sum_to(g, sa) : Tensor(), n[1] ? ops::sum_to(g, sb) : Tensor()};
   });
 }
 
-Variable sub(const Variable& a, const Variable& b) {
+Variable sub(const Variable& a_in, const Variable& b_in) {
+  const DType d = common_dtype(a_in.dtype(), b_in.dtype());
+  const Variable a = as_dtype(a_in, d), b = as_dtype(b_in, d);
   Shape sa = a.shape(), sb = b.shape();
   return make_result(ops::sub(a.data(), b.data()), {a, b}, "sub", [sa, sb](const Tensor& g, const Needs& n) -> Grads {
     return {n[0] ? ops::sum_to(g, sa) : Tensor(), n[1] ? ops::sum_to(ops::mul_scalar(g, -1.0), sb) : Tensor()};
   });
 }
 
-Variable mul(const Variable& a, const Variable& b) {
+Variable mul(const Variable& a_in, const Variable& b_in) {
+  const DType d = common_dtype(a_in.dtype(), b_in.dtype());
+  const Variable a = as_dtype(a_in, d), b = as_dtype(b_in, d);
   Tensor at = a.data(), bt = b.data();
   return make_result(ops::mul(at, bt), {a, b}, "mul", [at, bt](const Tensor& g, const Needs& n) -> Grads {
     return {n[0] ? ops::sum_to(ops::mul(g, bt), at.shape()) : Tensor(),
@@ -94,7 +118,9 @@ Variable mul(const Variable& a, const Variable& b) {
   });
 }
 
-Variable div(const Variable& a, const Variable& b) {
+Variable div(const Variable& a_in, const Variable& b_in) {
+  const DType d = common_dtype(a_in.dtype(), b_in.dtype());
+  const Variable a = as_dtype(a_in, d), b = as_dtype(b_in, d);
   Tensor at = a.data(), bt = b.data();
   Tensor y = ops::div(at, bt);
   return make_result(y, {a, b}, "div", [at, bt, y](const Tensor& g, const Needs& n) -> Grads {
@@ -169,7 +195,12 @@ Variable log_softmax(const Variable& x, int64_t axis) {
 }
 
 // ---------------------------------------------------------------- matmul
-Variable matmul(const Variable& a, const Variable& b, bool ta, bool tb) {
+Variable matmul(const Variable& a_in, const Variable& b_in, bool ta, bool tb) {
+  // f32 activations times a frozen 16-bit weight compute in f32; other mixes round the f32 side
+  const bool frozen_16bit_weight = a_in.dtype() == DType::F32 && is_16bit(b_in.dtype()) && b_in.dim() == 2 &&
+                                   !b_in.requires_grad();
+  const DType d = frozen_16bit_weight ? DType::F32 : common_dtype(a_in.dtype(), b_in.dtype());
+  const Variable a = as_dtype(a_in, d), b = frozen_16bit_weight ? b_in : as_dtype(b_in, d);
   Tensor at = a.data(), bt = b.data();
   Tensor y = ops::matmul(at, bt, ta, tb);
   return make_result(y, {a, b}, "matmul", [at, bt, ta, tb](const Tensor& g, const Needs& n) -> Grads {
@@ -218,11 +249,15 @@ Variable cross_entropy(const Variable& logits, const Tensor& targets_any, int64_
 Variable embedding(const Variable& weight, const Tensor& ids_any) {
   const int64_t vocab = weight.size(0);
   Tensor ids = ids_any.to(weight.data().device());
-  // a 16-bit table (frozen) gathers its rows as stored, then widens them: activations are f32
-  if (is_16bit(weight.dtype())) return Variable(ops::embedding(weight.data(), ids).to(activation_dtype(weight.dtype())));
+  // a frozen 16-bit table gathers its rows as stored, then widens them: activations are f32 unless
+  // the model keeps them 16-bit (it rounds them back, exactly)
+  if (is_16bit(weight.dtype()) && !weight.requires_grad())
+    return Variable(ops::embedding(weight.data(), ids).to(activation_dtype(weight.dtype())));
+  // a table that is not frozen: a parameter, or 16-bit activations (rows picked for the loss)
+  const DType dtype = weight.dtype();
   return make_result(ops::embedding(weight.data(), ids), {weight}, "embedding",
-                     [ids, vocab](const Tensor& g, const Needs&) -> Grads {
-                       return {ops::embedding_backward(ids, g, vocab)};
+                     [ids, vocab, dtype](const Tensor& g, const Needs&) -> Grads {
+                       return {ops::embedding_backward(ids, g, vocab).to(dtype)};
                      });
 }
 
@@ -276,8 +311,12 @@ Variable squeeze(const Variable& x, int64_t axis) {
                      [in](const Tensor& g, const Needs&) -> Grads { return {g.reshape(in)}; });
 }
 
-Variable concat(const std::vector<Variable>& parts, int64_t axis) {
-  IAPT_CHECK(!parts.empty(), "concat: no inputs");
+Variable concat(const std::vector<Variable>& parts_in, int64_t axis) {
+  IAPT_CHECK(!parts_in.empty(), "concat: no inputs");
+  DType d = parts_in[0].dtype();
+  for (const auto& p : parts_in) d = common_dtype(d, p.dtype());
+  std::vector<Variable> parts;
+  for (const auto& p : parts_in) parts.push_back(as_dtype(p, d));
   std::vector<Tensor> ts;
   std::vector<int64_t> sizes;
   for (const auto& p : parts) ts.push_back(p.data());
@@ -320,7 +359,9 @@ Variable stack(const std::vector<Variable>& parts, int64_t axis) {
   return concat(expanded, axis);
 }
 
-Variable where(const Tensor& cond_any, const Variable& a, const Variable& b) {
+Variable where(const Tensor& cond_any, const Variable& a_in, const Variable& b_in) {
+  const DType d = common_dtype(a_in.dtype(), b_in.dtype());
+  const Variable a = as_dtype(a_in, d), b = as_dtype(b_in, d);
   Shape sa = a.shape(), sb = b.shape();
   Tensor cond = cond_any.to(a.data().device());
   return make_result(ops::where(cond, a.data(), b.data()), {a, b}, "where",
@@ -385,7 +426,9 @@ Variable scaled_dot_product_attention(const Variable& q, const Variable& k, cons
   return matmul(softmax(scores, -1), v);
 }
 
-Variable swiglu(const Variable& gate, const Variable& up) {
+Variable swiglu(const Variable& gate_in, const Variable& up_in) {
+  const DType d = common_dtype(gate_in.dtype(), up_in.dtype());
+  const Variable gate = as_dtype(gate_in, d), up = as_dtype(up_in, d);
   Tensor g = gate.data(), u = up.data();
   return make_result(ops::swiglu(g, u), {gate, up}, "swiglu", [g, u](const Tensor& go, const Needs&) -> Grads {
     auto [gg, gu] = ops::swiglu_backward(g, u, go);
@@ -393,8 +436,10 @@ Variable swiglu(const Variable& gate, const Variable& up) {
   });
 }
 
-Variable attention(const Variable& q, const Variable& k, const Variable& v, bool causal,
+Variable attention(const Variable& q_in, const Variable& k_in, const Variable& v_in, bool causal,
                    const std::optional<Tensor>& key_padding_mask) {
+  const DType d = common_dtype(common_dtype(q_in.dtype(), k_in.dtype()), v_in.dtype());
+  const Variable q = as_dtype(q_in, d), k = as_dtype(k_in, d), v = as_dtype(v_in, d);
   IAPT_CHECK(q.dim() == 4 && k.dim() == 4 && k.size(1) > 0 && q.size(1) % k.size(1) == 0,
              "attention: q {} and k {} (q [B, H, T, D], k [B, Hkv, S, D], H a multiple of Hkv)", shape_str(q.shape()),
              shape_str(k.shape()));

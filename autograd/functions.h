@@ -10,6 +10,14 @@
 
 namespace iapt {
 
+// --- dtypes ---
+// The same values in another dtype; the gradient comes back in x's dtype.
+Variable cast(const Variable& x, DType dtype);
+// Where 16-bit activations (a backbone computed in bf16 or f16) meet an f32 operand (a trainable
+// parameter, a method's output), the functions below round the f32 side to the activations' dtype,
+// as autocast does, and its gradient reaches it in f32. The one exception is matmul of f32
+// activations with a frozen 2-D 16-bit weight, which computes in f32.
+
 // --- elementwise, with broadcasting ---
 Variable add(const Variable& a, const Variable& b);
 Variable sub(const Variable& a, const Variable& b);

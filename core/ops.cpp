@@ -11,6 +11,13 @@ namespace {
 
 const Backend& be(const Tensor& t) { return backend_for(t.device()); }
 
+// 16-bit activations (a backbone computed in bf16 or f16): an op widens its 16-bit inputs to f32,
+// computes as the f32 kernels do (norms, softmax, RoPE and the loss accumulate in f32), and rounds
+// its result once to the inputs' dtype, so what lives between ops (the activations, and what the
+// backward keeps) is 16-bit.
+Tensor widened(const Tensor& t) { return t.defined() && is_16bit(t.dtype()) ? t.to(DType::F32) : t; }
+Tensor rounded(const Tensor& t, DType d) { return t.defined() ? t.to(d) : t; }
+
 void check_same_device(const Tensor& a, const Tensor& b, const char* op) {
   IAPT_CHECK(a.device() == b.device(), "{}: tensors on {} and {}", op, device_name(a.device()),
              device_name(b.device()));
@@ -23,6 +30,7 @@ Tensor binary(BinaryOp op, const Tensor& a, const Tensor& b, const char* name) {
              dtype_name(b.dtype()));
   IAPT_CHECK(is_floating(a.dtype()), "{}: expected floating tensors, got {} of shapes {} and {}", name,
              dtype_name(a.dtype()), shape_str(a.shape()), shape_str(b.shape()));
+  if (is_16bit(a.dtype())) return rounded(binary(op, widened(a), widened(b), name), a.dtype());
   Shape s = broadcast_shapes(a.shape(), b.shape(), name);
   Tensor out = empty(s, a.dtype(), a.device());
   be(a).binary(op, a.expand(s), b.expand(s), out);
@@ -42,6 +50,7 @@ std::vector<int64_t> normalise_axes(std::vector<int64_t> axes, int64_t rank, con
 
 Tensor reduce(ReduceOp op, const Tensor& x, std::vector<int64_t> axes, bool keepdim, const char* name) {
   IAPT_CHECK(is_floating(x.dtype()), "{}: expected a floating tensor, got {}", name, dtype_name(x.dtype()));
+  if (is_16bit(x.dtype())) return rounded(reduce(op, widened(x), std::move(axes), keepdim, name), x.dtype());
   axes = normalise_axes(std::move(axes), x.dim(), name);
   Shape kept = x.shape();
   for (int64_t a : axes) kept[a] = 1;
@@ -105,6 +114,7 @@ Tensor unary(UnaryOp op, const Tensor& x, double param) {
   IAPT_CHECK(x.defined(), "{}: undefined input", unary_name(op));
   IAPT_CHECK(is_floating(x.dtype()), "{}: expected a floating tensor, got {} of shape {}", unary_name(op),
              dtype_name(x.dtype()), shape_str(x.shape()));
+  if (is_16bit(x.dtype())) return rounded(unary(op, widened(x), param), x.dtype());
   Tensor out = empty(x.shape(), x.dtype(), x.device());
   be(x).unary(op, x, param, out);
   return out;
@@ -119,6 +129,8 @@ Tensor unary_backward(UnaryOp op, const Tensor& x, const Tensor& y, const Tensor
   const Tensor& yy = y.defined() ? y : xx;
   IAPT_CHECK(grad_out.shape() == xx.shape() && yy.shape() == xx.shape(), "{} backward: gradient {} for input {}",
              unary_name(op), shape_str(grad_out.shape()), shape_str(xx.shape()));
+  if (is_16bit(grad_out.dtype()))
+    return rounded(unary_backward(op, widened(x), widened(y), widened(grad_out), param), grad_out.dtype());
   Tensor gi = empty(grad_out.shape(), grad_out.dtype(), grad_out.device());
   be(grad_out).unary_backward(op, xx, yy, grad_out, param, gi);
   return gi;
@@ -128,6 +140,8 @@ Tensor where(const Tensor& cond, const Tensor& a, const Tensor& b) {
   check_same_device(a, b, "where");
   check_same_device(cond, a, "where");
   IAPT_CHECK(a.dtype() == b.dtype(), "where: dtypes {} and {} differ", dtype_name(a.dtype()), dtype_name(b.dtype()));
+  if (is_16bit(a.dtype()) || is_16bit(cond.dtype()))
+    return rounded(where(widened(cond), widened(a), widened(b)), a.dtype());
   Shape s = broadcast_shapes(broadcast_shapes(cond.shape(), a.shape(), "where"), b.shape(), "where");
   Tensor out = empty(s, a.dtype(), a.device());
   be(a).where(cond.expand(s), a.expand(s), b.expand(s), out);
@@ -196,6 +210,11 @@ Tensor matmul(const Tensor& a, const Tensor& b, bool trans_a, bool trans_b) {
   if (is_16bit(b.dtype()) && !is_16bit(a.dtype())) return matmul_16bit_weight(a, b, trans_a, trans_b);
   IAPT_CHECK(a.dtype() == b.dtype() && is_floating(a.dtype()), "matmul: dtypes {} and {}", dtype_name(a.dtype()),
              dtype_name(b.dtype()));
+  // 16-bit activations: a 2-D right operand (a weight, as stored) takes the 16-bit-weight GEMM
+  if (is_16bit(a.dtype()))
+    return rounded(b.dim() == 2 ? matmul_16bit_weight(widened(a), b, trans_a, trans_b)
+                                : matmul(widened(a), widened(b), trans_a, trans_b),
+                   a.dtype());
   int64_t m = trans_a ? a.size(-1) : a.size(-2);
   int64_t ka = trans_a ? a.size(-2) : a.size(-1);
   int64_t kb = trans_b ? b.size(-1) : b.size(-2);
@@ -226,6 +245,7 @@ Tensor softmax(const Tensor& x, int64_t axis, bool log) {
   IAPT_CHECK(is_floating(x.dtype()), "{}: expected a floating tensor, got {} of shape {}", log ? "log_softmax" : "softmax",
              dtype_name(x.dtype()), shape_str(x.shape()));
   axis = wrap_axis(axis, x.dim(), log ? "log_softmax" : "softmax");
+  if (is_16bit(x.dtype())) return rounded(softmax(widened(x), axis, log), x.dtype());
   Tensor out = empty(x.shape(), x.dtype(), x.device());
   be(x).softmax(x, axis, log, out);
   return out;
@@ -236,6 +256,7 @@ Tensor softmax_backward(const Tensor& y, const Tensor& grad_out, int64_t axis, b
   IAPT_CHECK(grad_out.shape() == y.shape() && grad_out.dtype() == y.dtype(),
              "softmax backward: gradient {} {} for output {} {}", shape_str(grad_out.shape()),
              dtype_name(grad_out.dtype()), shape_str(y.shape()), dtype_name(y.dtype()));
+  if (is_16bit(y.dtype())) return rounded(softmax_backward(widened(y), widened(grad_out), axis, log), y.dtype());
   Tensor gi = empty(y.shape(), y.dtype(), y.device());
   be(y).softmax_backward(y, grad_out, axis, log, gi);
   return gi;
@@ -246,6 +267,8 @@ CrossEntropyResult cross_entropy(const Tensor& logits, const Tensor& targets, in
   IAPT_CHECK(targets.dtype() == DType::I64 && targets.dim() == 1 && targets.size(0) == logits.size(0),
              "cross_entropy: targets must be i64 [{}], got {} {}", logits.size(0), dtype_name(targets.dtype()),
              shape_str(targets.shape()));
+  // 16-bit logits: the loss and the log-sum-exp stay f32
+  if (is_16bit(logits.dtype())) return cross_entropy(widened(logits), targets, ignore_index);
   CrossEntropyResult r{empty({}, logits.dtype(), logits.device()),
                        empty({logits.size(0)}, logits.dtype(), logits.device())};
   be(logits).cross_entropy(logits, targets, ignore_index, r.loss, r.lse);
@@ -259,6 +282,9 @@ Tensor cross_entropy_backward(const Tensor& logits, const Tensor& targets, const
              "cross_entropy backward: logits {}, targets {}, lse {}, gradient {} do not fit",
              shape_str(logits.shape()), shape_str(targets.shape()), shape_str(lse.shape()),
              shape_str(grad_loss.shape()));
+  if (is_16bit(logits.dtype()))
+    return rounded(cross_entropy_backward(widened(logits), targets, lse, ignore_index, widened(grad_loss)),
+                   logits.dtype());
   Tensor g = empty(logits.shape(), logits.dtype(), logits.device());
   be(logits).cross_entropy_backward(logits, targets, lse, ignore_index, grad_loss, g);
   return g;
@@ -279,6 +305,7 @@ Tensor embedding_backward(const Tensor& ids, const Tensor& grad_out, int64_t voc
   expect.push_back(grad_out.size(-1));
   IAPT_CHECK(grad_out.shape() == expect, "embedding backward: gradient {} for ids {}", shape_str(grad_out.shape()),
              shape_str(ids.shape()));
+  if (is_16bit(grad_out.dtype())) return embedding_backward(ids, widened(grad_out), vocab_size);  // f32 tables train
   Tensor gw = zeros({vocab_size, grad_out.size(-1)}, grad_out.dtype(), grad_out.device());
   be(grad_out).embedding_backward(ids, grad_out, gw);
   return gw;
@@ -290,8 +317,14 @@ NormResult rms_norm(const Tensor& x, const Tensor& weight, double eps) {
   IAPT_CHECK(x.dim() >= 1 && weight.dim() == 1 && weight.size(0) == x.size(-1),
              "rms_norm: weight {} does not match the last axis of {}", shape_str(weight.shape()),
              shape_str(x.shape()));
-  IAPT_CHECK(x.dtype() == weight.dtype() && is_floating(x.dtype()), "rms_norm: x is {}, weight is {}",
-             dtype_name(x.dtype()), dtype_name(weight.dtype()));
+  IAPT_CHECK((x.dtype() == weight.dtype() || (is_16bit(x.dtype()) && weight.dtype() == DType::F32)) &&
+                 is_floating(x.dtype()),
+             "rms_norm: x is {}, weight is {}", dtype_name(x.dtype()), dtype_name(weight.dtype()));
+  if (is_16bit(x.dtype())) {  // the output rounded, rstd kept in f32 for the backward
+    NormResult r = rms_norm(widened(x), widened(weight), eps);
+    r.out = rounded(r.out, x.dtype());
+    return r;
+  }
   NormResult r;
   r.out = empty(x.shape(), x.dtype(), x.device());
   r.rstd = empty(row_shape(x), x.dtype(), x.device());
@@ -301,6 +334,10 @@ NormResult rms_norm(const Tensor& x, const Tensor& weight, double eps) {
 
 std::pair<Tensor, Tensor> rms_norm_backward(const Tensor& x, const Tensor& weight, const Tensor& rstd,
                                             const Tensor& grad_out, bool want_weight_grad) {
+  if (is_16bit(x.dtype())) {
+    auto [gx, gw] = rms_norm_backward(widened(x), widened(weight), rstd, widened(grad_out), want_weight_grad);
+    return {rounded(gx, x.dtype()), rounded(gw, weight.dtype())};
+  }
   Tensor gx = empty(x.shape(), x.dtype(), x.device());
   Tensor gw = want_weight_grad ? empty(weight.shape(), weight.dtype(), weight.device()) : Tensor();
   be(x).rms_norm_backward(x, weight, rstd, grad_out, gx, gw);
@@ -311,9 +348,15 @@ NormResult layer_norm(const Tensor& x, const Tensor& weight, const Tensor& bias,
   IAPT_CHECK(x.dim() >= 1 && weight.dim() == 1 && weight.size(0) == x.size(-1) && bias.shape() == weight.shape(),
              "layer_norm: weight {} and bias {} do not match the last axis of {}", shape_str(weight.shape()),
              shape_str(bias.shape()), shape_str(x.shape()));
-  IAPT_CHECK(x.dtype() == weight.dtype() && x.dtype() == bias.dtype() && is_floating(x.dtype()),
+  IAPT_CHECK(weight.dtype() == bias.dtype() && is_floating(x.dtype()) &&
+                 (x.dtype() == weight.dtype() || (is_16bit(x.dtype()) && weight.dtype() == DType::F32)),
              "layer_norm: x is {}, weight {}, bias {}", dtype_name(x.dtype()), dtype_name(weight.dtype()),
              dtype_name(bias.dtype()));
+  if (is_16bit(x.dtype())) {  // the output rounded, mean and rstd kept in f32 for the backward
+    NormResult r = layer_norm(widened(x), widened(weight), widened(bias), eps);
+    r.out = rounded(r.out, x.dtype());
+    return r;
+  }
   NormResult r;
   r.out = empty(x.shape(), x.dtype(), x.device());
   r.mean = empty(row_shape(x), x.dtype(), x.device());
@@ -324,6 +367,10 @@ NormResult layer_norm(const Tensor& x, const Tensor& weight, const Tensor& bias,
 
 LayerNormGrads layer_norm_backward(const Tensor& x, const Tensor& weight, const Tensor& mean, const Tensor& rstd,
                                    const Tensor& grad_out, bool want_weight_grads) {
+  if (is_16bit(x.dtype())) {
+    LayerNormGrads g = layer_norm_backward(widened(x), widened(weight), mean, rstd, widened(grad_out), want_weight_grads);
+    return {rounded(g.x, x.dtype()), rounded(g.weight, weight.dtype()), rounded(g.bias, weight.dtype())};
+  }
   LayerNormGrads g;
   g.x = empty(x.shape(), x.dtype(), x.device());
   if (want_weight_grads) {
@@ -342,6 +389,7 @@ Tensor rope(const Tensor& x, const Tensor& positions, double theta, bool inverse
             (positions.dim() == 2 && positions.size(0) == x.size(0) && positions.size(1) == x.size(2));
   IAPT_CHECK(ok, "rope: positions {} must be [T] or [B, T] for x {}", shape_str(positions.shape()),
              shape_str(x.shape()));
+  if (is_16bit(x.dtype())) return rounded(rope(widened(x), positions, theta, inverse), x.dtype());
   // On the CPU the output keeps a [B, T, H, D] buffer's layout when x has it, so that the heads'
   // split and merge around attention stay views.
   const bool heads_inner = x.device() == Device::CPU && x.transpose(1, 2).is_contiguous();
@@ -355,13 +403,16 @@ static void check_rational(const Tensor& x, const Tensor& num, const Tensor& den
   IAPT_CHECK(num.dim() == 1 && den.dim() == 1 && num.numel() >= 1 && num.numel() <= 17 && den.numel() <= 16,
              "rational: numerator {} and denominator {} must be vectors of at most 17 and 16 coefficients",
              shape_str(num.shape()), shape_str(den.shape()));
-  IAPT_CHECK(num.dtype() == x.dtype() && den.dtype() == x.dtype() && is_floating(x.dtype()),
+  IAPT_CHECK(num.dtype() == den.dtype() && is_floating(x.dtype()) &&
+                 (num.dtype() == x.dtype() || (is_16bit(x.dtype()) && num.dtype() == DType::F32)),
              "rational: x is {}, numerator {}, denominator {}", dtype_name(x.dtype()), dtype_name(num.dtype()),
              dtype_name(den.dtype()));
 }
 
 Tensor rational(const Tensor& x, const Tensor& numerator, const Tensor& denominator, RationalVersion version) {
   check_rational(x, numerator, denominator);
+  if (is_16bit(x.dtype()))
+    return rounded(rational(widened(x), widened(numerator), widened(denominator), version), x.dtype());
   Tensor out = empty(x.shape(), x.dtype(), x.device());
   be(x).rational(x, numerator, denominator, version, out);
   return out;
@@ -372,6 +423,11 @@ RationalGrads rational_backward(const Tensor& x, const Tensor& numerator, const 
   check_rational(x, numerator, denominator);
   IAPT_CHECK(grad_out.shape() == x.shape(), "rational backward: gradient {} for input {}", shape_str(grad_out.shape()),
              shape_str(x.shape()));
+  if (is_16bit(x.dtype())) {  // the coefficients' gradients in their own dtype, summed in f32
+    RationalGrads g = rational_backward(widened(x), widened(numerator), widened(denominator), version,
+                                        widened(grad_out), want_x, want_coefficients);
+    return {rounded(g.x, x.dtype()), rounded(g.numerator, numerator.dtype()), rounded(g.denominator, denominator.dtype())};
+  }
   RationalGrads g;
   if (want_x) g.x = empty(x.shape(), x.dtype(), x.device());
   if (want_coefficients) {
@@ -386,6 +442,7 @@ Tensor swiglu(const Tensor& gate_in, const Tensor& up_in) {
   IAPT_CHECK(gate_in.shape() == up_in.shape() && gate_in.dtype() == up_in.dtype(), "swiglu: gate {} {} and up {} {}",
              shape_str(gate_in.shape()), dtype_name(gate_in.dtype()), shape_str(up_in.shape()), dtype_name(up_in.dtype()));
   check_same_device(gate_in, up_in, "swiglu");
+  if (is_16bit(gate_in.dtype())) return rounded(swiglu(widened(gate_in), widened(up_in)), gate_in.dtype());
   if (!be(gate_in).swiglu) return fallback::swiglu(gate_in, up_in);
   Tensor gate = gate_in.contiguous(), up = up_in.contiguous();
   Tensor out = empty(gate.shape(), gate.dtype(), gate.device());
@@ -394,6 +451,10 @@ Tensor swiglu(const Tensor& gate_in, const Tensor& up_in) {
 }
 
 std::pair<Tensor, Tensor> swiglu_backward(const Tensor& gate_in, const Tensor& up_in, const Tensor& grad_out) {
+  if (is_16bit(gate_in.dtype())) {
+    auto [gg, gu] = swiglu_backward(widened(gate_in), widened(up_in), widened(grad_out));
+    return {rounded(gg, gate_in.dtype()), rounded(gu, up_in.dtype())};
+  }
   if (!be(gate_in).swiglu_backward) return fallback::swiglu_backward(gate_in, up_in, grad_out);
   Tensor gate = gate_in.contiguous(), up = up_in.contiguous(), g = grad_out.contiguous();
   Tensor gg = empty(gate.shape(), gate.dtype(), gate.device()), gu = empty(up.shape(), up.dtype(), up.device());
@@ -416,6 +477,12 @@ AttentionResult attention(const Tensor& q, const Tensor& k, const Tensor& v, con
              shape_str(q.shape()), shape_str(k.shape()), shape_str(v.shape()));
   check_same_device(q, k, "attention");
   check_same_device(q, v, "attention");
+  IAPT_CHECK(k.dtype() == q.dtype() && v.dtype() == q.dtype(), "attention: q is {}, k {}, v {}", dtype_name(q.dtype()),
+             dtype_name(k.dtype()), dtype_name(v.dtype()));
+  if (is_16bit(q.dtype())) {  // the probabilities kept for the backward are 16-bit as well
+    AttentionResult r = attention(widened(q), widened(k), widened(v), key_mask, causal, scale);
+    return {rounded(r.out, q.dtype()), rounded(r.probs, q.dtype())};
+  }
   if (!has_fused_attention(q.device())) return fallback::attention(q, k, v, key_mask, causal, scale);
   const int64_t b = q.size(0), h = q.size(1), t = q.size(2), s = k.size(2), d = q.size(3);
   AttentionResult r;
@@ -429,6 +496,11 @@ AttentionGrads attention_backward(const Tensor& q, const Tensor& k, const Tensor
                                   const Tensor& probs, const Tensor& grad_out, double scale) {
   IAPT_CHECK(grad_out.shape() == q.shape(), "attention backward: gradient {} for q {}", shape_str(grad_out.shape()),
              shape_str(q.shape()));
+  if (is_16bit(q.dtype())) {
+    AttentionGrads g = attention_backward(widened(q), widened(k), widened(v), key_mask, causal, widened(probs),
+                                          widened(grad_out), scale);
+    return {rounded(g.q, q.dtype()), rounded(g.k, k.dtype()), rounded(g.v, v.dtype())};
+  }
   if (!has_fused_attention(q.device()))
     return fallback::attention_backward(q, k, v, key_mask, causal, probs, grad_out, scale);
   const int64_t b = q.size(0), h = q.size(1), t = q.size(2), d = q.size(3);

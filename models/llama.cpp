@@ -66,6 +66,9 @@ LlamaForCausalLM::LlamaForCausalLM(const LlamaConfig& c, Precision p) : config(c
              dtype_name(p.compute));
   IAPT_CHECK(p.weights == p.compute || is_16bit(p.weights), "LLaMA: weights in {} with activations in {}: the weights "
              "are either the activations' dtype or 16-bit (bf16, f16)", dtype_name(p.weights), dtype_name(p.compute));
+  IAPT_CHECK(!p.activations_in_weights_dtype || (is_16bit(p.weights) && p.compute == DType::F32),
+             "LLaMA: 16-bit activations need 16-bit weights and f32 for the rest, got weights {} and {}",
+             dtype_name(p.weights), dtype_name(p.compute));
   model = register_module("model", std::make_shared<LlamaModel>(c, p));
   if (!c.tie_word_embeddings)
     lm_head = register_module("lm_head", std::make_shared<nn::Linear>(c.hidden_size, c.vocab_size, false, p.weights));
@@ -89,7 +92,10 @@ Variable LlamaForCausalLM::hidden_states(const Tensor& ids, const ForwardInputs&
   return hidden_states_of(model->embed_tokens->forward(ids), in);
 }
 
-Variable LlamaForCausalLM::logits_of(const Variable& hidden) const { return matmul(hidden, lm_head_weight(), false, true); }
+// Logits leave in the compute dtype (f32) whatever the activations', as scores and losses read them.
+Variable LlamaForCausalLM::logits_of(const Variable& hidden) const {
+  return cast(matmul(hidden, lm_head_weight(), false, true), precision.compute);
+}
 
 Variable LlamaForCausalLM::hidden_states_of(const Variable& embeds, const ForwardInputs& in) const {
   const int64_t b = embeds.size(0), t = embeds.size(1);
@@ -102,7 +108,7 @@ Variable LlamaForCausalLM::hidden_states_of(const Variable& embeds, const Forwar
                                                                  DType::F64))
                     .to(DType::I64);
 
-  Variable h = embeds;
+  Variable h = cast(embeds, precision.activations());  // the table's rows widen to f32 as they are read
   nn::BatchInputs batch = in.batch;  // what the hooks read: the caller's, and the input embeddings
   batch.input_embeddings = embeds;
   int64_t inserted = 0;  // prompt tokens in front of the text in h (prompt tuning, IDPG, LPT)

@@ -15,8 +15,12 @@ namespace iapt::models {
 // (BF16, F16: half the memory of f32; frozen then). `compute`: the norms' weights, activations and
 // everything trained (f32 or f64).
 struct Precision {
-  DType compute = DType::F32;
-  DType weights = DType::F32;
+  DType compute = DType::F32;  // the norms' weights, and the parameters a method attaches
+  DType weights = DType::F32;  // the projections and the embedding table
+  // With 16-bit weights, keep the activations in the weights' dtype too (a run's `compute: bf16`):
+  // each op computes in f32 and rounds its result, halving the activations' memory.
+  bool activations_in_weights_dtype = false;
+  DType activations() const { return activations_in_weights_dtype ? weights : compute; }
 };
 
 // The weights' dtype a config or an option names: "f32", "bf16" or "f16".

@@ -93,7 +93,7 @@ int main(int argc, char** argv) {
   iapt::kernels::register_backends();
   iapt::kernels::cpu::flush_denormals_unless_kept();
   CLI::App app{"iapt training-step benchmark"};
-  std::string method = "iapt", shape = "en-llama-6m", model_dir, dtype = "f32";
+  std::string method = "iapt", shape = "en-llama-6m", model_dir, dtype = "f32", compute = "f32";
   int64_t seq = 256, batch = 16, steps = 5, warmup = 2, response = 8;
   bool json = false;
   std::string device_name = "cpu";
@@ -106,6 +106,9 @@ int main(int argc, char** argv) {
   app.add_option("--dtype", dtype, "the weight matrices' dtype (bf16, f16: frozen, half the memory)")
       ->check(CLI::IsMember({"f32", "bf16", "f16"}))
       ->capture_default_str();
+  app.add_option("--compute", compute, "the activations' dtype: f32, or --dtype's 16-bit dtype")
+      ->check(CLI::IsMember({"f32", "bf16", "f16"}))
+      ->capture_default_str();
   app.add_option("--seq", seq)->capture_default_str();
   app.add_option("--batch", batch)->capture_default_str();
   app.add_option("--steps", steps, "measured steps (the median is reported)")->capture_default_str();
@@ -114,7 +117,11 @@ int main(int argc, char** argv) {
   app.add_option("--device", device_name)->check(CLI::IsMember({"cpu", "cuda"}))->capture_default_str();
   CLI11_PARSE(app, argc, argv);
 
-  const models::Precision precision{DType::F32, models::weights_dtype(dtype)};
+  if (compute != "f32" && compute != dtype) {
+    fmt::print(stderr, "--compute {} needs --dtype {}\n", compute, compute);
+    return 2;
+  }
+  const models::Precision precision{DType::F32, models::weights_dtype(dtype), compute != "f32"};
   manual_seed(1);
   const auto t_load = Clock::now();
   auto model = model_dir.empty() ? std::make_shared<models::LlamaForCausalLM>(bench::bench_shape(shape), precision)
@@ -166,7 +173,7 @@ int main(int argc, char** argv) {
   const double tokens_per_s = static_cast<double>(batch * seq) / step;
 
   if (json) {
-    nlohmann::ordered_json j{{"framework", "iapt"}, {"method", method},    {"shape", shape}, {"dtype", dtype},
+    nlohmann::ordered_json j{{"framework", "iapt"}, {"method", method},    {"shape", shape}, {"dtype", dtype}, {"compute", compute},
                              {"batch", batch},      {"seq", seq},          {"trainable", trainable},
                              {"forward_ms", f * 1e3}, {"backward_ms", bw * 1e3}, {"optimizer_ms", u * 1e3},
                              {"step_ms", step * 1e3}, {"tokens_per_s", tokens_per_s}, {"gflops", achieved},
@@ -177,7 +184,8 @@ int main(int argc, char** argv) {
   }
   fmt::print("{} step on {} (d {}, {} layers, ffn {}, vocab {}; weights {}), batch {} x seq {}: {} trainable "
              "parameters; loaded in {:.1f} s; peak resident memory {:.0f} MB\n",
-             method, shape, c.hidden_size, c.num_hidden_layers, c.intermediate_size, c.vocab_size, dtype, batch, seq,
+             method, shape, c.hidden_size, c.num_hidden_layers, c.intermediate_size, c.vocab_size,
+             compute == "f32" ? dtype : dtype + ", activations " + compute, batch, seq,
              trainable, load_s, peak_mb);
   fmt::print("| phase | ms (median of {}) |\n|---|---:|\n", steps);
   fmt::print("| forward + loss | {:.1f} |\n| backward | {:.1f} |\n| clip + AdamW | {:.1f} |\n| step | {:.1f} |\n", f * 1e3,

@@ -1,5 +1,6 @@
 #include "experiments/cli/model_options.h"
 
+#include "core/error.h"
 #include "models/checkpoint.h"
 
 namespace iapt::cli {
@@ -12,11 +13,19 @@ CLI::Option* add_model_options(CLI::App* cmd, ModelOptions& o, bool required) {
                   "conversion from a checkpoint stored so)")
       ->check(CLI::IsMember({"f32", "bf16", "f16"}))
       ->capture_default_str();
+  cmd->add_option("--compute", o.compute,
+                  "dtype of the activations: f32, or --dtype's bf16/f16 (each op computes in f32 and rounds its "
+                  "result; half the activations' and the key/value cache's memory)")
+      ->check(CLI::IsMember({"f32", "bf16", "f16"}))
+      ->capture_default_str();
   return model;
 }
 
 models::Precision precision_of(const ModelOptions& o) {
-  return {DType::F32, models::weights_dtype(o.dtype)};
+  IAPT_CHECK(o.compute == "f32" || o.compute == o.dtype,
+             "--compute {} keeps the activations in the weights' dtype, so it needs --dtype {} (got --dtype {})",
+             o.compute, o.compute, o.dtype);
+  return {DType::F32, models::weights_dtype(o.dtype), o.compute != "f32"};
 }
 
 std::shared_ptr<models::LlamaForCausalLM> load_model(const ModelOptions& o) {

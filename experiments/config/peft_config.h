@@ -6,6 +6,9 @@
 //   backbone: {..., dtype: f32 | bf16 | f16}  the projection and embedding matrices' dtype: 16-bit
 //                                            halves their memory and freezes them (norms, activations
 //                                            and the method stay f32); f32 by default
+//   backbone: {..., dtype: bf16, compute: bf16}  the activations in the weights' 16-bit dtype too:
+//                                            each op computes in f32 and rounds its result once;
+//                                            norms' weights, logits, the loss and the method stay f32
 //   method:   {name: iapt, soft_tokens: 4, bottleneck: 320, layers: all | [..], pooler: attention,
 //              activation: {kind: rational, version: B, degrees: [6, 5], init: gelu},
 //              activation_pattern: {lower: relu, upper: gelu}, shift_text_positions: true,
@@ -42,6 +45,8 @@ struct BackboneSpec {
   std::string shape_name;      // set for a named shape
   models::LlamaConfig config;
   DType weights = DType::F32;  // backbone.dtype
+  bool activations_16bit = false;  // backbone.compute: the weights' 16-bit dtype rather than f32
+  models::Precision precision() const { return {DType::F32, weights, activations_16bit}; }
 };
 
 // The options held in `options` as the struct `Options`; an error naming the method otherwise.

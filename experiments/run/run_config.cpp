@@ -132,6 +132,7 @@ std::string RunConfig::to_yaml() const {
   n["backbone"]["tokenizer"] = tokenizer;
   // written only when it is not the default, so that f32 runs keep the resolved config they always had
   if (backbone.weights != DType::F32) n["backbone"]["dtype"] = dtype_name(backbone.weights);
+  if (backbone.activations_16bit) n["backbone"]["compute"] = dtype_name(backbone.weights);
   n["method"] = method_yaml;  // as given: every method's options survive, whatever they are
   YAML::Node t = n["task"];
   t["name"] = task.name;

@@ -40,6 +40,32 @@ TEST_CASE("autograd: a frozen weight gets no gradient and costs no weight-gradie
   }
 }
 
+TEST_CASE("autograd: f32 operands meeting bf16 activations are rounded to bf16, and their gradients come back f32",
+          "[autograd][half]") {
+  Variable x(randn({4, 16}), true);                  // f32 input
+  Variable h = cast(x, DType::BF16);                 // the activations, bf16
+  Variable scale(ops::add_scalar(randn({16}), 1.0), true);  // a trainable f32 parameter
+  Variable frozen(randn({8, 16}).to(DType::BF16), false);    // a frozen bf16 weight
+  Variable trained(randn({8, 16}), true);                     // a trainable f32 matrix (LoRA's A)
+  Variable y = mul(h, scale);
+  CHECK(y.dtype() == DType::BF16);
+  Variable z = add(matmul(y, frozen, false, true), matmul(y, trained, false, true));
+  CHECK(z.dtype() == DType::BF16);
+  // f32 activations with a frozen 2-D 16-bit weight compute in f32, as a bf16-weight backbone does
+  CHECK(matmul(x, frozen, false, true).dtype() == DType::F32);
+  sum(cast(z, DType::F32)).backward();
+  for (const Variable* v : {&x, &scale, &trained}) REQUIRE(v->grad().dtype() == DType::F32);
+  // d sum / d scale[j] = sum_i h[i, j] * c[j], c[j] = sum_o (frozen + trained)[o, j] rounded, with
+  // each product and sum rounded once: against the f64 result within bf16's 2^-8 per rounding
+  const Tensor c = ops::sum(ops::add(frozen.data().to(DType::F64), trained.data().to(DType::BF16).to(DType::F64)), {0});
+  const Tensor want = ops::mul(ops::sum(h.data().to(DType::F64), {0}), c);
+  const Tensor err = ops::sub(scale.grad().to(DType::F64), want);
+  const double rel = std::sqrt(ops::sum(ops::mul(err, err)).item() / ops::sum(ops::mul(want, want)).item());
+  INFO("scale's gradient against f64: " << rel);
+  CHECK(rel < 3e-2);
+  CHECK(rel > 0);  // it went through bf16
+}
+
 TEST_CASE("autograd: gradients accumulate into .grad across backward calls", "[autograd]") {
   Variable a(from_vector({1, 2, 3}, {3}, DType::F64), true);
   sum(mul_scalar(a, 2.0)).backward();

@@ -100,11 +100,36 @@ TEST_CASE("half: creation, fills, views and casts to i64", "[core][half]") {
   }
 }
 
-TEST_CASE("half: arithmetic without a 16-bit kernel is refused by name", "[core][half]") {
-  Tensor a = ones({2, 2}, DType::BF16);
-  CHECK_THROWS_WITH(ops::add(a, a), Catch::Contains("no bf16 kernel") && Catch::Contains(".to(DType::F32)"));
-  CHECK_THROWS_WITH(ops::matmul(a, a), Catch::Contains("bf16"));
-  CHECK_THROWS_WITH(ops::unary(UnaryOp::Exp, ones({2}, DType::F16)), Catch::Contains("no f16 kernel"));
+TEST_CASE("half: 16-bit arithmetic computes in f32 and rounds each result once", "[core][half]") {
+  // The 16-bit activations of compute: bf16. Each op's result is the f32 op on the widened inputs,
+  // rounded to nearest even: bit for bit, in both 16-bit dtypes.
+  manual_seed(12);
+  for (DType t : {DType::BF16, DType::F16}) {
+    INFO(dtype_name(t));
+    const Tensor a = randn({3, 8, 16}).to(t), b = randn({3, 8, 16}).to(t), w = randn({16, 16}).to(t);
+    auto same = [&](const Tensor& got, const Tensor& f32_result) {
+      REQUIRE(got.dtype() == t);
+      CHECK(first_difference(got, f32_result.to(t)) == -1);
+    };
+    const Tensor a32 = a.to(DType::F32), b32 = b.to(DType::F32), w32 = w.to(DType::F32);
+    same(ops::mul(a, b), ops::mul(a32, b32));
+    same(ops::unary(UnaryOp::Silu, a), ops::unary(UnaryOp::Silu, a32));
+    same(ops::softmax(a, -1), ops::softmax(a32, -1));
+    same(ops::matmul(a, w, false, true), ops::matmul(a32, w32, false, true));   // a 2-D weight, as stored
+    same(ops::matmul(a, b, false, true), ops::matmul(a32, b32, false, true));   // two activations
+    same(ops::swiglu(a, b), ops::swiglu(a32, b32));
+    const Tensor norm_w = ops::add_scalar(randn({16}), 1.0);  // an f32 weight beside 16-bit activations
+    auto n16 = ops::rms_norm(a, norm_w, 1e-5);
+    same(n16.out, ops::rms_norm(a32, norm_w, 1e-5).out);
+    CHECK(n16.rstd.dtype() == DType::F32);  // what the backward reads stays f32
+  }
+  // Sums accumulate in f32: 1000 ones make 1000 (representable in bf16), where adding in bf16 would
+  // stop at 256, whose next value is 258.
+  CHECK(ops::sum(ones({1000}, DType::BF16)).to(DType::F32).item() == 1000.0);
+  // Operands of different dtypes are refused; autograd's functions cast the f32 side first.
+  const Tensor h = ones({2, 2}, DType::BF16);
+  CHECK_THROWS_WITH(ops::add(h, ones({2, 2})), Catch::Contains("bf16 and f32 differ"));
+  CHECK_THROWS_WITH(ops::matmul(h, ones({2, 2}, DType::F16)), Catch::Contains("bf16") && Catch::Contains("f16"));
 }
 
 TEST_CASE("half: safetensors files keep BF16 and F16 as stored, mapped, and write them back", "[core][half][safetensors]") {
