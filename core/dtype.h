@@ -7,8 +7,9 @@
 namespace iapt {
 
 // F32 and F64 are the arithmetic types; I64 holds indices (token ids, targets, masks). BF16 and F16
-// are storage types: a frozen backbone's weights as checkpoints ship them, half the bytes of F32.
-// Kernels without a 16-bit path refuse them by name; copies convert to and from every type.
+// are storage types: a frozen backbone's weights as checkpoints ship them, half the bytes of F32,
+// and, under `compute: bf16`, the activations. Kernels without a 16-bit path refuse them by name;
+// the ops (core/ops.h) compute on them in f32, and copies convert to and from every type.
 enum class DType : uint8_t { F32, F64, I64, BF16, F16 };
 enum class Device : uint8_t { CPU, CUDA };
 

@@ -88,14 +88,16 @@ class MultiTenantLoraAdapter : public LinearAdapter {
     Tensor y = base.base_forward(x).data();  // [B, L, out]
     const Tensor xt = x.data();
     const int64_t b = xt.size(0), tenants = a_.size(0), r = a_.size(1), in = a_.size(2), out = b_.size(1);
+    // 16-bit activations (compute: bf16) read the factors rounded to their dtype, as autocast does
+    const Tensor a_all = a_.to(xt.dtype()), b_all = b_.to(xt.dtype());
     IAPT_CHECK(rows_->tenant_of_row.defined() && rows_->tenant_of_row.size(0) == b,
                "multi-tenant LoRA: set_row_tenants for this batch of {} rows first", b);
     if (batching_ == LoraBatching::Gather) {
       // every row's own A [r, in] and B [out, r], gathered once per batch (prefill and every
       // decoding step reuse them), then one batched product per factor
       if (gathered_batch_ != rows_->batch) {
-        gathered_a_ = ops::embedding(a_.reshape({tenants, r * in}), rows_->tenant_of_row).reshape({b, r, in});
-        gathered_b_ = ops::embedding(b_.reshape({tenants, out * r}), rows_->tenant_of_row).reshape({b, out, r});
+        gathered_a_ = ops::embedding(a_all.reshape({tenants, r * in}), rows_->tenant_of_row).reshape({b, r, in});
+        gathered_b_ = ops::embedding(b_all.reshape({tenants, out * r}), rows_->tenant_of_row).reshape({b, out, r});
         gathered_batch_ = rows_->batch;
       }
       Tensor low = ops::matmul(xt, gathered_a_, false, true);  // [B, L, r]
@@ -104,8 +106,8 @@ class MultiTenantLoraAdapter : public LinearAdapter {
     Tensor result = y.contiguous().clone();
     for (const auto& [tenant, rows] : rows_->rows_of_tenant) {  // one tenant's rows at a time
       Tensor xg = take_rows(xt, rows);                                                // [n, L, in]
-      Tensor low = ops::matmul(xg, a_.narrow(0, tenant, 1).squeeze(0), false, true);  // [n, L, r]
-      Tensor d = ops::mul_scalar(ops::matmul(low, b_.narrow(0, tenant, 1).squeeze(0), false, true), scale_);
+      Tensor low = ops::matmul(xg, a_all.narrow(0, tenant, 1).squeeze(0), false, true);  // [n, L, r]
+      Tensor d = ops::mul_scalar(ops::matmul(low, b_all.narrow(0, tenant, 1).squeeze(0), false, true), scale_);
       put_rows(result, ops::add(take_rows(result, rows), d), rows);
     }
     return Variable(result);

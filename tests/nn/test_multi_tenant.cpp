@@ -79,6 +79,43 @@ TEST_CASE("multi-tenant: IAPT rows of a mixed batch generate as they would alone
                     Catch::Contains("row 1 names tenant 3 of 3"));
 }
 
+TEST_CASE("multi-tenant: with bf16 activations, LoRA rows of a mixed batch generate as they would alone",
+          "[multi_tenant][half]") {
+  // compute: bf16 — the activations and the cache bf16, the tenants' factors f32 and rounded to bf16
+  // where they meet the activations, alone (autograd's LoRA) and mixed (the batched product) alike
+  manual_seed(23);
+  auto model = std::make_shared<models::LlamaForCausalLM>(testing::tiny_llama_config(),
+                                                          models::Precision{DType::F32, DType::BF16, true});
+  std::vector<std::map<std::string, Tensor>> states;
+  double scale = 0;
+  for (int t = 0; t < 3; ++t) {
+    auto m = std::dynamic_pointer_cast<nn::Lora>(config::make_method(spec("lora"), model));
+    perturb(*m, 0.5);
+    states.push_back(m->canonical_state());
+    scale = m->options.alpha / static_cast<double>(m->options.r);
+    m->detach();
+  }
+  NoGradGuard no_grad;
+  for (auto batching : {nn::LoraBatching::Gather, nn::LoraBatching::Loop}) {
+    std::vector<models::Generation> mixed_out;
+    {
+      nn::MultiTenantLora mixed(*model, states, scale, batching);
+      mixed.set_row_tenants(kTenantOfRow);
+      mixed_out = models::generate(*model, kPrompts, options(nullptr));
+    }
+    for (size_t r = 0; r < kPrompts.size(); ++r) {
+      auto m = std::dynamic_pointer_cast<nn::Lora>(config::make_method(spec("lora"), model));
+      m->load_canonical_state(states[kTenantOfRow[r]], "", "tenant");
+      m->set_training(false);
+      const auto alone = models::generate(*model, {kPrompts[r]}, options(m.get()))[0];
+      m->detach();
+      INFO("row " << r << (batching == nn::LoraBatching::Gather ? " gathered" : " looped"));
+      CHECK(mixed_out[r].tokens == alone.tokens);
+      CHECK(mixed_out[r].logprob == Approx(alone.logprob).epsilon(1e-9));
+    }
+  }
+}
+
 TEST_CASE("multi-tenant: LoRA rows of a mixed batch generate as they would alone, gathered or looped", "[multi_tenant]") {
   manual_seed(22);
   auto model = std::make_shared<models::LlamaForCausalLM>(testing::tiny_llama_config(), DType::F64);
