@@ -398,6 +398,36 @@ void model_cases() {
   add_op("model", "attention + SwiGLU block with loss", specs,
          [ids, mask, labels](auto& w) { return block(w, ids, mask, labels); }, {2e-4, 2e-5}, {1e-9, 1e-11});
 
+  // compute: bf16 — the block's activations bf16 from the embedding on, its f32 weights rounded to
+  // bf16 where they meet them (autograd's rule), each op computing in f32 and rounding its result.
+  // Both backends round the same f32 results, so they differ where a summation order moves a value
+  // across a rounding boundary: a bf16 step (2^-8 relative) that the layers after it carry on.
+  add_raw("model", "attention + SwiGLU block with bf16 activations", false, {5e-2, 5e-2}, {5e-2, 5e-2},
+          [=](Device dev, DType) {
+            std::vector<Variable> w;
+            for (size_t i = 0; i < specs.size(); ++i) w.emplace_back(make_input(specs[i], 60 + i, dev, DType::F32), true);
+            const Tensor ids_d = ids.to(dev), mask_d = mask.to(dev), labels_d = labels.to(dev);
+            const int64_t bt = ids.size(0), tt = ids.size(1), dd = w[0].size(1), heads = 4, hd = dd / heads;
+            const Tensor pos = arange(tt, DType::I64).to(dev);
+            Variable x = cast(embedding(w[0], ids_d), DType::BF16);
+            Variable a = rms_norm(x, w[1], 1e-5);
+            auto split_heads = [&](const Variable& wt) {
+              return transpose(reshape(matmul(a, wt, false, true), {bt, tt, heads, hd}), 1, 2);
+            };
+            Variable att = attention(rope(split_heads(w[2]), pos, 10000.0), rope(split_heads(w[3]), pos, 10000.0),
+                                     split_heads(w[4]), true, mask_d);
+            Variable h = x + matmul(reshape(transpose(att, 1, 2), {bt, tt, dd}), w[5], false, true);
+            Variable m = rms_norm(h, w[6], 1e-5);
+            Variable f = matmul(swiglu(matmul(m, w[7], false, true), matmul(m, w[8], false, true)), w[9], false, true);
+            Variable logits = matmul(rms_norm(h + f, w[10], 1e-5), w[0], false, true);
+            if (logits.dtype() != DType::BF16) throw Error("the block's logits are not bf16");
+            Variable loss = cross_entropy(reshape(logits, {bt * tt, -1}), labels_d.reshape({bt * tt}), -100);
+            loss.backward();
+            Results r{{"loss", loss.data().to(Device::CPU)}, {"logits", logits.data().to(DType::F32).to(Device::CPU)}};
+            for (size_t i = 0; i < w.size(); ++i) r["grad" + std::to_string(i)] = w[i].grad().to(Device::CPU);
+            return r;
+          });
+
   checks().push_back({"model", "allocator: the second training step allocates nothing from the driver", [=]() -> std::string {
     std::vector<Variable> w;
     for (size_t i = 0; i < specs.size(); ++i)
