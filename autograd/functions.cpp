@@ -196,10 +196,11 @@ Variable log_softmax(const Variable& x, int64_t axis) {
 
 // ---------------------------------------------------------------- matmul
 Variable matmul(const Variable& a_in, const Variable& b_in, bool ta, bool tb) {
-  // f32 activations times a frozen 16-bit weight compute in f32; other mixes round the f32 side
-  const bool frozen_16bit_weight = a_in.dtype() == DType::F32 && is_16bit(b_in.dtype()) && b_in.dim() == 2 &&
+  // f32 or f64 activations times a frozen 16-bit weight compute in their dtype; other mixes round
+  // the f32 side
+  const bool frozen_16bit_weight = !is_16bit(a_in.dtype()) && is_16bit(b_in.dtype()) && b_in.dim() == 2 &&
                                    !b_in.requires_grad();
-  const DType d = frozen_16bit_weight ? DType::F32 : common_dtype(a_in.dtype(), b_in.dtype());
+  const DType d = frozen_16bit_weight ? a_in.dtype() : common_dtype(a_in.dtype(), b_in.dtype());
   const Variable a = as_dtype(a_in, d), b = frozen_16bit_weight ? b_in : as_dtype(b_in, d);
   Tensor at = a.data(), bt = b.data();
   Tensor y = ops::matmul(at, bt, ta, tb);

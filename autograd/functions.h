@@ -15,8 +15,8 @@ namespace iapt {
 Variable cast(const Variable& x, DType dtype);
 // Where 16-bit activations (a backbone computed in bf16 or f16) meet an f32 operand (a trainable
 // parameter, a method's output), the functions below round the f32 side to the activations' dtype,
-// as autocast does, and its gradient reaches it in f32. The one exception is matmul of f32
-// activations with a frozen 2-D 16-bit weight, which computes in f32.
+// as autocast does, and its gradient reaches it in f32. The one exception is matmul of f32 (or
+// f64) activations with a frozen 2-D 16-bit weight, which computes in the activations' dtype.
 
 // --- elementwise, with broadcasting ---
 Variable add(const Variable& a, const Variable& b);
