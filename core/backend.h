@@ -37,6 +37,9 @@ struct Backend {
   void (*transfer)(const Tensor& src, const Tensor& dst);
   // Waits for every queued kernel (a no-op on the CPU); benchmarks time with it.
   void (*synchronize)();
+  // Whether binary, unary, unary_backward, swiglu and swiglu_backward take bf16 tensors as they are
+  // (computing in f32, rounding each result once); otherwise the ops widen them to f32 first.
+  bool bf16_elementwise = false;
 
   // The kernels, one entry per line of core/backend_kernels.inc.
 #define IAPT_KERNEL(name, parameters) void(*name) parameters = nullptr;

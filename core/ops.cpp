@@ -17,6 +17,11 @@ const Backend& be(const Tensor& t) { return backend_for(t.device()); }
 // backward keeps) is 16-bit.
 Tensor widened(const Tensor& t) { return t.defined() && is_16bit(t.dtype()) ? t.to(DType::F32) : t; }
 Tensor rounded(const Tensor& t, DType d) { return t.defined() ? t.to(d) : t; }
+// Whether this elementwise op must widen: 16-bit, and not bf16 on a backend whose elementwise
+// kernels read and write bf16 themselves (the same values, without the f32 copies).
+bool widen_elementwise(const Tensor& t) {
+  return is_16bit(t.dtype()) && !(t.dtype() == DType::BF16 && be(t).bf16_elementwise);
+}
 
 void check_same_device(const Tensor& a, const Tensor& b, const char* op) {
   IAPT_CHECK(a.device() == b.device(), "{}: tensors on {} and {}", op, device_name(a.device()),
@@ -30,7 +35,7 @@ Tensor binary(BinaryOp op, const Tensor& a, const Tensor& b, const char* name) {
              dtype_name(b.dtype()));
   IAPT_CHECK(is_floating(a.dtype()), "{}: expected floating tensors, got {} of shapes {} and {}", name,
              dtype_name(a.dtype()), shape_str(a.shape()), shape_str(b.shape()));
-  if (is_16bit(a.dtype())) return rounded(binary(op, widened(a), widened(b), name), a.dtype());
+  if (widen_elementwise(a)) return rounded(binary(op, widened(a), widened(b), name), a.dtype());
   Shape s = broadcast_shapes(a.shape(), b.shape(), name);
   Tensor out = empty(s, a.dtype(), a.device());
   be(a).binary(op, a.expand(s), b.expand(s), out);
@@ -114,7 +119,7 @@ Tensor unary(UnaryOp op, const Tensor& x, double param) {
   IAPT_CHECK(x.defined(), "{}: undefined input", unary_name(op));
   IAPT_CHECK(is_floating(x.dtype()), "{}: expected a floating tensor, got {} of shape {}", unary_name(op),
              dtype_name(x.dtype()), shape_str(x.shape()));
-  if (is_16bit(x.dtype())) return rounded(unary(op, widened(x), param), x.dtype());
+  if (widen_elementwise(x)) return rounded(unary(op, widened(x), param), x.dtype());
   Tensor out = empty(x.shape(), x.dtype(), x.device());
   be(x).unary(op, x, param, out);
   return out;
@@ -129,7 +134,7 @@ Tensor unary_backward(UnaryOp op, const Tensor& x, const Tensor& y, const Tensor
   const Tensor& yy = y.defined() ? y : xx;
   IAPT_CHECK(grad_out.shape() == xx.shape() && yy.shape() == xx.shape(), "{} backward: gradient {} for input {}",
              unary_name(op), shape_str(grad_out.shape()), shape_str(xx.shape()));
-  if (is_16bit(grad_out.dtype()))
+  if (widen_elementwise(grad_out))
     return rounded(unary_backward(op, widened(x), widened(y), widened(grad_out), param), grad_out.dtype());
   Tensor gi = empty(grad_out.shape(), grad_out.dtype(), grad_out.device());
   be(grad_out).unary_backward(op, xx, yy, grad_out, param, gi);
@@ -442,7 +447,7 @@ Tensor swiglu(const Tensor& gate_in, const Tensor& up_in) {
   IAPT_CHECK(gate_in.shape() == up_in.shape() && gate_in.dtype() == up_in.dtype(), "swiglu: gate {} {} and up {} {}",
              shape_str(gate_in.shape()), dtype_name(gate_in.dtype()), shape_str(up_in.shape()), dtype_name(up_in.dtype()));
   check_same_device(gate_in, up_in, "swiglu");
-  if (is_16bit(gate_in.dtype())) return rounded(swiglu(widened(gate_in), widened(up_in)), gate_in.dtype());
+  if (widen_elementwise(gate_in)) return rounded(swiglu(widened(gate_in), widened(up_in)), gate_in.dtype());
   if (!be(gate_in).swiglu) return fallback::swiglu(gate_in, up_in);
   Tensor gate = gate_in.contiguous(), up = up_in.contiguous();
   Tensor out = empty(gate.shape(), gate.dtype(), gate.device());
@@ -451,7 +456,7 @@ Tensor swiglu(const Tensor& gate_in, const Tensor& up_in) {
 }
 
 std::pair<Tensor, Tensor> swiglu_backward(const Tensor& gate_in, const Tensor& up_in, const Tensor& grad_out) {
-  if (is_16bit(gate_in.dtype())) {
+  if (widen_elementwise(gate_in)) {
     auto [gg, gu] = swiglu_backward(widened(gate_in), widened(up_in), widened(grad_out));
     return {rounded(gg, gate_in.dtype()), rounded(gu, up_in.dtype())};
   }

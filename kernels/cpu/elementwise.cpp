@@ -6,6 +6,7 @@
 
 #include "core/error.h"
 #include "core/rng.h"
+#include "kernels/cpu/bf16_chunks.h"
 #include "kernels/cpu/cpu_kernels.h"
 #include "kernels/cpu/parallel.h"
 #include "kernels/cpu/storage_types.h"
@@ -35,25 +36,22 @@ bool dense_bf16_copy(const Tensor& src, const Tensor& dst) {
   const bool widen = src.dtype() == DType::BF16 && dst.dtype() == DType::F32;
   const bool narrow = src.dtype() == DType::F32 && dst.dtype() == DType::BF16;
   if (!(widen || narrow) || !src.is_contiguous() || !dst.is_contiguous() || src.shape() != dst.shape()) return false;
-  const int64_t n = dst.numel();
-  if (widen) {
-    const uint16_t* s = static_cast<const uint16_t*>(src.raw_data());
-    uint32_t* d = static_cast<uint32_t*>(dst.raw_data());
-    parallel_ranges(n, kElementwiseGrain, [&](int64_t begin, int64_t end) {
-      for (int64_t i = begin; i < end; ++i) d[i] = static_cast<uint32_t>(s[i]) << 16;
-    });
-  } else {
-    const uint32_t* s = static_cast<const uint32_t*>(src.raw_data());
-    uint16_t* d = static_cast<uint16_t*>(dst.raw_data());
-    parallel_ranges(n, kElementwiseGrain, [&](int64_t begin, int64_t end) {
-      for (int64_t i = begin; i < end; ++i) {
-        const uint32_t u = s[i];
-        const uint16_t rounded = static_cast<uint16_t>((u + 0x7fffu + ((u >> 16) & 1u)) >> 16);
-        d[i] = (u & 0x7fffffffu) > 0x7f800000u ? uint16_t{0x7fc0} : rounded;
-      }
-    });
-  }
+  parallel_ranges(dst.numel(), kElementwiseGrain, [&](int64_t begin, int64_t end) {
+    if (widen)
+      widen_bf16(static_cast<const uint16_t*>(src.raw_data()) + begin, dst.data<float>() + begin, end - begin);
+    else
+      round_to_bf16(src.data<float>() + begin, static_cast<uint16_t*>(dst.raw_data()) + begin, end - begin);
+  });
   return true;
+}
+
+// A bf16 op on operands that are not all dense (broadcast, strided): computed on f32 copies, the
+// result rounded into out.
+template <class F>
+void bf16_via_f32(const Tensor& out, F&& f32_op) {
+  Tensor o = empty(out.shape(), DType::F32);
+  f32_op(o);
+  out.copy_(o);
 }
 
 }  // namespace
@@ -75,6 +73,14 @@ void fill(const Tensor& dst, double value) {
 }
 
 void unary(UnaryOp op, const Tensor& x, double param, const Tensor& out) {
+  if (out.dtype() == DType::BF16) {
+    if (!dense_bf16({&x, &out}))
+      return bf16_via_f32(out, [&](const Tensor& o) { unary(op, x.to(DType::F32), param, o); });
+    const float p = static_cast<float>(param);
+    return bf16_chunks<1, 1>({&x}, {&out}, [&](const auto& in, const auto& o, int64_t n) {
+      for (int64_t i = 0; i < n; ++i) o[0][i] = unary_value<float>(op, in[0][i], p);
+    });
+  }
   dispatch_floating(x.dtype(), "unary", [&](auto zero) {
     using T = decltype(zero);
     const T* xp = x.data<T>();
@@ -87,6 +93,17 @@ void unary(UnaryOp op, const Tensor& x, double param, const Tensor& out) {
 
 void unary_backward(UnaryOp op, const Tensor& x, const Tensor& y, const Tensor& grad_out, double param,
                     const Tensor& grad_in) {
+  if (grad_in.dtype() == DType::BF16) {
+    const Tensor& yy = y.defined() ? y : x;
+    if (!dense_bf16({&x, &yy, &grad_out, &grad_in}))
+      return bf16_via_f32(grad_in, [&](const Tensor& gi) {
+        unary_backward(op, x.to(DType::F32), yy.to(DType::F32), grad_out.to(DType::F32), param, gi);
+      });
+    const float p = static_cast<float>(param);
+    return bf16_chunks<3, 1>({&x, &yy, &grad_out}, {&grad_in}, [&](const auto& in, const auto& o, int64_t n) {
+      for (int64_t i = 0; i < n; ++i) o[0][i] = in[2][i] * unary_derivative<float>(op, in[0][i], in[1][i], p);
+    });
+  }
   dispatch_floating(x.dtype(), "unary backward", [&](auto zero) {
     using T = decltype(zero);
     const T* xp = x.data<T>();
@@ -103,6 +120,13 @@ void unary_backward(UnaryOp op, const Tensor& x, const Tensor& y, const Tensor& 
 }
 
 void binary(BinaryOp op, const Tensor& a, const Tensor& b, const Tensor& out) {
+  if (out.dtype() == DType::BF16) {
+    if (!dense_bf16({&a, &b, &out}))
+      return bf16_via_f32(out, [&](const Tensor& o) { binary(op, a.to(DType::F32), b.to(DType::F32), o); });
+    return bf16_chunks<2, 1>({&a, &b}, {&out}, [&](const auto& in, const auto& o, int64_t n) {
+      for (int64_t i = 0; i < n; ++i) o[0][i] = binary_value<float>(op, in[0][i], in[1][i]);
+    });
+  }
   dispatch_floating(a.dtype(), "binary", [&](auto zero) {
     using T = decltype(zero);
     const T* ap = a.data<T>();

@@ -123,6 +123,27 @@ TEST_CASE("half: 16-bit arithmetic computes in f32 and rounds each result once",
     same(n16.out, ops::rms_norm(a32, norm_w, 1e-5).out);
     CHECK(n16.rstd.dtype() == DType::F32);  // what the backward reads stays f32
   }
+  // bf16 on the CPU: the elementwise kernels read and write it in chunks (bf16_elementwise), over
+  // many chunks and both threads here, and fall back to f32 copies where an operand is broadcast:
+  // the same bits as the f32 kernels' results rounded.
+  {
+    const Tensor a = randn({5, 14000}).to(DType::BF16), b = randn({5, 14000}).to(DType::BF16);
+    const Tensor a32 = a.to(DType::F32), b32 = b.to(DType::F32), row = randn({14000}).to(DType::BF16);
+    auto same = [](const Tensor& got, const Tensor& f32_result) {
+      REQUIRE(got.dtype() == DType::BF16);
+      CHECK(first_difference(got, f32_result.to(DType::BF16)) == -1);
+    };
+    same(ops::add(a, b), ops::add(a32, b32));
+    same(ops::add(a, row), ops::add(a32, row.to(DType::F32)));  // broadcast
+    same(ops::mul(a.transpose(0, 1), b.transpose(0, 1)), ops::mul(a32.transpose(0, 1), b32.transpose(0, 1)));
+    same(ops::unary(UnaryOp::Exp, a), ops::unary(UnaryOp::Exp, a32));
+    same(ops::unary_backward(UnaryOp::Silu, a, Tensor(), b), ops::unary_backward(UnaryOp::Silu, a32, Tensor(), b32));
+    same(ops::swiglu(a, b), ops::swiglu(a32, b32));
+    auto [gg, gu] = ops::swiglu_backward(a, b, a);
+    auto [gg32, gu32] = ops::swiglu_backward(a32, b32, a32);
+    same(gg, gg32);
+    same(gu, gu32);
+  }
   // Sums accumulate in f32: 1000 ones make 1000 (representable in bf16), where adding in bf16 would
   // stop at 256, whose next value is 258.
   CHECK(ops::sum(ones({1000}, DType::BF16)).to(DType::F32).item() == 1000.0);
