@@ -37,8 +37,9 @@ struct Backend {
   void (*transfer)(const Tensor& src, const Tensor& dst);
   // Waits for every queued kernel (a no-op on the CPU); benchmarks time with it.
   void (*synchronize)();
-  // Whether binary, unary, unary_backward, swiglu and swiglu_backward take bf16 tensors as they are
-  // (computing in f32, rounding each result once); otherwise the ops widen them to f32 first.
+  // Whether binary, unary, unary_backward (and swiglu and swiglu_backward, where the backend has
+  // them) take bf16 tensors as they are, computing in f32 and rounding each result once; otherwise
+  // the ops widen them to f32 first.
   bool bf16_elementwise = false;
 
   // The kernels, one entry per line of core/backend_kernels.inc.

@@ -447,7 +447,9 @@ Tensor swiglu(const Tensor& gate_in, const Tensor& up_in) {
   IAPT_CHECK(gate_in.shape() == up_in.shape() && gate_in.dtype() == up_in.dtype(), "swiglu: gate {} {} and up {} {}",
              shape_str(gate_in.shape()), dtype_name(gate_in.dtype()), shape_str(up_in.shape()), dtype_name(up_in.dtype()));
   check_same_device(gate_in, up_in, "swiglu");
-  if (widen_elementwise(gate_in)) return rounded(swiglu(widened(gate_in), widened(up_in)), gate_in.dtype());
+  // without a fused kernel the composition would round silu(gate) before the product: widen
+  if (widen_elementwise(gate_in) || (is_16bit(gate_in.dtype()) && !be(gate_in).swiglu))
+    return rounded(swiglu(widened(gate_in), widened(up_in)), gate_in.dtype());
   if (!be(gate_in).swiglu) return fallback::swiglu(gate_in, up_in);
   Tensor gate = gate_in.contiguous(), up = up_in.contiguous();
   Tensor out = empty(gate.shape(), gate.dtype(), gate.device());
@@ -456,7 +458,7 @@ Tensor swiglu(const Tensor& gate_in, const Tensor& up_in) {
 }
 
 std::pair<Tensor, Tensor> swiglu_backward(const Tensor& gate_in, const Tensor& up_in, const Tensor& grad_out) {
-  if (widen_elementwise(gate_in)) {
+  if (widen_elementwise(gate_in) || (is_16bit(gate_in.dtype()) && !be(gate_in).swiglu_backward)) {
     auto [gg, gu] = swiglu_backward(widened(gate_in), widened(up_in), widened(grad_out));
     return {rounded(gg, gate_in.dtype()), rounded(gu, up_in.dtype())};
   }

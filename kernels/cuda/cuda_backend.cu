@@ -16,6 +16,7 @@ Backend make_table() {
   t.empty_allocator_cache = cuda_allocator_empty_cache;
   t.transfer = transfer;
   t.synchronize = synchronize;
+  t.bf16_elementwise = true;  // binary, unary and its backward; swiglu has no fused kernel here yet
   // The kernels every backend fills; of the fused ones only gemm_16bit (the others' fallbacks run).
 #define IAPT_KERNEL(name, parameters) t.name = name;
 #define IAPT_FUSED_KERNEL(name, parameters)

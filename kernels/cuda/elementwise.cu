@@ -31,35 +31,42 @@ struct FillFn {
   __device__ void operator()(const int64_t* o) const { dst[o[0]] = value; }
 };
 
-template <class T>
+// T: the stored type; C: the type computed in (f32 for bf16, which is read and written as stored
+// and rounded once per result).
+template <class T, class C = T>
 struct UnaryFn {
   UnaryOp op;
-  T param;
+  C param;
   T* out;
   const T* x;
-  __device__ void operator()(const int64_t* o) const { out[o[0]] = unary_value<T>(op, x[o[1]], param); }
+  __device__ void operator()(const int64_t* o) const {
+    out[o[0]] = convert_value<T>(unary_value<C>(op, convert_value<C>(x[o[1]]), param));
+  }
 };
 
-template <class T>
+template <class T, class C = T>
 struct UnaryBackwardFn {
   UnaryOp op;
-  T param;
+  C param;
   T* grad_in;
   const T* x;
   const T* y;
   const T* grad_out;
   __device__ void operator()(const int64_t* o) const {
-    grad_in[o[0]] = grad_out[o[3]] * unary_derivative<T>(op, x[o[1]], y[o[2]], param);
+    grad_in[o[0]] = convert_value<T>(convert_value<C>(grad_out[o[3]]) *
+                                     unary_derivative<C>(op, convert_value<C>(x[o[1]]), convert_value<C>(y[o[2]]), param));
   }
 };
 
-template <class T>
+template <class T, class C = T>
 struct BinaryFn {
   BinaryOp op;
   T* out;
   const T* a;
   const T* b;
-  __device__ void operator()(const int64_t* o) const { out[o[0]] = binary_value<T>(op, a[o[1]], b[o[2]]); }
+  __device__ void operator()(const int64_t* o) const {
+    out[o[0]] = convert_value<T>(binary_value<C>(op, convert_value<C>(a[o[1]]), convert_value<C>(b[o[2]])));
+  }
 };
 
 template <class T, class C>
@@ -125,26 +132,30 @@ void fill(const Tensor& dst, double value) {
   });
 }
 
-template <class T>
+template <class T, class C = T>
 static void unary_t(UnaryOp op, const Tensor& x, double param, const Tensor& out) {
   launch_elementwise<2>(out.shape(), {&out.strides(), &x.strides()},
-                        UnaryFn<T>{op, static_cast<T>(param), out.data<T>(), x.data<T>()}, "unary");
+                        UnaryFn<T, C>{op, static_cast<C>(param), static_cast<T*>(out.raw_data()),
+                                      static_cast<const T*>(x.raw_data())},
+                        "unary");
 }
 
 void unary(UnaryOp op, const Tensor& x, double param, const Tensor& out) {
   require_cuda(x, "unary");
   if (x.dtype() == DType::F32) return unary_t<float>(op, x, param, out);
+  if (x.dtype() == DType::BF16) return unary_t<__nv_bfloat16, float>(op, x, param, out);
   IAPT_CHECK(x.dtype() == DType::F64, "cuda unary: expected f32 or f64, got {}", dtype_name(x.dtype()));
   unary_t<double>(op, x, param, out);
 }
 
-template <class T>
+template <class T, class C = T>
 static void unary_backward_t(UnaryOp op, const Tensor& x, const Tensor& y, const Tensor& g, double param,
                              const Tensor& gi) {
   const Tensor& yy = y.defined() ? y : x;
+  auto p = [](const Tensor& t) { return static_cast<const T*>(t.raw_data()); };
   launch_elementwise<4>(gi.shape(), {&gi.strides(), &x.strides(), &yy.strides(), &g.strides()},
-                        UnaryBackwardFn<T>{op, static_cast<T>(param), gi.data<T>(), x.data<T>(), yy.data<T>(),
-                                           g.data<T>()},
+                        UnaryBackwardFn<T, C>{op, static_cast<C>(param), static_cast<T*>(gi.raw_data()), p(x), p(yy),
+                                              p(g)},
                         "unary backward");
 }
 
@@ -152,19 +163,23 @@ void unary_backward(UnaryOp op, const Tensor& x, const Tensor& y, const Tensor& 
                     const Tensor& grad_in) {
   require_cuda(x, "unary backward");
   if (x.dtype() == DType::F32) return unary_backward_t<float>(op, x, y, grad_out, param, grad_in);
+  if (x.dtype() == DType::BF16) return unary_backward_t<__nv_bfloat16, float>(op, x, y, grad_out, param, grad_in);
   unary_backward_t<double>(op, x, y, grad_out, param, grad_in);
 }
 
-template <class T>
+template <class T, class C = T>
 static void binary_t(BinaryOp op, const Tensor& a, const Tensor& b, const Tensor& out) {
   launch_elementwise<3>(out.shape(), {&out.strides(), &a.strides(), &b.strides()},
-                        BinaryFn<T>{op, out.data<T>(), a.data<T>(), b.data<T>()}, "binary");
+                        BinaryFn<T, C>{op, static_cast<T*>(out.raw_data()), static_cast<const T*>(a.raw_data()),
+                                       static_cast<const T*>(b.raw_data())},
+                        "binary");
 }
 
 void binary(BinaryOp op, const Tensor& a, const Tensor& b, const Tensor& out) {
   require_cuda(a, "binary");
   require_cuda(b, "binary");
   if (a.dtype() == DType::F32) return binary_t<float>(op, a, b, out);
+  if (a.dtype() == DType::BF16) return binary_t<__nv_bfloat16, float>(op, a, b, out);
   IAPT_CHECK(a.dtype() == DType::F64, "cuda binary: expected f32 or f64, got {}", dtype_name(a.dtype()));
   binary_t<double>(op, a, b, out);
 }
