@@ -1,7 +1,9 @@
 #pragma once
 // Tensor ops without autograd: shape checks, output allocation, dispatch to the device's backend.
 // Autograd's differentiable functions and their backward passes are written with these, so a
-// backward runs on every backend without being written twice.
+// backward runs on every backend without being written twice. On bf16 and f16 tensors (16-bit
+// activations) every op computes in f32 and rounds its result once to the inputs' dtype; the
+// operands of one op share a dtype (autograd casts where they would not).
 #include <atomic>
 #include <vector>
 

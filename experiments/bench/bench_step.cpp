@@ -173,8 +173,9 @@ int main(int argc, char** argv) {
   const double tokens_per_s = static_cast<double>(batch * seq) / step;
 
   if (json) {
-    nlohmann::ordered_json j{{"framework", "iapt"}, {"method", method},    {"shape", shape}, {"dtype", dtype}, {"compute", compute},
-                             {"batch", batch},      {"seq", seq},          {"trainable", trainable},
+    nlohmann::ordered_json j{{"framework", "iapt"}, {"method", method},    {"shape", shape},
+                             {"dtype", dtype},      {"compute", compute},  {"batch", batch},
+                             {"seq", seq},          {"trainable", trainable},
                              {"forward_ms", f * 1e3}, {"backward_ms", bw * 1e3}, {"optimizer_ms", u * 1e3},
                              {"step_ms", step * 1e3}, {"tokens_per_s", tokens_per_s}, {"gflops", achieved},
                              {"gemm_ceiling_gflops", ceiling}, {"peak_resident_mb", peak_mb}, {"load_s", load_s},

@@ -29,9 +29,9 @@ void copy_typed(const Tensor& src, const Tensor& dst) {
                      [&](int64_t od, int64_t os) { d[od] = convert_value<D>(s[os]); });
 }
 
-// Dense f32 <-> bf16, the conversions that 16-bit activations make around every op, in loops the
-// compiler vectorises: widening puts the 16 bits on top; narrowing rounds to nearest even, a NaN
-// becoming the quiet NaN 0x7fc0 (as PyTorch writes it; Eigen's scalar path keeps the sign).
+// Dense f32 <-> bf16, the conversions that bf16 activations make around the ops without a bf16
+// kernel, in bf16_chunks.h's vectorised bit loops (Eigen's scalar conversion, below, gives the
+// same values; of a NaN it keeps the sign, where these write the quiet NaN 0x7fc0 as PyTorch does).
 bool dense_bf16_copy(const Tensor& src, const Tensor& dst) {
   const bool widen = src.dtype() == DType::BF16 && dst.dtype() == DType::F32;
   const bool narrow = src.dtype() == DType::F32 && dst.dtype() == DType::BF16;
