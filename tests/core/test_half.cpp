@@ -122,6 +122,18 @@ TEST_CASE("half: 16-bit arithmetic computes in f32 and rounds each result once",
     auto n16 = ops::rms_norm(a, norm_w, 1e-5);
     same(n16.out, ops::rms_norm(a32, norm_w, 1e-5).out);
     CHECK(n16.rstd.dtype() == DType::F32);  // what the backward reads stays f32
+    const Tensor bias = randn({16});
+    same(ops::layer_norm(a, norm_w, bias, 1e-5).out, ops::layer_norm(a32, norm_w, bias, 1e-5).out);
+    // the rational activation with f32 coefficients (IAPT's, trained): its value, and the
+    // coefficients' gradients summed in f32 and kept f32
+    const Tensor num = randn({4}), den = randn({3});
+    same(ops::rational(a, num, den, RationalVersion::B), ops::rational(a32, num, den, RationalVersion::B));
+    const auto g16 = ops::rational_backward(a, num, den, RationalVersion::B, b, true, true);
+    const auto g32 = ops::rational_backward(a32, num, den, RationalVersion::B, b32, true, true);
+    same(g16.x, g32.x);
+    REQUIRE(g16.numerator.dtype() == DType::F32);
+    CHECK(g16.numerator.to_vector() == g32.numerator.to_vector());
+    CHECK(g16.denominator.to_vector() == g32.denominator.to_vector());
   }
   // bf16 on the CPU: the elementwise kernels read and write it in chunks (bf16_elementwise), over
   // many chunks and both threads here, and fall back to f32 copies where an operand is broadcast:
