@@ -71,6 +71,11 @@ DType common_dtype(DType a, DType b) {
   return a;  // equal, or a mix the op refuses by name
 }
 Variable as_dtype(const Variable& x, DType d) { return x.dtype() == d || !is_floating(x.dtype()) ? x : cast(x, d); }
+// Both operands in their common dtype.
+std::pair<Variable, Variable> in_common_dtype(const Variable& a, const Variable& b) {
+  const DType d = common_dtype(a.dtype(), b.dtype());
+  return {as_dtype(a, d), as_dtype(b, d)};
+}
 
 // A gradient whose values live in `small` (shape with reduced axes kept), broadcast back to `full`.
 Tensor broadcast_back(const Tensor& g, const Shape& kept, const Shape& full) {
@@ -91,8 +96,7 @@ Variable cast(const Variable& x, DType dtype) {
 
 // ---------------------------------------------------------------- elementwise
 Variable add(const Variable& a_in, const Variable& b_in) {
-  const DType d = common_dtype(a_in.dtype(), b_in.dtype());
-  const Variable a = as_dtype(a_in, d), b = as_dtype(b_in, d);
+  const auto [a, b] = in_common_dtype(a_in, b_in);
   Shape sa = a.shape(), sb = b.shape();
   return make_result(ops::add(a.data(), b.data()), {a, b}, "add", [sa, sb](const Tensor& g, const Needs& n) -> Grads {
     return {n[0] ? ops::sum_to(g, sa) : Tensor(), n[1] ? ops::sum_to(g, sb) : Tensor()};
@@ -100,8 +104,7 @@ Variable add(const Variable& a_in, const Variable& b_in) {
 }
 
 Variable sub(const Variable& a_in, const Variable& b_in) {
-  const DType d = common_dtype(a_in.dtype(), b_in.dtype());
-  const Variable a = as_dtype(a_in, d), b = as_dtype(b_in, d);
+  const auto [a, b] = in_common_dtype(a_in, b_in);
   Shape sa = a.shape(), sb = b.shape();
   return make_result(ops::sub(a.data(), b.data()), {a, b}, "sub", [sa, sb](const Tensor& g, const Needs& n) -> Grads {
     return {n[0] ? ops::sum_to(g, sa) : Tensor(), n[1] ? ops::sum_to(ops::mul_scalar(g, -1.0), sb) : Tensor()};
@@ -109,8 +112,7 @@ Variable sub(const Variable& a_in, const Variable& b_in) {
 }
 
 Variable mul(const Variable& a_in, const Variable& b_in) {
-  const DType d = common_dtype(a_in.dtype(), b_in.dtype());
-  const Variable a = as_dtype(a_in, d), b = as_dtype(b_in, d);
+  const auto [a, b] = in_common_dtype(a_in, b_in);
   Tensor at = a.data(), bt = b.data();
   return make_result(ops::mul(at, bt), {a, b}, "mul", [at, bt](const Tensor& g, const Needs& n) -> Grads {
     return {n[0] ? ops::sum_to(ops::mul(g, bt), at.shape()) : Tensor(),
@@ -119,8 +121,7 @@ Variable mul(const Variable& a_in, const Variable& b_in) {
 }
 
 Variable div(const Variable& a_in, const Variable& b_in) {
-  const DType d = common_dtype(a_in.dtype(), b_in.dtype());
-  const Variable a = as_dtype(a_in, d), b = as_dtype(b_in, d);
+  const auto [a, b] = in_common_dtype(a_in, b_in);
   Tensor at = a.data(), bt = b.data();
   Tensor y = ops::div(at, bt);
   return make_result(y, {a, b}, "div", [at, bt, y](const Tensor& g, const Needs& n) -> Grads {
@@ -361,8 +362,7 @@ Variable stack(const std::vector<Variable>& parts, int64_t axis) {
 }
 
 Variable where(const Tensor& cond_any, const Variable& a_in, const Variable& b_in) {
-  const DType d = common_dtype(a_in.dtype(), b_in.dtype());
-  const Variable a = as_dtype(a_in, d), b = as_dtype(b_in, d);
+  const auto [a, b] = in_common_dtype(a_in, b_in);
   Shape sa = a.shape(), sb = b.shape();
   Tensor cond = cond_any.to(a.data().device());
   return make_result(ops::where(cond, a.data(), b.data()), {a, b}, "where",
@@ -428,8 +428,7 @@ Variable scaled_dot_product_attention(const Variable& q, const Variable& k, cons
 }
 
 Variable swiglu(const Variable& gate_in, const Variable& up_in) {
-  const DType d = common_dtype(gate_in.dtype(), up_in.dtype());
-  const Variable gate = as_dtype(gate_in, d), up = as_dtype(up_in, d);
+  const auto [gate, up] = in_common_dtype(gate_in, up_in);
   Tensor g = gate.data(), u = up.data();
   return make_result(ops::swiglu(g, u), {gate, up}, "swiglu", [g, u](const Tensor& go, const Needs&) -> Grads {
     auto [gg, gu] = ops::swiglu_backward(g, u, go);

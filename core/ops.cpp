@@ -22,6 +22,11 @@ Tensor rounded(const Tensor& t, DType d) { return t.defined() ? t.to(d) : t; }
 bool widen_elementwise(const Tensor& t) {
   return is_16bit(t.dtype()) && !(t.dtype() == DType::BF16 && be(t).bf16_elementwise);
 }
+// Whether a norm's weight or the rational's coefficients fit x: the same dtype, or f32 (a model's
+// or a method's own parameters) beside 16-bit activations.
+bool parameter_fits(DType x, DType parameter) {
+  return is_floating(x) && (parameter == x || (is_16bit(x) && parameter == DType::F32));
+}
 
 void check_same_device(const Tensor& a, const Tensor& b, const char* op) {
   IAPT_CHECK(a.device() == b.device(), "{}: tensors on {} and {}", op, device_name(a.device()),
@@ -322,9 +327,8 @@ NormResult rms_norm(const Tensor& x, const Tensor& weight, double eps) {
   IAPT_CHECK(x.dim() >= 1 && weight.dim() == 1 && weight.size(0) == x.size(-1),
              "rms_norm: weight {} does not match the last axis of {}", shape_str(weight.shape()),
              shape_str(x.shape()));
-  IAPT_CHECK((x.dtype() == weight.dtype() || (is_16bit(x.dtype()) && weight.dtype() == DType::F32)) &&
-                 is_floating(x.dtype()),
-             "rms_norm: x is {}, weight is {}", dtype_name(x.dtype()), dtype_name(weight.dtype()));
+  IAPT_CHECK(parameter_fits(x.dtype(), weight.dtype()), "rms_norm: x is {}, weight is {}", dtype_name(x.dtype()),
+             dtype_name(weight.dtype()));
   if (is_16bit(x.dtype())) {  // the output rounded, rstd kept in f32 for the backward
     NormResult r = rms_norm(widened(x), widened(weight), eps);
     r.out = rounded(r.out, x.dtype());
@@ -353,8 +357,7 @@ NormResult layer_norm(const Tensor& x, const Tensor& weight, const Tensor& bias,
   IAPT_CHECK(x.dim() >= 1 && weight.dim() == 1 && weight.size(0) == x.size(-1) && bias.shape() == weight.shape(),
              "layer_norm: weight {} and bias {} do not match the last axis of {}", shape_str(weight.shape()),
              shape_str(bias.shape()), shape_str(x.shape()));
-  IAPT_CHECK(weight.dtype() == bias.dtype() && is_floating(x.dtype()) &&
-                 (x.dtype() == weight.dtype() || (is_16bit(x.dtype()) && weight.dtype() == DType::F32)),
+  IAPT_CHECK(weight.dtype() == bias.dtype() && parameter_fits(x.dtype(), weight.dtype()),
              "layer_norm: x is {}, weight {}, bias {}", dtype_name(x.dtype()), dtype_name(weight.dtype()),
              dtype_name(bias.dtype()));
   if (is_16bit(x.dtype())) {  // the output rounded, mean and rstd kept in f32 for the backward
@@ -408,8 +411,7 @@ static void check_rational(const Tensor& x, const Tensor& num, const Tensor& den
   IAPT_CHECK(num.dim() == 1 && den.dim() == 1 && num.numel() >= 1 && num.numel() <= 17 && den.numel() <= 16,
              "rational: numerator {} and denominator {} must be vectors of at most 17 and 16 coefficients",
              shape_str(num.shape()), shape_str(den.shape()));
-  IAPT_CHECK(num.dtype() == den.dtype() && is_floating(x.dtype()) &&
-                 (num.dtype() == x.dtype() || (is_16bit(x.dtype()) && num.dtype() == DType::F32)),
+  IAPT_CHECK(num.dtype() == den.dtype() && parameter_fits(x.dtype(), num.dtype()),
              "rational: x is {}, numerator {}, denominator {}", dtype_name(x.dtype()), dtype_name(num.dtype()),
              dtype_name(den.dtype()));
 }

@@ -12,6 +12,14 @@ DType weights_dtype(const std::string& name) {
   return DType::F32;
 }
 
+Precision precision_of(const std::string& weights, const std::string& compute, const std::string& weights_key,
+                       const std::string& compute_key) {
+  IAPT_CHECK(compute == "f32" || compute == weights,
+             "{}{} keeps the activations in the weights' dtype, so it needs {}{} (got {}{})", compute_key, compute,
+             weights_key, compute, weights_key, weights);
+  return {DType::F32, weights_dtype(weights), compute != "f32"};
+}
+
 LlamaMLP::LlamaMLP(int64_t hidden, int64_t intermediate, DType weights) {
   gate_proj = register_module("gate_proj", std::make_shared<nn::Linear>(hidden, intermediate, false, weights));
   up_proj = register_module("up_proj", std::make_shared<nn::Linear>(hidden, intermediate, false, weights));

@@ -25,6 +25,11 @@ struct Precision {
 
 // The weights' dtype a config or an option names: "f32", "bf16" or "f16".
 DType weights_dtype(const std::string& name);
+// The precision named by a config or command line: the weights' dtype and the activations' ("f32",
+// or the weights' own 16-bit dtype). An error otherwise, naming both settings as given:
+// `compute_key` and `weights_key` are what precede each value in it ("--compute ", "dtype: ").
+Precision precision_of(const std::string& weights, const std::string& compute, const std::string& weights_key,
+                       const std::string& compute_key);
 
 class LlamaMLP : public nn::Module {
  public:

@@ -17,6 +17,7 @@
 #include <yaml-cpp/yaml.h>
 
 #include "core/backend.h"
+#include "core/error.h"
 #include "core/ops.h"
 #include "core/rng.h"
 #include "experiments/bench/step_flops.h"
@@ -117,11 +118,13 @@ int main(int argc, char** argv) {
   app.add_option("--device", device_name)->check(CLI::IsMember({"cpu", "cuda"}))->capture_default_str();
   CLI11_PARSE(app, argc, argv);
 
-  if (compute != "f32" && compute != dtype) {
-    fmt::print(stderr, "--compute {} needs --dtype {}\n", compute, compute);
+  models::Precision precision;
+  try {
+    precision = models::precision_of(dtype, compute, "--dtype ", "--compute ");
+  } catch (const Error& e) {
+    fmt::print(stderr, "{}\n", e.what());
     return 2;
   }
-  const models::Precision precision{DType::F32, models::weights_dtype(dtype), compute != "f32"};
   manual_seed(1);
   const auto t_load = Clock::now();
   auto model = model_dir.empty() ? std::make_shared<models::LlamaForCausalLM>(bench::bench_shape(shape), precision)

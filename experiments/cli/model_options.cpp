@@ -1,6 +1,5 @@
 #include "experiments/cli/model_options.h"
 
-#include "core/error.h"
 #include "models/checkpoint.h"
 
 namespace iapt::cli {
@@ -22,10 +21,7 @@ CLI::Option* add_model_options(CLI::App* cmd, ModelOptions& o, bool required) {
 }
 
 models::Precision precision_of(const ModelOptions& o) {
-  IAPT_CHECK(o.compute == "f32" || o.compute == o.dtype,
-             "--compute {} keeps the activations in the weights' dtype, so it needs --dtype {} (got --dtype {})",
-             o.compute, o.compute, o.dtype);
-  return {DType::F32, models::weights_dtype(o.dtype), o.compute != "f32"};
+  return models::precision_of(o.dtype, o.compute, "--dtype ", "--compute ");
 }
 
 std::shared_ptr<models::LlamaForCausalLM> load_model(const ModelOptions& o) {

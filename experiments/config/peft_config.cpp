@@ -51,12 +51,10 @@ std::string expand_env(const std::string& text, const std::string& where) {
 BackboneSpec read_backbone(YamlMap m, const std::string& file) {
   BackboneSpec b;
   const std::string dtype = m.choice("dtype", "f32", {"f32", "bf16", "f16"});
-  b.weights = models::weights_dtype(dtype);
   const std::string compute = m.choice("compute", "f32", {"f32", "bf16", "f16"});
-  IAPT_CHECK(compute == "f32" || compute == dtype,
-             "{}: backbone.compute: {} keeps the activations in the weights' dtype, so it needs dtype: {} (got "
-             "dtype: {})", file, compute, compute, dtype);
-  b.activations_16bit = compute != "f32";
+  const models::Precision p = models::precision_of(dtype, compute, "dtype: ", file + ": backbone.compute: ");
+  b.weights = p.weights;
+  b.activations_16bit = p.activations_in_weights_dtype;
   if (m.has("path")) {
     b.path = config_path(m.require<std::string>("path"), file, "backbone.path");
     if (m.has("tokenizer")) b.tokenizer = config_path(m.require<std::string>("tokenizer"), file, "backbone.tokenizer");

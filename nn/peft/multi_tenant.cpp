@@ -88,8 +88,7 @@ class MultiTenantLoraAdapter : public LinearAdapter {
     Tensor y = base.base_forward(x).data();  // [B, L, out]
     const Tensor xt = x.data();
     const int64_t b = xt.size(0), tenants = a_.size(0), r = a_.size(1), in = a_.size(2), out = b_.size(1);
-    // 16-bit activations (compute: bf16) read the factors rounded to their dtype, as autocast does
-    const Tensor a_all = a_.to(xt.dtype()), b_all = b_.to(xt.dtype());
+    const auto& [a_all, b_all] = factors_in(xt.dtype());
     IAPT_CHECK(rows_->tenant_of_row.defined() && rows_->tenant_of_row.size(0) == b,
                "multi-tenant LoRA: set_row_tenants for this batch of {} rows first", b);
     if (batching_ == LoraBatching::Gather) {
@@ -114,7 +113,15 @@ class MultiTenantLoraAdapter : public LinearAdapter {
   }
 
  private:
+  // The stacked factors in the activations' dtype: 16-bit activations (compute: bf16) read them
+  // rounded, as autocast does; rounded once, not at every decoding step.
+  const std::pair<Tensor, Tensor>& factors_in(DType d) const {
+    if (!cast_.first.defined() || cast_.first.dtype() != d) cast_ = {a_.to(d), b_.to(d)};
+    return cast_;
+  }
+
   Tensor a_, b_;  // [tenants, r, in], [tenants, out, r]
+  mutable std::pair<Tensor, Tensor> cast_;  // a_ and b_ in the last activations' dtype
   mutable Tensor gathered_a_, gathered_b_;  // [B, r, in], [B, out, r] of batch gathered_batch_
   mutable int64_t gathered_batch_ = -1;
   double scale_;

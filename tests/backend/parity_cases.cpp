@@ -365,20 +365,25 @@ void optimizer_cases() {
   }
 }
 
-// A pre-norm attention + SwiGLU block with a loss: whole-model parity in one case.
-std::vector<Variable> block(const std::vector<Variable>& w, const Tensor& ids, const Tensor& mask, const Tensor& labels) {
+// A pre-norm attention + SwiGLU block with a loss: whole-model parity in one case. `fused` takes
+// the fused attention and SwiGLU (else their compositions); `bf16_activations` computes in bf16 from
+// the embedding on (compute: bf16, the weights rounded where they meet the activations).
+std::vector<Variable> block(const std::vector<Variable>& w, const Tensor& ids, const Tensor& mask, const Tensor& labels,
+                            bool fused = false, bool bf16_activations = false) {
   const int64_t b = ids.size(0), t = ids.size(1), d = w[0].size(1), heads = 4, hd = d / heads;
   const Tensor pos = arange(t, DType::I64);
   Variable x = embedding(w[0], ids);
+  if (bf16_activations) x = cast(x, DType::BF16);
   Variable a = rms_norm(x, w[1], 1e-5);
   auto split_heads = [&](const Variable& wt) {
     return transpose(reshape(matmul(a, wt, false, true), {b, t, heads, hd}), 1, 2);
   };
-  Variable att = scaled_dot_product_attention(rope(split_heads(w[2]), pos, 10000.0), rope(split_heads(w[3]), pos, 10000.0),
-                                              split_heads(w[4]), true, mask);
+  Variable q = rope(split_heads(w[2]), pos, 10000.0), k = rope(split_heads(w[3]), pos, 10000.0), v = split_heads(w[4]);
+  Variable att = fused ? attention(q, k, v, true, mask) : scaled_dot_product_attention(q, k, v, true, mask);
   Variable h = x + matmul(reshape(transpose(att, 1, 2), {b, t, d}), w[5], false, true);
   Variable m = rms_norm(h, w[6], 1e-5);
-  Variable f = matmul(silu(matmul(m, w[7], false, true)) * matmul(m, w[8], false, true), w[9], false, true);
+  Variable gate = matmul(m, w[7], false, true), up = matmul(m, w[8], false, true);
+  Variable f = matmul(fused ? swiglu(gate, up) : silu(gate) * up, w[9], false, true);
   Variable logits = matmul(rms_norm(h + f, w[10], 1e-5), w[0], false, true);
   Variable loss = cross_entropy(reshape(logits, {b * t, -1}), labels.reshape({b * t}), -100);
   return {loss, logits};
@@ -406,22 +411,9 @@ void model_cases() {
           [=](Device dev, DType) {
             std::vector<Variable> w;
             for (size_t i = 0; i < specs.size(); ++i) w.emplace_back(make_input(specs[i], 60 + i, dev, DType::F32), true);
-            const Tensor ids_d = ids.to(dev), mask_d = mask.to(dev), labels_d = labels.to(dev);
-            const int64_t bt = ids.size(0), tt = ids.size(1), dd = w[0].size(1), heads = 4, hd = dd / heads;
-            const Tensor pos = arange(tt, DType::I64).to(dev);
-            Variable x = cast(embedding(w[0], ids_d), DType::BF16);
-            Variable a = rms_norm(x, w[1], 1e-5);
-            auto split_heads = [&](const Variable& wt) {
-              return transpose(reshape(matmul(a, wt, false, true), {bt, tt, heads, hd}), 1, 2);
-            };
-            Variable att = attention(rope(split_heads(w[2]), pos, 10000.0), rope(split_heads(w[3]), pos, 10000.0),
-                                     split_heads(w[4]), true, mask_d);
-            Variable h = x + matmul(reshape(transpose(att, 1, 2), {bt, tt, dd}), w[5], false, true);
-            Variable m = rms_norm(h, w[6], 1e-5);
-            Variable f = matmul(swiglu(matmul(m, w[7], false, true), matmul(m, w[8], false, true)), w[9], false, true);
-            Variable logits = matmul(rms_norm(h + f, w[10], 1e-5), w[0], false, true);
+            const std::vector<Variable> out = block(w, ids, mask, labels, /*fused=*/true, /*bf16_activations=*/true);
+            const Variable &loss = out[0], &logits = out[1];
             if (logits.dtype() != DType::BF16) throw Error("the block's logits are not bf16");
-            Variable loss = cross_entropy(reshape(logits, {bt * tt, -1}), labels_d.reshape({bt * tt}), -100);
             loss.backward();
             Results r{{"loss", loss.data().to(Device::CPU)}, {"logits", logits.data().to(DType::F32).to(Device::CPU)}};
             for (size_t i = 0; i < w.size(); ++i) r["grad" + std::to_string(i)] = w[i].grad().to(Device::CPU);

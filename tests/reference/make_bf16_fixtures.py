@@ -21,11 +21,11 @@ Rerun from the repository root with  /usr/bin/python3 tests/reference/make_bf16_
 """
 
 import json
-import math
 import os
 
 import torch
 
+import make_llama_fixtures
 from make_llama_fixtures import OUT_DIR, read_safetensors, write_safetensors
 
 BF16 = torch.bfloat16
@@ -47,30 +47,13 @@ def rope(x, theta):
     return x * cos + rot * sin
 
 
+def softmax(s):
+    return torch.softmax(s, -1, dtype=torch.float32).to(BF16)
+
+
 def forward(w, cfg, x, mask):
-    b, t, d = x.shape
-    h, hkv = cfg["num_attention_heads"], cfg["num_key_value_heads"]
-    hd = d // h
-    allowed = torch.tril(torch.ones(t, t, dtype=torch.bool))[None, None] & (mask[:, None, None, :] != 0)
-    for l in range(cfg["num_hidden_layers"]):
-        p = f"model.layers.{l}."
-        a = rmsnorm(x, w[p + "input_layernorm.weight"], cfg["rms_norm_eps"])
-        q = (a @ w[p + "self_attn.q_proj.weight"].T).view(b, t, h, hd).transpose(1, 2)
-        k = (a @ w[p + "self_attn.k_proj.weight"].T).view(b, t, hkv, hd).transpose(1, 2)
-        v = (a @ w[p + "self_attn.v_proj.weight"].T).view(b, t, hkv, hd).transpose(1, 2)
-        q, k = rope(q, cfg["rope_theta"]), rope(k, cfg["rope_theta"])
-        k = k.repeat_interleave(h // hkv, dim=1)
-        v = v.repeat_interleave(h // hkv, dim=1)
-        s = (q @ k.transpose(-1, -2)) / math.sqrt(hd)
-        s = s.masked_fill(~allowed, torch.finfo(BF16).min)
-        probs = torch.softmax(s, -1, dtype=torch.float32).to(BF16)
-        o = (probs @ v).transpose(1, 2).reshape(b, t, d)
-        x = x + o @ w[p + "self_attn.o_proj.weight"].T
-        m = rmsnorm(x, w[p + "post_attention_layernorm.weight"], cfg["rms_norm_eps"])
-        f = torch.nn.functional.silu(m @ w[p + "mlp.gate_proj.weight"].T) * (m @ w[p + "mlp.up_proj.weight"].T)
-        x = x + f @ w[p + "mlp.down_proj.weight"].T
-    head = w["model.embed_tokens.weight"] if cfg["tie_word_embeddings"] else w["lm_head.weight"]
-    return rmsnorm(x, w["model.norm.weight"], cfg["rms_norm_eps"]) @ head.T
+    return make_llama_fixtures.forward(w, cfg, x, mask, rmsnorm=rmsnorm, rope=rope, softmax=softmax,
+                                       mask_value=torch.finfo(BF16).min)
 
 
 def main():

@@ -98,7 +98,12 @@ def rope(x, theta):
     return x * emb.cos() + rot * emb.sin()
 
 
-def forward(w, cfg, x, mask):
+def softmax(s):
+    return torch.softmax(s, -1)
+
+
+def forward(w, cfg, x, mask, rmsnorm=rmsnorm, rope=rope, softmax=softmax, mask_value=F32_MIN):
+    """The model above; make_bf16_fixtures.py passes its bf16 forms of the norm, RoPE and softmax."""
     b, t, d = x.shape
     h, hkv = cfg["num_attention_heads"], cfg["num_key_value_heads"]
     hd = d // h
@@ -113,8 +118,8 @@ def forward(w, cfg, x, mask):
         k = k.repeat_interleave(h // hkv, dim=1)
         v = v.repeat_interleave(h // hkv, dim=1)
         s = (q @ k.transpose(-1, -2)) / math.sqrt(hd)
-        s = s.masked_fill(~allowed, F32_MIN)
-        o = (torch.softmax(s, -1) @ v).transpose(1, 2).reshape(b, t, d)
+        s = s.masked_fill(~allowed, mask_value)
+        o = (softmax(s) @ v).transpose(1, 2).reshape(b, t, d)
         x = x + o @ w[p + "self_attn.o_proj.weight"].T
         m = rmsnorm(x, w[p + "post_attention_layernorm.weight"], cfg["rms_norm_eps"])
         f = torch.nn.functional.silu(m @ w[p + "mlp.gate_proj.weight"].T) * (m @ w[p + "mlp.up_proj.weight"].T)
