@@ -17,11 +17,14 @@ const Backend& be(const Tensor& t) { return backend_for(t.device()); }
 // backward keeps) is 16-bit.
 Tensor widened(const Tensor& t) { return t.defined() && is_16bit(t.dtype()) ? t.to(DType::F32) : t; }
 Tensor rounded(const Tensor& t, DType d) { return t.defined() ? t.to(d) : t; }
-// Whether this elementwise op must widen: 16-bit, and not bf16 on a backend whose elementwise
-// kernels read and write bf16 themselves (the same values, without the f32 copies).
-bool widen_elementwise(const Tensor& t) {
-  return is_16bit(t.dtype()) && !(t.dtype() == DType::BF16 && be(t).bf16_elementwise);
+// Whether an op of this family must widen t: 16-bit, on a backend whose kernels of the family do
+// not read and write that type themselves (the same values, without the f32 copies).
+bool must_widen(const Tensor& t, Native16 family) {
+  return is_16bit(t.dtype()) && !takes_16bit(be(t), t.dtype(), family);
 }
+bool widen_elementwise(const Tensor& t) { return must_widen(t, Native16::Elementwise); }
+// The dtype of what is accumulated over 16-bit values and kept (statistics, the loss): f32.
+DType accumulated(DType x) { return is_16bit(x) ? DType::F32 : x; }
 // Whether a norm's weight or the rational's coefficients fit x: the same dtype, or f32 (a model's
 // or a method's own parameters) beside 16-bit activations.
 bool parameter_fits(DType x, DType parameter) {
@@ -60,7 +63,8 @@ std::vector<int64_t> normalise_axes(std::vector<int64_t> axes, int64_t rank, con
 
 Tensor reduce(ReduceOp op, const Tensor& x, std::vector<int64_t> axes, bool keepdim, const char* name) {
   IAPT_CHECK(is_floating(x.dtype()), "{}: expected a floating tensor, got {}", name, dtype_name(x.dtype()));
-  if (is_16bit(x.dtype())) return rounded(reduce(op, widened(x), std::move(axes), keepdim, name), x.dtype());
+  if (must_widen(x, Native16::Reduce))
+    return rounded(reduce(op, widened(x), std::move(axes), keepdim, name), x.dtype());
   axes = normalise_axes(std::move(axes), x.dim(), name);
   Shape kept = x.shape();
   for (int64_t a : axes) kept[a] = 1;
@@ -150,7 +154,9 @@ Tensor where(const Tensor& cond, const Tensor& a, const Tensor& b) {
   check_same_device(a, b, "where");
   check_same_device(cond, a, "where");
   IAPT_CHECK(a.dtype() == b.dtype(), "where: dtypes {} and {} differ", dtype_name(a.dtype()), dtype_name(b.dtype()));
-  if (is_16bit(a.dtype()) || is_16bit(cond.dtype()))
+  // a backend whose where takes 16-bit a and b takes a condition of any dtype beside them
+  const bool native = is_16bit(a.dtype()) && !must_widen(a, Native16::Where);
+  if (!native && (is_16bit(a.dtype()) || is_16bit(cond.dtype())))
     return rounded(where(widened(cond), widened(a), widened(b)), a.dtype());
   Shape s = broadcast_shapes(broadcast_shapes(cond.shape(), a.shape(), "where"), b.shape(), "where");
   Tensor out = empty(s, a.dtype(), a.device());
@@ -221,7 +227,7 @@ Tensor matmul(const Tensor& a, const Tensor& b, bool trans_a, bool trans_b) {
   IAPT_CHECK(a.dtype() == b.dtype() && is_floating(a.dtype()), "matmul: dtypes {} and {}", dtype_name(a.dtype()),
              dtype_name(b.dtype()));
   // 16-bit activations: a 2-D right operand (a weight, as stored) takes the 16-bit-weight GEMM
-  if (is_16bit(a.dtype()))
+  if (must_widen(a, Native16::Gemm))
     return rounded(b.dim() == 2 ? matmul_16bit_weight(widened(a), b, trans_a, trans_b)
                                 : matmul(widened(a), widened(b), trans_a, trans_b),
                    a.dtype());
@@ -255,7 +261,7 @@ Tensor softmax(const Tensor& x, int64_t axis, bool log) {
   IAPT_CHECK(is_floating(x.dtype()), "{}: expected a floating tensor, got {} of shape {}", log ? "log_softmax" : "softmax",
              dtype_name(x.dtype()), shape_str(x.shape()));
   axis = wrap_axis(axis, x.dim(), log ? "log_softmax" : "softmax");
-  if (is_16bit(x.dtype())) return rounded(softmax(widened(x), axis, log), x.dtype());
+  if (must_widen(x, Native16::Softmax)) return rounded(softmax(widened(x), axis, log), x.dtype());
   Tensor out = empty(x.shape(), x.dtype(), x.device());
   be(x).softmax(x, axis, log, out);
   return out;
@@ -266,7 +272,8 @@ Tensor softmax_backward(const Tensor& y, const Tensor& grad_out, int64_t axis, b
   IAPT_CHECK(grad_out.shape() == y.shape() && grad_out.dtype() == y.dtype(),
              "softmax backward: gradient {} {} for output {} {}", shape_str(grad_out.shape()),
              dtype_name(grad_out.dtype()), shape_str(y.shape()), dtype_name(y.dtype()));
-  if (is_16bit(y.dtype())) return rounded(softmax_backward(widened(y), widened(grad_out), axis, log), y.dtype());
+  if (must_widen(y, Native16::Softmax))
+    return rounded(softmax_backward(widened(y), widened(grad_out), axis, log), y.dtype());
   Tensor gi = empty(y.shape(), y.dtype(), y.device());
   be(y).softmax_backward(y, grad_out, axis, log, gi);
   return gi;
@@ -278,9 +285,9 @@ CrossEntropyResult cross_entropy(const Tensor& logits, const Tensor& targets, in
              "cross_entropy: targets must be i64 [{}], got {} {}", logits.size(0), dtype_name(targets.dtype()),
              shape_str(targets.shape()));
   // 16-bit logits: the loss and the log-sum-exp stay f32
-  if (is_16bit(logits.dtype())) return cross_entropy(widened(logits), targets, ignore_index);
-  CrossEntropyResult r{empty({}, logits.dtype(), logits.device()),
-                       empty({logits.size(0)}, logits.dtype(), logits.device())};
+  if (must_widen(logits, Native16::CrossEntropy)) return cross_entropy(widened(logits), targets, ignore_index);
+  const DType acc = accumulated(logits.dtype());
+  CrossEntropyResult r{empty({}, acc, logits.device()), empty({logits.size(0)}, acc, logits.device())};
   be(logits).cross_entropy(logits, targets, ignore_index, r.loss, r.lse);
   return r;
 }
@@ -292,7 +299,7 @@ Tensor cross_entropy_backward(const Tensor& logits, const Tensor& targets, const
              "cross_entropy backward: logits {}, targets {}, lse {}, gradient {} do not fit",
              shape_str(logits.shape()), shape_str(targets.shape()), shape_str(lse.shape()),
              shape_str(grad_loss.shape()));
-  if (is_16bit(logits.dtype()))
+  if (must_widen(logits, Native16::CrossEntropy))
     return rounded(cross_entropy_backward(widened(logits), targets, lse, ignore_index, widened(grad_loss)),
                    logits.dtype());
   Tensor g = empty(logits.shape(), logits.dtype(), logits.device());
@@ -329,21 +336,21 @@ NormResult rms_norm(const Tensor& x, const Tensor& weight, double eps) {
              shape_str(x.shape()));
   IAPT_CHECK(parameter_fits(x.dtype(), weight.dtype()), "rms_norm: x is {}, weight is {}", dtype_name(x.dtype()),
              dtype_name(weight.dtype()));
-  if (is_16bit(x.dtype())) {  // the output rounded, rstd kept in f32 for the backward
+  if (must_widen(x, Native16::Norms)) {  // the output rounded, rstd kept in f32 for the backward
     NormResult r = rms_norm(widened(x), widened(weight), eps);
     r.out = rounded(r.out, x.dtype());
     return r;
   }
   NormResult r;
   r.out = empty(x.shape(), x.dtype(), x.device());
-  r.rstd = empty(row_shape(x), x.dtype(), x.device());
+  r.rstd = empty(row_shape(x), accumulated(x.dtype()), x.device());
   be(x).rms_norm(x, weight, eps, r.out, r.rstd);
   return r;
 }
 
 std::pair<Tensor, Tensor> rms_norm_backward(const Tensor& x, const Tensor& weight, const Tensor& rstd,
                                             const Tensor& grad_out, bool want_weight_grad) {
-  if (is_16bit(x.dtype())) {
+  if (must_widen(x, Native16::Norms)) {
     auto [gx, gw] = rms_norm_backward(widened(x), widened(weight), rstd, widened(grad_out), want_weight_grad);
     return {rounded(gx, x.dtype()), rounded(gw, weight.dtype())};
   }
@@ -360,22 +367,22 @@ NormResult layer_norm(const Tensor& x, const Tensor& weight, const Tensor& bias,
   IAPT_CHECK(weight.dtype() == bias.dtype() && parameter_fits(x.dtype(), weight.dtype()),
              "layer_norm: x is {}, weight {}, bias {}", dtype_name(x.dtype()), dtype_name(weight.dtype()),
              dtype_name(bias.dtype()));
-  if (is_16bit(x.dtype())) {  // the output rounded, mean and rstd kept in f32 for the backward
+  if (must_widen(x, Native16::Norms)) {  // the output rounded, mean and rstd kept in f32 for the backward
     NormResult r = layer_norm(widened(x), widened(weight), widened(bias), eps);
     r.out = rounded(r.out, x.dtype());
     return r;
   }
   NormResult r;
   r.out = empty(x.shape(), x.dtype(), x.device());
-  r.mean = empty(row_shape(x), x.dtype(), x.device());
-  r.rstd = empty(row_shape(x), x.dtype(), x.device());
+  r.mean = empty(row_shape(x), accumulated(x.dtype()), x.device());
+  r.rstd = empty(row_shape(x), accumulated(x.dtype()), x.device());
   be(x).layer_norm(x, weight, bias, eps, r.out, r.mean, r.rstd);
   return r;
 }
 
 LayerNormGrads layer_norm_backward(const Tensor& x, const Tensor& weight, const Tensor& mean, const Tensor& rstd,
                                    const Tensor& grad_out, bool want_weight_grads) {
-  if (is_16bit(x.dtype())) {
+  if (must_widen(x, Native16::Norms)) {
     LayerNormGrads g = layer_norm_backward(widened(x), widened(weight), mean, rstd, widened(grad_out), want_weight_grads);
     return {rounded(g.x, x.dtype()), rounded(g.weight, weight.dtype()), rounded(g.bias, weight.dtype())};
   }
@@ -397,7 +404,7 @@ Tensor rope(const Tensor& x, const Tensor& positions, double theta, bool inverse
             (positions.dim() == 2 && positions.size(0) == x.size(0) && positions.size(1) == x.size(2));
   IAPT_CHECK(ok, "rope: positions {} must be [T] or [B, T] for x {}", shape_str(positions.shape()),
              shape_str(x.shape()));
-  if (is_16bit(x.dtype())) return rounded(rope(widened(x), positions, theta, inverse), x.dtype());
+  if (must_widen(x, Native16::Rope)) return rounded(rope(widened(x), positions, theta, inverse), x.dtype());
   // On the CPU the output keeps a [B, T, H, D] buffer's layout when x has it, so that the heads'
   // split and merge around attention stay views.
   const bool heads_inner = x.device() == Device::CPU && x.transpose(1, 2).is_contiguous();
@@ -418,7 +425,7 @@ static void check_rational(const Tensor& x, const Tensor& num, const Tensor& den
 
 Tensor rational(const Tensor& x, const Tensor& numerator, const Tensor& denominator, RationalVersion version) {
   check_rational(x, numerator, denominator);
-  if (is_16bit(x.dtype()))
+  if (must_widen(x, Native16::Rational))
     return rounded(rational(widened(x), widened(numerator), widened(denominator), version), x.dtype());
   Tensor out = empty(x.shape(), x.dtype(), x.device());
   be(x).rational(x, numerator, denominator, version, out);
@@ -430,7 +437,7 @@ RationalGrads rational_backward(const Tensor& x, const Tensor& numerator, const 
   check_rational(x, numerator, denominator);
   IAPT_CHECK(grad_out.shape() == x.shape(), "rational backward: gradient {} for input {}", shape_str(grad_out.shape()),
              shape_str(x.shape()));
-  if (is_16bit(x.dtype())) {  // the coefficients' gradients in their own dtype, summed in f32
+  if (must_widen(x, Native16::Rational)) {  // the coefficients' gradients in their own dtype, summed in f32
     RationalGrads g = rational_backward(widened(x), widened(numerator), widened(denominator), version,
                                         widened(grad_out), want_x, want_coefficients);
     return {rounded(g.x, x.dtype()), rounded(g.numerator, numerator.dtype()), rounded(g.denominator, denominator.dtype())};
@@ -438,8 +445,8 @@ RationalGrads rational_backward(const Tensor& x, const Tensor& numerator, const 
   RationalGrads g;
   if (want_x) g.x = empty(x.shape(), x.dtype(), x.device());
   if (want_coefficients) {
-    g.numerator = empty(numerator.shape(), x.dtype(), x.device());
-    g.denominator = empty(denominator.shape(), x.dtype(), x.device());
+    g.numerator = empty(numerator.shape(), numerator.dtype(), x.device());
+    g.denominator = empty(denominator.shape(), denominator.dtype(), x.device());
   }
   be(x).rational_backward(x, numerator, denominator, version, grad_out, g.x, g.numerator, g.denominator);
   return g;

@@ -33,7 +33,7 @@ Backend make_table() {
   t.empty_allocator_cache = cpu_allocator_empty_cache;
   t.transfer = transfer;
   t.synchronize = synchronize;
-  t.bf16_elementwise = true;
+  t.native_bf16 = bits(Native16::Elementwise);  // in chunks (kernels/cpu/bf16_chunks.h)
   // Every kernel in the list, the fused ones included.
 #define IAPT_KERNEL(name, parameters) t.name = name;
 #define IAPT_FUSED_KERNEL(name, parameters) t.name = name;

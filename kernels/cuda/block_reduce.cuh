@@ -1,6 +1,7 @@
 #pragma once
 // Block-wide sum and max by warp shuffles, for kernels that give one block to one row.
 // Every thread of the block must call them; all receive the result.
+#include "kernels/cuda/storage_types.cuh"
 
 namespace iapt::kernels::cuda {
 
@@ -58,14 +59,14 @@ __device__ T block_max(T v, T* shared, T lowest) {
 }
 
 // Over a row of n values, for the whole block: its maximum m and the sum s of exp(x - m), in
-// double (the log-sum-exp is m + log s).
+// double (the log-sum-exp is m + log s). 16-bit values are widened as read.
 template <class T>
 __device__ void block_row_max_sumexp(const T* row, int64_t n, double* shared, double& m, double& s) {
   m = -HUGE_VAL;
-  for (int64_t j = threadIdx.x; j < n; j += blockDim.x) m = fmax(m, static_cast<double>(row[j]));
+  for (int64_t j = threadIdx.x; j < n; j += blockDim.x) m = fmax(m, static_cast<double>(ld(row[j])));
   m = block_max(m, shared, -HUGE_VAL);
   s = 0;
-  for (int64_t j = threadIdx.x; j < n; j += blockDim.x) s += exp(static_cast<double>(row[j]) - m);
+  for (int64_t j = threadIdx.x; j < n; j += blockDim.x) s += exp(static_cast<double>(ld(row[j])) - m);
   s = block_sum(s, shared);
 }
 

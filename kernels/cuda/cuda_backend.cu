@@ -16,14 +16,19 @@ Backend make_table() {
   t.empty_allocator_cache = cuda_allocator_empty_cache;
   t.transfer = transfer;
   t.synchronize = synchronize;
-  t.bf16_elementwise = true;  // binary, unary and its backward; swiglu has no fused kernel here yet
-  // The kernels every backend fills; of the fused ones only gemm_16bit (the others' fallbacks run).
+  // Every kernel reads and writes bf16 and f16 as stored (kernels/cuda/storage_types.cuh).
+  t.native_bf16 = kEveryNative16;
+  t.native_f16 = kEveryNative16;
+  // The kernels every backend fills, and the fused gemm_16bit and SwiGLU (the other fused ones run
+  // their fallbacks).
 #define IAPT_KERNEL(name, parameters) t.name = name;
 #define IAPT_FUSED_KERNEL(name, parameters)
 #include "core/backend_kernels.inc"
 #undef IAPT_KERNEL
 #undef IAPT_FUSED_KERNEL
   t.gemm_16bit = gemm_16bit;
+  t.swiglu = swiglu;
+  t.swiglu_backward = swiglu_backward;
   return t;
 }
 }  // namespace

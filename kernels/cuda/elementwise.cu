@@ -1,5 +1,5 @@
 // Elementwise CUDA kernels: host/device transfer, copy/cast, fill, unary ops and their
-// derivatives, binary ops, where, and the counter-based random fills (the same Philox numbers as
+// derivatives, binary ops, where, the fused SwiGLU, and the counter-based random fills (the same Philox numbers as
 // the CPU backend for the same seed and counters).
 #include "core/rng.h"
 #include "kernels/cuda/cuda_kernels.h"
@@ -53,8 +53,9 @@ struct UnaryBackwardFn {
   const T* y;
   const T* grad_out;
   __device__ void operator()(const int64_t* o) const {
-    grad_in[o[0]] = convert_value<T>(convert_value<C>(grad_out[o[3]]) *
-                                     unary_derivative<C>(op, convert_value<C>(x[o[1]]), convert_value<C>(y[o[2]]), param));
+    grad_in[o[0]] =
+        convert_value<T>(convert_value<C>(grad_out[o[3]]) *
+                         unary_derivative<C>(op, convert_value<C>(x[o[1]]), convert_value<C>(y[o[2]]), param));
   }
 };
 
@@ -69,13 +70,43 @@ struct BinaryFn {
   }
 };
 
-template <class T, class C>
+template <class T, class Cond>
 struct WhereFn {
   T* out;
-  const C* cond;
+  const Cond* cond;
   const T* a;
   const T* b;
-  __device__ void operator()(const int64_t* o) const { out[o[0]] = cond[o[1]] != C(0) ? a[o[2]] : b[o[3]]; }
+  __device__ void operator()(const int64_t* o) const {
+    out[o[0]] = ld(cond[o[1]]) != compute_t<Cond>(0) ? a[o[2]] : b[o[3]];
+  }
+};
+
+// SwiGLU as kernels/cpu/swiglu.cpp computes it: s = sigmoid(g), out = g s u;
+// d gate = go u s (1 + g (1 - s)), d up = go g s.
+template <class T, class C = compute_t<T>>
+struct SwigluFn {
+  T* out;
+  const T* gate;
+  const T* up;
+  __device__ void operator()(const int64_t* o) const {
+    const C g = ld(gate[o[0]]);
+    out[o[0]] = st<T>(g * ld(up[o[0]]) / (C(1) + m_exp(-g)));
+  }
+};
+
+template <class T, class C = compute_t<T>>
+struct SwigluBackwardFn {
+  T* grad_gate;
+  T* grad_up;
+  const T* gate;
+  const T* up;
+  const T* grad_out;
+  __device__ void operator()(const int64_t* o) const {
+    const C g = ld(gate[o[0]]), u = ld(up[o[0]]), go = ld(grad_out[o[0]]);
+    const C s = C(1) / (C(1) + m_exp(-g));
+    grad_up[o[0]] = st<T>(go * g * s);
+    grad_gate[o[0]] = st<T>(go * u * s * (C(1) + g * (C(1) - s)));
+  }
 };
 
 template <class T>
@@ -134,18 +165,18 @@ void fill(const Tensor& dst, double value) {
 
 template <class T, class C = T>
 static void unary_t(UnaryOp op, const Tensor& x, double param, const Tensor& out) {
-  launch_elementwise<2>(out.shape(), {&out.strides(), &x.strides()},
-                        UnaryFn<T, C>{op, static_cast<C>(param), static_cast<T*>(out.raw_data()),
-                                      static_cast<const T*>(x.raw_data())},
-                        "unary");
+  launch_elementwise<2>(
+      out.shape(), {&out.strides(), &x.strides()},
+      UnaryFn<T, C>{op, static_cast<C>(param), static_cast<T*>(out.raw_data()), static_cast<const T*>(x.raw_data())},
+      "unary");
 }
 
 void unary(UnaryOp op, const Tensor& x, double param, const Tensor& out) {
   require_cuda(x, "unary");
-  if (x.dtype() == DType::F32) return unary_t<float>(op, x, param, out);
-  if (x.dtype() == DType::BF16) return unary_t<__nv_bfloat16, float>(op, x, param, out);
-  IAPT_CHECK(x.dtype() == DType::F64, "cuda unary: expected f32 or f64, got {}", dtype_name(x.dtype()));
-  unary_t<double>(op, x, param, out);
+  dispatch_float_storage(x.dtype(), "unary", [&](auto zero) {
+    using T = decltype(zero);
+    unary_t<T, compute_t<T>>(op, x, param, out);
+  });
 }
 
 template <class T, class C = T>
@@ -153,18 +184,19 @@ static void unary_backward_t(UnaryOp op, const Tensor& x, const Tensor& y, const
                              const Tensor& gi) {
   const Tensor& yy = y.defined() ? y : x;
   auto p = [](const Tensor& t) { return static_cast<const T*>(t.raw_data()); };
-  launch_elementwise<4>(gi.shape(), {&gi.strides(), &x.strides(), &yy.strides(), &g.strides()},
-                        UnaryBackwardFn<T, C>{op, static_cast<C>(param), static_cast<T*>(gi.raw_data()), p(x), p(yy),
-                                              p(g)},
-                        "unary backward");
+  launch_elementwise<4>(
+      gi.shape(), {&gi.strides(), &x.strides(), &yy.strides(), &g.strides()},
+      UnaryBackwardFn<T, C>{op, static_cast<C>(param), static_cast<T*>(gi.raw_data()), p(x), p(yy), p(g)},
+      "unary backward");
 }
 
 void unary_backward(UnaryOp op, const Tensor& x, const Tensor& y, const Tensor& grad_out, double param,
                     const Tensor& grad_in) {
   require_cuda(x, "unary backward");
-  if (x.dtype() == DType::F32) return unary_backward_t<float>(op, x, y, grad_out, param, grad_in);
-  if (x.dtype() == DType::BF16) return unary_backward_t<__nv_bfloat16, float>(op, x, y, grad_out, param, grad_in);
-  unary_backward_t<double>(op, x, y, grad_out, param, grad_in);
+  dispatch_float_storage(x.dtype(), "unary backward", [&](auto zero) {
+    using T = decltype(zero);
+    unary_backward_t<T, compute_t<T>>(op, x, y, grad_out, param, grad_in);
+  });
 }
 
 template <class T, class C = T>
@@ -178,23 +210,48 @@ static void binary_t(BinaryOp op, const Tensor& a, const Tensor& b, const Tensor
 void binary(BinaryOp op, const Tensor& a, const Tensor& b, const Tensor& out) {
   require_cuda(a, "binary");
   require_cuda(b, "binary");
-  if (a.dtype() == DType::F32) return binary_t<float>(op, a, b, out);
-  if (a.dtype() == DType::BF16) return binary_t<__nv_bfloat16, float>(op, a, b, out);
-  IAPT_CHECK(a.dtype() == DType::F64, "cuda binary: expected f32 or f64, got {}", dtype_name(a.dtype()));
-  binary_t<double>(op, a, b, out);
+  dispatch_float_storage(a.dtype(), "binary", [&](auto zero) {
+    using T = decltype(zero);
+    binary_t<T, compute_t<T>>(op, a, b, out);
+  });
 }
 
-template <class T, class C>
+template <class T, class Cond>
 static void where_t(const Tensor& cond, const Tensor& a, const Tensor& b, const Tensor& out) {
   launch_elementwise<4>(out.shape(), {&out.strides(), &cond.strides(), &a.strides(), &b.strides()},
-                        WhereFn<T, C>{out.data<T>(), cond.data<C>(), a.data<T>(), b.data<T>()}, "where");
+                        WhereFn<T, Cond>{ptr<T>(out), ptr<const Cond>(cond), ptr<const T>(a), ptr<const T>(b)},
+                        "where");
 }
 
+// A selection, no arithmetic: a and b in any floating dtype as stored, cond in any dtype.
 void where(const Tensor& cond, const Tensor& a, const Tensor& b, const Tensor& out) {
   require_cuda(cond, "where");
   require_cuda(a, "where");
-  dispatch_floating(a.dtype(), "cuda where", [&](auto t) {
-    dispatch_any(cond.dtype(), "cuda where", [&](auto c) { where_t<decltype(t), decltype(c)>(cond, a, b, out); });
+  dispatch_float_storage(a.dtype(), "where", [&](auto t) {
+    dispatch_storage(cond.dtype(), [&](auto c) { where_t<decltype(t), decltype(c)>(cond, a, b, out); });
+  });
+}
+
+void swiglu(const Tensor& gate, const Tensor& up, const Tensor& out) {
+  IAPT_CHECK(gate.is_contiguous() && up.is_contiguous() && out.is_contiguous(), "cuda swiglu: operands must be dense");
+  dispatch_float_storage(gate.dtype(), "swiglu", [&](auto zero) {
+    using T = decltype(zero);
+    launch_elementwise<1>(out.shape(), {&out.strides()}, SwigluFn<T>{ptr<T>(out), ptr<const T>(gate), ptr<const T>(up)},
+                          "swiglu");
+  });
+}
+
+void swiglu_backward(const Tensor& gate, const Tensor& up, const Tensor& grad_out, const Tensor& grad_gate,
+                     const Tensor& grad_up) {
+  IAPT_CHECK(gate.is_contiguous() && up.is_contiguous() && grad_out.is_contiguous() && grad_gate.is_contiguous() &&
+                 grad_up.is_contiguous(),
+             "cuda swiglu backward: operands must be dense");
+  dispatch_float_storage(gate.dtype(), "swiglu backward", [&](auto zero) {
+    using T = decltype(zero);
+    launch_elementwise<1>(gate.shape(), {&gate.strides()},
+                          SwigluBackwardFn<T>{ptr<T>(grad_gate), ptr<T>(grad_up), ptr<const T>(gate), ptr<const T>(up),
+                                              ptr<const T>(grad_out)},
+                          "swiglu backward");
   });
 }
 

@@ -3,6 +3,7 @@
 // summed in an unspecified order (not bit-reproducible run to run, unlike the CPU backend).
 #include "kernels/cuda/cuda_kernels.h"
 #include "kernels/cuda/indexing.cuh"
+#include "kernels/cuda/storage_types.cuh"
 
 namespace iapt::kernels::cuda {
 
@@ -16,7 +17,7 @@ __global__ void gather_kernel(const T* w, const int64_t* ids, T* out, int64_t n,
     const int64_t id = ids[i / d];
     if (id < 0 || id >= vocab) {
       atomicExch(bad, 1);
-      out[i] = T(0);
+      out[i] = convert_value<T>(0.0f);
       continue;
     }
     out[i] = w[id * d + i % d];
@@ -39,12 +40,12 @@ void embedding(const Tensor& weight_in, const Tensor& ids_in, const Tensor& out)
   if (n * d == 0) return;
   Tensor bad = zeros({1}, DType::I64, Device::CUDA);
   int* flag = static_cast<int*>(bad.raw_data());
-  if (weight.dtype() == DType::F32)
-    gather_kernel<float><<<blocks_for(n * d), 256, 0, stream()>>>(weight.data<float>(), ids.data<int64_t>(),
-                                                                  out.data<float>(), n, d, vocab, flag);
-  else
-    gather_kernel<double><<<blocks_for(n * d), 256, 0, stream()>>>(weight.data<double>(), ids.data<int64_t>(),
-                                                                   out.data<double>(), n, d, vocab, flag);
+  // a copy of rows: any dtype as stored (a 16-bit backbone's table gives 16-bit rows)
+  dispatch_float_storage(weight.dtype(), "embedding", [&](auto zero) {
+    using T = decltype(zero);
+    gather_kernel<T><<<blocks_for(n * d), 256, 0, stream()>>>(ptr<const T>(weight), ids.data<int64_t>(), ptr<T>(out), n,
+                                                              d, vocab, flag);
+  });
   IAPT_LAUNCH_CHECK("gather_kernel");
   IAPT_CHECK(bad.item() == 0, "embedding: an id is outside the vocabulary [0, {})", vocab);
 }

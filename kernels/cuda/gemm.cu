@@ -2,7 +2,8 @@
 // C^T = op(B)^T op(A)^T, so each operand's row-major layout is passed unchanged with its transpose
 // flag. Batch axes whose strides fold into one stride (broadcast ones included) run as one strided
 // batched call; other batch layouts fall back to one call per matrix. A frozen 16-bit weight
-// (gemm_16bit) runs on tensor cores: cublasGemmEx over 16-bit operands with f32 accumulation.
+// (gemm_16bit) and 16-bit activations (gemm in bf16 or f16) run on tensor cores: cuBLAS's Ex calls
+// over 16-bit operands with f32 accumulation.
 #include "kernels/cuda/cuda_kernels.h"
 #include "kernels/cuda/indexing.cuh"
 
@@ -62,12 +63,23 @@ void gemm(const Tensor& a, const Tensor& b, bool trans_a, bool trans_b, const Te
   int64_t sa = 0, sb = 0;
   const bool strided = folded_batch_stride(A.t, batch_rank, &sa) && folded_batch_stride(B.t, batch_rank, &sb);
   cublasHandle_t h = cublas();
-  const bool f32 = out.dtype() == DType::F32;
+  const DType dt = out.dtype();
+  IAPT_CHECK(a.dtype() == dt && b.dtype() == dt && is_floating(dt), "cuda gemm: operands {} and {} into {}",
+             dtype_name(a.dtype()), dtype_name(b.dtype()), dtype_name(dt));
+  const bool f32 = dt == DType::F32;
   const float one_f = 1.0f, zero_f = 0.0f;
   const double one_d = 1.0, zero_d = 0.0;
   // column-major view: C^T[n, m] = op(B)^T[n, k] op(A)^T[k, m]
   auto call = [&](int64_t off_a, int64_t off_b, int64_t off_c, int64_t count) {
-    if (f32) {
+    if (is_16bit(dt)) {  // 16-bit activations: tensor cores, f32 accumulation, each result rounded once
+      const cudaDataType t16 = dt == DType::BF16 ? CUDA_R_16BF : CUDA_R_16F;
+      const auto* ap = static_cast<const uint16_t*>(A.t.raw_data()) + off_a;
+      const auto* bp = static_cast<const uint16_t*>(B.t.raw_data()) + off_b;
+      auto* cp = static_cast<uint16_t*>(out.raw_data()) + off_c;
+      IAPT_CUBLAS_CHECK(cublasGemmStridedBatchedEx(h, op_of(B.transposed), op_of(A.transposed), n, m, k, &one_f, bp,
+                                                   t16, B.ld, sb, ap, t16, A.ld, sa, &zero_f, cp, t16, n, m * n, count,
+                                                   CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT));
+    } else if (f32) {
       const float* ap = A.t.data<float>() + off_a;
       const float* bp = B.t.data<float>() + off_b;
       float* cp = out.data<float>() + off_c;

@@ -1,11 +1,13 @@
-// The rational activation on CUDA (formulas in kernels/rational_math.h). The coefficient
-// gradients are deterministic: each block writes its partial sums (a fixed grid, each thread a
-// fixed set of elements), then one thread per coefficient adds the blocks' partials in order.
+// The rational activation on CUDA (formulas in kernels/rational_math.h); 16-bit x computes in f32
+// with f32 coefficients. The coefficient gradients are deterministic: each block writes its partial
+// sums (a fixed grid, each thread a fixed set of elements), then one thread per coefficient adds the
+// blocks' partials in order.
 #include <algorithm>
 
 #include "kernels/cuda/block_reduce.cuh"
 #include "kernels/cuda/cuda_kernels.h"
 #include "kernels/cuda/indexing.cuh"
+#include "kernels/cuda/storage_types.cuh"
 #include "kernels/rational_math.h"
 
 namespace iapt::kernels::cuda {
@@ -15,19 +17,20 @@ namespace {
 constexpr int kThreads = 256;
 constexpr int kMaxCoefficients = 2 * kMaxRationalDegree + 1;
 
-template <class T>
-__global__ void rational_forward_kernel(const T* x, const T* a, int m1, const T* b, int n, RationalVersion version,
+// T: x's and y's storage; C = compute_t<T>: the coefficients and their gradients.
+template <class T, class C = compute_t<T>>
+__global__ void rational_forward_kernel(const T* x, const C* a, int m1, const C* b, int n, RationalVersion version,
                                         T* y, int64_t count) {
   for (int64_t i = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; i < count;
        i += static_cast<int64_t>(gridDim.x) * blockDim.x) {
-    const RationalPoint r = rational_point(static_cast<double>(x[i]), a, m1, b, n, version);
-    y[i] = static_cast<T>(r.p / r.q);
+    const RationalPoint r = rational_point(static_cast<double>(ld(x[i])), a, m1, b, n, version);
+    y[i] = st<T>(r.p / r.q);
   }
 }
 
 // partial[block * (m1 + n) + c]: this block's sum of the gradient of coefficient c
-template <class T>
-__global__ void rational_backward_kernel(const T* x, const T* a, int m1, const T* b, int n, RationalVersion version,
+template <class T, class C = compute_t<T>>
+__global__ void rational_backward_kernel(const T* x, const C* a, int m1, const C* b, int n, RationalVersion version,
                                          const T* g, T* gx, double* partial, bool want_coefficients, int64_t count) {
   __shared__ double shared[33];
   double acc[kMaxCoefficients];
@@ -35,10 +38,10 @@ __global__ void rational_backward_kernel(const T* x, const T* a, int m1, const T
   for (int c = 0; c < coefficients; ++c) acc[c] = 0;
   for (int64_t i = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; i < count;
        i += static_cast<int64_t>(gridDim.x) * blockDim.x) {
-    const double xi = static_cast<double>(x[i]), gy = static_cast<double>(g[i]);
+    const double xi = static_cast<double>(ld(x[i])), gy = static_cast<double>(ld(g[i]));
     const RationalPoint r = rational_point(xi, a, m1, b, n, version);
     const double inv_q = 1.0 / r.q;
-    if (gx) gx[i] = static_cast<T>(gy * (r.dp * r.q - r.p * r.dq) * inv_q * inv_q);
+    if (gx) gx[i] = st<T>(gy * (r.dp * r.q - r.p * r.dq) * inv_q * inv_q);
     if (!want_coefficients) continue;
     double xj = 1;
     for (int j = 0; j < m1; ++j, xj *= xi) acc[j] += gy * xj * inv_q;
@@ -75,44 +78,48 @@ void check_degrees(int m1, int n) {
 
 void rational(const Tensor& x_in, const Tensor& num_in, const Tensor& den_in, RationalVersion version,
               const Tensor& out) {
-  Tensor x = x_in.contiguous(), num = num_in.contiguous(), den = den_in.contiguous();
+  Tensor x = x_in.contiguous(), num = parameter_as_compute(num_in, x_in.dtype()),
+         den = parameter_as_compute(den_in, x_in.dtype());
   const int m1 = static_cast<int>(num.numel()), n = static_cast<int>(den.numel());
   check_degrees(m1, n);
   const int64_t count = x.numel();
   if (count == 0) return;
-  if (x.dtype() == DType::F32)
-    rational_forward_kernel<float><<<blocks_for(count, kThreads), kThreads, 0, stream()>>>(
-        x.data<float>(), num.data<float>(), m1, den.data<float>(), n, version, out.data<float>(), count);
-  else
-    rational_forward_kernel<double><<<blocks_for(count, kThreads), kThreads, 0, stream()>>>(
-        x.data<double>(), num.data<double>(), m1, den.data<double>(), n, version, out.data<double>(), count);
+  dispatch_float_storage(x.dtype(), "rational", [&](auto zero) {
+    using T = decltype(zero);
+    using C = compute_t<T>;
+    rational_forward_kernel<T><<<blocks_for(count, kThreads), kThreads, 0, stream()>>>(
+        ptr<const T>(x), ptr<const C>(num), m1, ptr<const C>(den), n, version, ptr<T>(out), count);
+  });
   IAPT_LAUNCH_CHECK("rational_forward_kernel");
 }
 
 void rational_backward(const Tensor& x_in, const Tensor& num_in, const Tensor& den_in, RationalVersion version,
                        const Tensor& g_in, const Tensor& grad_x, const Tensor& grad_num, const Tensor& grad_den) {
-  Tensor x = x_in.contiguous(), num = num_in.contiguous(), den = den_in.contiguous(), g = g_in.contiguous();
+  Tensor x = x_in.contiguous(), num = parameter_as_compute(num_in, x_in.dtype()),
+         den = parameter_as_compute(den_in, x_in.dtype()), g = g_in.contiguous();
   const int m1 = static_cast<int>(num.numel()), n = static_cast<int>(den.numel());
   check_degrees(m1, n);
   const int64_t count = x.numel();
   const bool want_coefficients = grad_num.defined() || grad_den.defined();
   const int blocks = static_cast<int>(std::min<int64_t>(std::max<int64_t>((count + kThreads - 1) / kThreads, 1), 1024));
   Tensor partial = empty({static_cast<int64_t>(blocks) * (m1 + n)}, DType::F64, Device::CUDA);
-  auto run = [&](auto zero) {
+  const Tensor ga = parameter_grad_buffer(grad_num, x.dtype()), gb = parameter_grad_buffer(grad_den, x.dtype());
+  dispatch_float_storage(x.dtype(), "rational backward", [&](auto zero) {
     using T = decltype(zero);
-    T* gx = grad_x.defined() ? grad_x.data<T>() : nullptr;
-    rational_backward_kernel<T><<<blocks, kThreads, 0, stream()>>>(x.data<T>(), num.data<T>(), m1, den.data<T>(), n,
-                                                                   version, g.data<T>(), gx, partial.data<double>(),
-                                                                   want_coefficients, count);
+    using C = compute_t<T>;
+    T* gx = grad_x.defined() ? ptr<T>(grad_x) : nullptr;
+    rational_backward_kernel<T><<<blocks, kThreads, 0, stream()>>>(ptr<const T>(x), ptr<const C>(num), m1,
+                                                                   ptr<const C>(den), n, version, ptr<const T>(g), gx,
+                                                                   partial.data<double>(), want_coefficients, count);
     IAPT_LAUNCH_CHECK("rational_backward_kernel");
     if (!want_coefficients) return;
-    T* ga = grad_num.defined() ? grad_num.data<T>() : nullptr;
-    T* gb = grad_den.defined() ? grad_den.data<T>() : nullptr;
-    sum_partials_kernel<T><<<1, 64, 0, stream()>>>(partial.data<double>(), blocks, m1, n, ga, gb);
+    sum_partials_kernel<C><<<1, 64, 0, stream()>>>(partial.data<double>(), blocks, m1, n,
+                                                   ga.defined() ? ptr<C>(ga) : nullptr,
+                                                   gb.defined() ? ptr<C>(gb) : nullptr);
     IAPT_LAUNCH_CHECK("sum_partials_kernel");
-  };
-  if (x.dtype() == DType::F32) run(float{});
-  else run(double{});
+  });
+  if (ga.defined() && ga.storage() != grad_num.storage()) copy(ga, grad_num);
+  if (gb.defined() && gb.storage() != grad_den.storage()) copy(gb, grad_den);
 }
 
 }  // namespace iapt::kernels::cuda

@@ -1,11 +1,12 @@
 // Sum and max of each row of a dense [outer, inner] tensor (core/ops.cpp arranges any reduction
-// that way): one block per row, accumulating in double.
+// that way): one block per row, accumulating in double, in every floating dtype.
 #include <algorithm>
 #include <cfloat>
 
 #include "kernels/cuda/block_reduce.cuh"
 #include "kernels/cuda/cuda_kernels.h"
 #include "kernels/cuda/indexing.cuh"
+#include "kernels/cuda/storage_types.cuh"
 
 namespace iapt::kernels::cuda {
 
@@ -18,11 +19,11 @@ __global__ void reduce_rows_kernel(const T* src, T* dst, int64_t rows, int64_t i
     const T* row = src + r * inner;
     double acc = kMax ? -HUGE_VAL : 0.0;
     for (int64_t i = threadIdx.x; i < inner; i += blockDim.x) {
-      const double v = static_cast<double>(row[i]);
+      const double v = static_cast<double>(ld(row[i]));
       acc = kMax ? nan_max(acc, v) : acc + v;
     }
     acc = kMax ? block_max(acc, shared, -HUGE_VAL) : block_sum(acc, shared);
-    if (threadIdx.x == 0) dst[r] = static_cast<T>(acc);
+    if (threadIdx.x == 0) dst[r] = st<T>(acc);  // through f32, as the f32 result rounded
   }
 }
 
@@ -43,10 +44,10 @@ void reduce(ReduceOp op, const Tensor& rows, const Tensor& out) {
   IAPT_CHECK(out.is_contiguous(), "cuda reduce: output must be contiguous");
   const int64_t outer = out.numel();
   if (outer == 0) return;
-  if (rows.dtype() == DType::F32)
-    reduce_t<float>(op, rows.data<float>(), out.data<float>(), outer, inner);
-  else
-    reduce_t<double>(op, rows.data<double>(), out.data<double>(), outer, inner);
+  dispatch_float_storage(rows.dtype(), "reduce", [&](auto zero) {
+    using T = decltype(zero);
+    reduce_t<T>(op, ptr<const T>(rows), ptr<T>(out), outer, inner);
+  });
 }
 
 }  // namespace iapt::kernels::cuda

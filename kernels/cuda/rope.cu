@@ -1,7 +1,8 @@
 // Rotary position embedding, rotate-half convention (kernels/cpu/rope.cpp): one thread per
-// rotated pair (b, h, t, i < D/2); angles in double, as on the CPU.
+// rotated pair (b, h, t, i < D/2); angles in double, as on the CPU; 16-bit x rotated in f32.
 #include "kernels/cuda/cuda_kernels.h"
 #include "kernels/cuda/indexing.cuh"
+#include "kernels/cuda/storage_types.cuh"
 
 namespace iapt::kernels::cuda {
 
@@ -17,11 +18,12 @@ __global__ void rope_kernel(const T* x, const int64_t* pos, T* out, int64_t b, i
     const int64_t ti = row % t, bi = row / (h * t);
     const double angle = static_cast<double>(pos[per_row ? bi * t + ti : ti]) *
                          (1.0 / pow(theta, static_cast<double>(2 * i) / static_cast<double>(d)));
-    const T c = static_cast<T>(cos(angle)), s = static_cast<T>(sign * sin(angle));
+    using C = compute_t<T>;
+    const C c = static_cast<C>(cos(angle)), s = static_cast<C>(sign * sin(angle));
     const int64_t base = row * d;
-    const T x1 = x[base + i], x2 = x[base + half + i];
-    out[base + i] = x1 * c - x2 * s;
-    out[base + half + i] = x2 * c + x1 * s;
+    const C x1 = ld(x[base + i]), x2 = ld(x[base + half + i]);
+    out[base + i] = st<T>(x1 * c - x2 * s);
+    out[base + half + i] = st<T>(x2 * c + x1 * s);
   }
 }
 
@@ -34,12 +36,12 @@ void rope(const Tensor& x_in, const Tensor& positions_in, double theta, bool inv
   if (pairs == 0) return;
   const bool per_row = positions.dim() == 2;
   const double sign = inverse ? -1.0 : 1.0;
-  if (x.dtype() == DType::F32)
-    rope_kernel<float><<<blocks_for(pairs), 256, 0, stream()>>>(x.data<float>(), positions.data<int64_t>(),
-                                                                out.data<float>(), b, h, t, d, per_row, theta, sign);
-  else
-    rope_kernel<double><<<blocks_for(pairs), 256, 0, stream()>>>(x.data<double>(), positions.data<int64_t>(),
-                                                                 out.data<double>(), b, h, t, d, per_row, theta, sign);
+  IAPT_CHECK(out.is_contiguous(), "cuda rope: output must be contiguous");
+  dispatch_float_storage(x.dtype(), "rope", [&](auto zero) {
+    using T = decltype(zero);
+    rope_kernel<T><<<blocks_for(pairs), 256, 0, stream()>>>(ptr<const T>(x), positions.data<int64_t>(), ptr<T>(out), b,
+                                                            h, t, d, per_row, theta, sign);
+  });
   IAPT_LAUNCH_CHECK("rope_kernel");
 }
 

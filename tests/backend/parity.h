@@ -27,6 +27,14 @@ struct Case {
   // Runs the case on `device` in `dtype`; inputs must depend only on the case (seed them).
   std::function<Results(Device device, DType dtype)> run;
   bool exact = false;  // results must be bit-identical (random numbers, masks, copies)
+  // The dtypes it runs in, and the tolerances of the 16-bit ones (cases of 16-bit activations).
+  std::vector<DType> dtypes{DType::F32, DType::F64};
+  Tolerance bf16{0, 0};
+  Tolerance f16{0, 0};
+
+  Tolerance tolerance(DType dt) const {
+    return dt == DType::F32 ? f32 : dt == DType::F64 ? f64 : dt == DType::BF16 ? bf16 : f16;
+  }
 };
 
 std::vector<Case>& registry();

@@ -89,6 +89,50 @@ void add_op(const std::string& group, const std::string& name, std::vector<Spec>
 
 std::vector<Variable> one(Variable v) { return {std::move(v)}; }
 
+// An op on 16-bit activations (compute: bf16 or f16), run in both 16-bit types: the inputs marked
+// in `f32_inputs` (a norm's weight, the rational's coefficients: trained parameters) stay f32. The
+// CPU widens 16-bit inputs to f32 for most ops and rounds the result; CUDA's kernels read and write
+// the 16-bit values themselves, computing in f32. The two f32 results before rounding differ by
+// their summation orders and math libraries (about 1e-7 relative), so a rounded result may differ by
+// one unit in the last place: 2^-8 to 2^-7 of it in bf16, 2^-11 to 2^-10 in f16. The backward reads
+// the rounded forward result, which widens the spread where a gradient cancels.
+void add_op16(const std::string& group, const std::string& name, std::vector<Spec> specs, std::vector<bool> f32_inputs,
+              Fn fn, Tolerance bf16, Tolerance f16) {
+  Case c;
+  c.group = group;
+  c.name = name;
+  c.dtypes = {DType::BF16, DType::F16};
+  c.bf16 = bf16;
+  c.f16 = f16;
+  f32_inputs.resize(specs.size(), false);
+  c.run = [name, specs, f32_inputs, fn](Device dev, DType dt) {
+    const uint64_t seed = seed_of(name);
+    // 16-bit tensors cannot require grad: the leaves are f32, rounded into the op by cast(), whose
+    // backward widens the 16-bit gradient exactly
+    std::vector<Variable> vars, inputs;
+    for (size_t i = 0; i < specs.size(); ++i) {
+      vars.emplace_back(make_input(specs[i], seed + 17 * i, dev, DType::F32), true);
+      inputs.push_back(f32_inputs[i] ? vars[i] : cast(vars[i], dt));
+    }
+    std::vector<Variable> outs = fn(inputs);
+    Results r;
+    Variable loss;
+    for (size_t k = 0; k < outs.size(); ++k) {
+      if (!is_16bit(outs[k].dtype()) && outs[k].data().numel() > 1)
+        throw Error(fmt::format("output {} is {}, not 16-bit", k, dtype_name(outs[k].dtype())));
+      r["out" + std::to_string(k)] = outs[k].data().to(Device::CPU);
+      Tensor gout = make_input(S(outs[k].shape()), seed + 1000 + k, dev, outs[k].dtype());
+      Variable term = cast(sum(mul(outs[k], Variable(gout))), DType::F32);
+      loss = k == 0 ? term : add(loss, term);
+    }
+    loss.backward();
+    for (size_t i = 0; i < vars.size(); ++i)
+      if (vars[i].grad().defined()) r["grad" + std::to_string(i)] = vars[i].grad().to(Device::CPU);
+    return r;
+  };
+  registry().push_back(std::move(c));
+}
+
 void add_raw(const std::string& group, const std::string& name, bool exact, Tolerance f32, Tolerance f64,
              std::function<Results(Device, DType)> run);
 
@@ -280,6 +324,113 @@ void rational_cases() {
   }
 }
 
+// Every family of kernels on 16-bit activations (Native16 in core/backend.h). The tolerances are
+// those of add_op16's comment: rtol two units in the last place, atol the same share of the
+// results' typical size (about 1 here, except where a comment says). Calibrated on the CPU against
+// the same cases computed with f64 in place of f32 before rounding (a spread like the GPU's): the
+// worst element used 0.61 of these tolerances.
+void half_cases() {
+  const Tolerance b{1.6e-2, 1.6e-2}, h{2e-3, 2e-3};
+  const std::vector<bool> none;
+  add_op16(
+      "elementwise", "add, mul, div broadcast [3,1,5] x [4,5]", {S({3, 1, 5}), S({4, 5}, Kind::Positive)}, none,
+      [](auto& v) {
+        return std::vector<Variable>{add(v[0], v[1]), mul(v[0], v[1]), div(v[0], v[1])};
+      },
+      b, h);
+  add_op16(
+      "elementwise", "exp, silu, gelu tanh [64,513]", {S({64, 513})}, none,
+      [](auto& v) {
+        return std::vector<Variable>{exp(v[0]), silu(v[0]), gelu(v[0], GeluApprox::Tanh)};
+      },
+      b, h);
+  add_op16(
+      "elementwise", "rsqrt, log transposed [7,9]", {T({7, 9}, Kind::Positive)}, none,
+      [](auto& v) {
+        return std::vector<Variable>{rsqrt(v[0]), log(v[0])};
+      },
+      b, h);
+  add_op16(
+      "elementwise", "swiglu [300,1000]", {S({300, 1000}), S({300, 1000})}, none,
+      [](auto& v) { return one(swiglu(v[0], v[1])); }, b, h);
+  Tensor cond = from_ints({1, 0, 1, 1, 0}, {5, 1});
+  add_op16("assembly", "where broadcast", {S({5, 40}), S({1, 40})}, none,
+           [cond](auto& v) { return one(where(cond, v[0], v[1])); }, {0, 0}, {0, 0});
+  // sums of 700 values of size 1: about 26, where a bf16 unit is 0.125
+  add_op16("reduce", "sum all, sum axes, mean, max", {S({30, 70}), T({5, 40, 30})}, none,
+           [](auto& v) {
+             return std::vector<Variable>{sum(v[0]), sum(v[0], {0}, true), mean(v[1], {1}), amax(v[1], {-1})};
+           },
+           {1.6e-2, 5e-2}, {2e-3, 6e-3});
+  add_op16(
+      "softmax", "softmax and log_softmax [64,3000]", {S({64, 3000})}, none,
+      [](auto& v) {
+        return std::vector<Variable>{softmax(v[0], -1), log_softmax(v[0], -1)};
+      },
+      b, h);
+  add_op16(
+      "softmax", "softmax inner axis [8,50,30]", {S({8, 50, 30})}, none, [](auto& v) { return one(softmax(v[0], 1)); },
+      b, h);
+  Tensor targets = [] {
+    std::vector<int64_t> t(300);
+    for (int64_t i = 0; i < 300; ++i) t[i] = i % 7 == 3 ? -100 : (i * 37) % 1000;
+    return from_ints(t, {300});
+  }();
+  // the loss is f32, its gradient a softmax over 1000 divided by 257 counted rows: about 4e-6, which
+  // f16 holds as a subnormal, in steps of 6e-8
+  add_op16("cross_entropy", "cross_entropy [300,1000] with ignored rows", {S({300, 1000})}, none,
+           [targets](auto& v) { return one(cross_entropy(v[0], targets, -100)); }, {1.6e-2, 1e-7}, {2e-3, 2e-7});
+  Tensor ids = [] {
+    std::vector<int64_t> t(4 * 64);
+    for (int64_t i = 0; i < 256; ++i) t[i] = (i * 13) % 50;
+    return from_ints(t, {4, 64});
+  }();
+  add_op16(
+      "embedding", "embedding of a 16-bit table", {S({50, 96})}, none,
+      [ids](auto& v) { return one(embedding(v[0], ids)); }, b, h);
+  add_op16(
+      "norms", "rms_norm [512,768], f32 weight", {S({512, 768}), S({768})}, {false, true},
+      [](auto& v) { return one(rms_norm(v[0], v[1], 1e-5)); }, b, h);
+  add_op16(
+      "norms", "rms_norm [64,256], 16-bit weight", {S({64, 256}), S({256})}, none,
+      [](auto& v) { return one(rms_norm(v[0], v[1], 1e-5)); }, b, h);
+  add_op16(
+      "norms", "layer_norm [256,1000], f32 weight and bias", {S({256, 1000}), S({1000}), S({1000})},
+      {false, true, true}, [](auto& v) { return one(layer_norm(v[0], v[1], v[2], 1e-5)); }, b, h);
+  Tensor shared = [] {
+    std::vector<int64_t> p(37);
+    for (int64_t i = 0; i < 37; ++i) p[i] = 3 * i + 1;
+    return from_ints(p, {37});
+  }();
+  add_op16(
+      "rope", "rope shared positions [2,4,37,64]", {S({2, 4, 37, 64})}, none,
+      [shared](auto& v) { return one(rope(v[0], shared, 10000.0)); }, b, h);
+  for (auto version : {RationalVersion::B, RationalVersion::N}) {
+    const nn::RationalFit fit = nn::fit_rational("gelu", 6, 5, version);
+    Spec num{{static_cast<int64_t>(fit.numerator.size())}, Kind::Normal, false, fit.numerator};
+    Spec den{{static_cast<int64_t>(fit.denominator.size())}, Kind::Normal, false, fit.denominator};
+    // the coefficients' gradients are sums over 64,000 elements in f32
+    add_op16(
+        "rational",
+        std::string("rational ") + nn::rational_version_name(version) + " (6,5) [64,1000], f32 coefficients",
+        {S({64, 1000}), num, den}, {false, true, true},
+        [version](auto& in) { return one(rational(in[0], in[1], in[2], version)); }, b, h);
+  }
+  // K 96: outputs near 10, a bf16 unit 0.06
+  add_op16(
+      "gemm", "matmul batched [3,40,30] x [3,30,20] and x W^T [4,50,96] x [80,96]",
+      {S({3, 40, 30}), S({3, 30, 20}), S({4, 50, 96}), S({80, 96})}, none,
+      [](auto& v) {
+        return std::vector<Variable>{matmul(v[0], v[1]), matmul(v[2], v[3], false, true)};
+      },
+      b, h);
+  Tensor pad = from_ints({1, 1, 1, 1, 1, 1, 0, 0, 0, 1, 1, 1}, {2, 6});
+  add_op16(
+      "attention", "fused GQA, causal + padding [2,4,6,16] x 2 kv heads",
+      {S({2, 4, 6, 16}), S({2, 2, 6, 16}), S({2, 2, 6, 16})}, none,
+      [pad](auto& v) { return one(attention(v[0], v[1], v[2], true, pad)); }, b, h);
+}
+
 // A case that compares what `run` returns directly (no op inputs, no backward of its own).
 void add_raw(const std::string& group, const std::string& name, bool exact, Tolerance f32, Tolerance f64,
              std::function<Results(Device, DType)> run) {
@@ -458,6 +609,7 @@ void register_cases() {
   rational_cases();
   random_cases();
   model_cases();
+  half_cases();
 }
 
 }  // namespace iapt::parity

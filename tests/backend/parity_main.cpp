@@ -59,9 +59,11 @@ int main(int argc, char** argv) {
   parity::register_cases();
   const std::string group = argc > 1 ? argv[1] : "";
   if (group == "--cpu-only") {
-    // Every case's CPU half, in f64, for the kernel-coverage test (IAPT_KERNEL_RECORD): it names
-    // the kernels some parity case calls, with or without a GPU.
-    for (const auto& c : parity::registry()) c.run(Device::CPU, DType::F64);
+    // Every case's CPU half, in f64 (16-bit cases in each of their dtypes), for the kernel-coverage
+    // test (IAPT_KERNEL_RECORD): it names the kernels some parity case calls, with or without a GPU.
+    for (const auto& c : parity::registry())
+      for (DType dt : c.dtypes)
+        if (dt != DType::F32) c.run(Device::CPU, dt);
     fmt::print("ran the CPU half of {} parity cases\n", parity::registry().size());
     return 0;
   }
@@ -77,7 +79,7 @@ int main(int argc, char** argv) {
     return 2;
   }
   int64_t planned = 0;
-  for (const auto& c : parity::registry()) planned += c.group == group ? 2 : 0;  // f32 and f64
+  for (const auto& c : parity::registry()) planned += c.group == group ? static_cast<int64_t>(c.dtypes.size()) : 0;
   for (const auto& c : parity::checks()) planned += c.group == group ? 1 : 0;
   if (!device_available(Device::CUDA)) {
     fmt::print("SKIPPED cuda parity '{}': {} checks not run ({})\n", group, planned,
@@ -88,8 +90,8 @@ int main(int argc, char** argv) {
   int passed = 0, failed = 0;
   for (const auto& c : parity::registry()) {
     if (c.group != group) continue;
-    for (DType dt : {DType::F32, DType::F64}) {
-      const parity::Tolerance tol = dt == DType::F32 ? c.f32 : c.f64;
+    for (DType dt : c.dtypes) {
+      const parity::Tolerance tol = c.tolerance(dt);
       std::string verdict;
       bool ok = true;
       double worst_rel = 0;
@@ -114,7 +116,7 @@ int main(int argc, char** argv) {
         ok = false;
         verdict = fmt::format(" [threw: {}]", e.what());
       }
-      fmt::print("{} {:<40} {}  worst rel {:.3g}{}\n", ok ? "PASS" : "FAIL", c.name, dtype_name(dt), worst_rel,
+      fmt::print("{} {:<40} {:<4}  worst rel {:.3g}{}\n", ok ? "PASS" : "FAIL", c.name, dtype_name(dt), worst_rel,
                  verdict);
       (ok ? passed : failed)++;
     }

@@ -135,7 +135,7 @@ TEST_CASE("half: 16-bit arithmetic computes in f32 and rounds each result once",
     CHECK(g16.numerator.to_vector() == g32.numerator.to_vector());
     CHECK(g16.denominator.to_vector() == g32.denominator.to_vector());
   }
-  // bf16 on the CPU: the elementwise kernels read and write it in chunks (bf16_elementwise), over
+  // bf16 on the CPU: the elementwise kernels read and write it in chunks (Native16::Elementwise), over
   // many chunks and both threads here, and fall back to f32 copies where an operand is broadcast:
   // the same bits as the f32 kernels' results rounded.
   {
