@@ -29,6 +29,7 @@
 #include "kernels/cpu/cpu_info.h"
 #include "kernels/cpu/denormals.h"
 #include "models/checkpoint.h"
+#include "optim/communicator.h"
 #include "optim/optimizer.h"
 #include "optim/schedule.h"
 #include "optim/two_group_step.h"
@@ -373,6 +374,12 @@ bool evaluate_and_keep_best(const Setup& s, const fs::path& dir, const std::stri
 }
 
 RunSummary train_run(const RunConfig& c) {
+  // Several processes would each train the whole run into one folder.
+  const int processes = optim::Communicator::world().size();
+  IAPT_CHECK(processes == 1,
+             "{}: started as {} MPI processes, but a run trains in one process (data-parallel training is not built "
+             "yet): start it without an MPI launcher",
+             c.name, processes);
   const auto started = std::chrono::steady_clock::now();
   const fs::path dir = c.run_dir();
   const std::string resolved = c.to_yaml();
