@@ -34,6 +34,10 @@ Encoded encode_example(const models::Tokenizer& tok, const tasks::Example& e, in
   return join(encode_instruction(tok, e.instruction, max_length), encode_response(tok, e.response));
 }
 
+int64_t loss_tokens(const Encoded& e) {
+  return std::max<int64_t>(0, std::ssize(e.ids) - std::max<int64_t>(e.instruction_length, 1));
+}
+
 Batch make_batch(const std::vector<const Encoded*>& rows, int64_t pad_id) {
   IAPT_CHECK(!rows.empty(), "make_batch: no rows");
   size_t t = 0;
@@ -81,7 +85,10 @@ BatchSchedule::BatchSchedule(const std::vector<Encoded>& data, int64_t batch_siz
       per_epoch_((static_cast<int64_t>(data.size()) + batch_size - 1) / batch_size),
       seed_(seed) {}
 
-Batch BatchSchedule::at(int64_t counter) {
+Batch BatchSchedule::at(int64_t counter) { return share(counter, 0, 1).batch; }
+
+BatchShare BatchSchedule::share(int64_t counter, int rank, int ranks) {
+  IAPT_CHECK(ranks >= 1 && rank >= 0 && rank < ranks, "batch share: rank {} of {}", rank, ranks);
   const int64_t epoch = counter / per_epoch_;
   if (epoch != epoch_loaded_) {
     epoch_batches_ = bucketed_batches(data_, batch_size_, seed_ + 1000 * static_cast<uint64_t>(epoch));
@@ -89,7 +96,19 @@ Batch BatchSchedule::at(int64_t counter) {
   }
   std::vector<const Encoded*> rows;
   for (size_t i : epoch_batches_[counter % per_epoch_]) rows.push_back(&data_[i]);
-  return make_batch(rows);
+  BatchShare out;
+  for (const Encoded* r : rows) out.global_loss_tokens += loss_tokens(*r), out.global_tokens += std::ssize(r->ids);
+  const int64_t n = std::ssize(rows), begin = n * rank / ranks, end = n * (rank + 1) / ranks;
+  if (begin == end) {
+    out.batch = make_batch({rows.front()});
+    out.batch.labels.fill_(-100);
+    out.batch.tokens = 0;
+    return out;
+  }
+  const std::vector<const Encoded*> mine(rows.begin() + begin, rows.begin() + end);
+  for (const Encoded* r : mine) out.loss_tokens += loss_tokens(*r);
+  out.batch = make_batch(mine);
+  return out;
 }
 
 }  // namespace iapt::run

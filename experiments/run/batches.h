@@ -37,12 +37,31 @@ Batch make_batch(const std::vector<const Encoded*>& rows, int64_t pad_id = 0);
 // length (little padding), then the batches themselves shuffled.
 std::vector<std::vector<size_t>> bucketed_batches(const std::vector<Encoded>& data, int64_t batch_size, uint64_t seed);
 
+// Positions whose next token the loss counts (response tokens and EOS, never position 0's).
+int64_t loss_tokens(const Encoded& e);
+
+// One data-parallel rank's part of a global batch: rows [rank B / ranks, (rank + 1) B / ranks)
+// of its B rows. Its mean loss weighs loss_tokens / global_loss_tokens in the global batch's mean,
+// so that the ranks' weighted gradients sum to the one process's. A rank whose part is empty (an
+// epoch's last batch, smaller than the rank count) gets the batch's first row with no token
+// counted: a zero loss, and zero gradients that every parameter still has.
+struct BatchShare {
+  Batch batch;
+  int64_t loss_tokens = 0, global_loss_tokens = 0;
+  int64_t global_tokens = 0;  // real tokens in the whole batch (throughput)
+  double weight() const {
+    return global_loss_tokens > 0 ? static_cast<double>(loss_tokens) / static_cast<double>(global_loss_tokens) : 1.0;
+  }
+};
+
 // A run's batch schedule: the n-th micro-batch of the run is a function of n alone (epoch e is
-// bucketed_batches with seed + 1000 e), so a resumed run draws exactly the batches it would have.
+// bucketed_batches with seed + 1000 e), so a resumed run draws exactly the batches it would have,
+// whatever the number of ranks that shares it.
 class BatchSchedule {
  public:
   BatchSchedule(const std::vector<Encoded>& data, int64_t batch_size, uint64_t seed);
   Batch at(int64_t counter);
+  BatchShare share(int64_t counter, int rank, int ranks);
 
  private:
   const std::vector<Encoded>& data_;

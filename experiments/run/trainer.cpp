@@ -8,6 +8,7 @@
 #include <fstream>
 #include <limits>
 #include <memory>
+#include <optional>
 #include <nlohmann/json.hpp>
 #include <unistd.h>
 
@@ -262,6 +263,8 @@ class StepLog {
         terminal_(isatty(fileno(stderr))) {}
 
   void count_tokens(int64_t tokens) { tokens_ += tokens; }
+  // time spent summing gradients over the ranks (data-parallel runs), per step in the next line
+  void count_reduction(double seconds) { reduce_seconds_ += seconds, ++reduce_steps_; }
 
   void write(int64_t step, double loss, double lr) {
     const auto now = std::chrono::steady_clock::now();
@@ -269,14 +272,16 @@ class StepLog {
     const double tps = secs > 0 ? static_cast<double>(tokens_) / secs : 0;
     const double elapsed = std::chrono::duration<double>(now - started_).count();
     const double eta = elapsed / static_cast<double>(step + 1 - start_step_) * static_cast<double>(steps_ - step - 1);
-    metrics_ << nlohmann::json{{"step", step + 1}, {"loss", loss}, {"lr", lr}, {"tokens_per_s", tps}}.dump() << '\n';
+    nlohmann::json line{{"step", step + 1}, {"loss", loss}, {"lr", lr}, {"tokens_per_s", tps}};
+    if (reduce_steps_ > 0) line["allreduce_ms"] = 1e3 * reduce_seconds_ / static_cast<double>(reduce_steps_);
+    metrics_ << line.dump() << '\n';
     metrics_.flush();
     if (terminal_)
       std::fputs(progress_bar(step, steps_, loss, tps, eta).c_str(), stderr);
     else
       std::fprintf(stderr, "step %lld/%lld loss %.4f %.0f tok/s ETA %.0fs\n", static_cast<long long>(step + 1),
                    static_cast<long long>(steps_), loss, tps, eta);
-    tokens_ = 0;
+    tokens_ = 0, reduce_seconds_ = 0, reduce_steps_ = 0;
     window_start_ = std::chrono::steady_clock::now();
   }
 
@@ -292,6 +297,8 @@ class StepLog {
   int64_t steps_, start_step_;
   bool terminal_;
   int64_t tokens_ = 0;
+  double reduce_seconds_ = 0;
+  int64_t reduce_steps_ = 0;
   std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now(), window_start_ = started_;
 };
 
@@ -332,6 +339,7 @@ void finish_run(const RunConfig& c, Setup& s, const fs::path& dir, const nlohman
                                   // CPU, so the last bits (and, through training, more) depend on
                                   // both: what a rerun must match
                                   {"cpu_threads", cpu_threads()},
+                                  {"ranks", optim::Communicator::world().size()},  // data-parallel processes
                                   {"cpu", kernels::cpu::cpu_description()},
                                   {"denormals", kernels::cpu::flushing_denormals() ? "flushed" : "kept"},
                                   {"device", c.device},
@@ -373,13 +381,30 @@ bool evaluate_and_keep_best(const Setup& s, const fs::path& dir, const std::stri
   return c.training.patience > 0 && ++progress.bad_evals >= c.training.patience;
 }
 
+// Sums the trainable parameters' gradients and the loss over the ranks (one reduction): each rank's
+// loss was weighted by its share of the batch's tokens, so the sums are the whole batch's.
+double sum_over_ranks(const optim::Communicator& world, const std::vector<Variable>& trained, double loss) {
+  std::vector<Tensor> parts;
+  for (const Variable& p : trained) {
+    if (!p.grad().defined()) p.set_grad(zeros(p.shape(), p.dtype(), p.data().device()));  // unused on this rank
+    parts.push_back(p.grad());
+  }
+  const Tensor total = scalar_tensor(loss, DType::F64);
+  parts.push_back(total);
+  world.allreduce_sum(parts);
+  return total.item();
+}
+
 RunSummary train_run(const RunConfig& c) {
-  // Several processes would each train the whole run into one folder.
-  const int processes = optim::Communicator::world().size();
-  IAPT_CHECK(processes == 1,
-             "{}: started as {} MPI processes, but a run trains in one process (data-parallel training is not built "
-             "yet): start it without an MPI launcher",
-             c.name, processes);
+  // Data-parallel over the MPI launcher's ranks (one rank: as ever). Each rank builds the same model,
+  // data and schedule; rank 0 alone writes the run folder and evaluates.
+  const optim::Communicator& world = optim::Communicator::world();
+  const bool root = world.is_root();
+  IAPT_CHECK(world.size() == 1 || c.device == "cpu",
+             "{}: data-parallel training over {} ranks runs on the CPU (device: {} has no reduction yet)", c.name,
+             world.size(), c.device);
+  IAPT_CHECK(world.size() <= c.training.batch_size, "{}: {} ranks share batches of {} rows: fewer ranks, please",
+             c.name, world.size(), c.training.batch_size);
   const auto started = std::chrono::steady_clock::now();
   const fs::path dir = c.run_dir();
   const std::string resolved = c.to_yaml();
@@ -387,10 +412,13 @@ RunSummary train_run(const RunConfig& c) {
   // model's probe is needed for a fresh start only (a resumed run has recorded its start already)
   const fs::path state_file = dir / "last" / "state.safetensors";
   Setup s = build(c, /*probe=*/!fs::exists(state_file));
-  fs::create_directories(dir / "best");
-  fs::create_directories(dir / "last");
-  const RunFolderLock lock(dir.string());
-  claim_run_folder(dir, resolved);
+  std::optional<RunFolderLock> lock;
+  if (root) {
+    fs::create_directories(dir / "best");
+    fs::create_directories(dir / "last");
+    lock.emplace(dir.string());
+    claim_run_folder(dir, resolved);
+  }
 
   std::vector<Encoded> train;
   for (const auto& e : s.splits.train) train.push_back(encode_example(*s.tok, e, c.task.max_length));
@@ -399,7 +427,7 @@ RunSummary train_run(const RunConfig& c) {
   const nlohmann::json majority = majority_baseline(s);
   nlohmann::json data = data_record(s, c, majority);
   if (opt.bilevel) data["coefficient_examples"] = coefficient_rows.size();  // of "train", not in its batches
-  write_text_atomically(dir / "data.json", data.dump(2) + "\n");
+  if (root) write_text_atomically(dir / "data.json", data.dump(2) + "\n");
 
   const TrainingOptions& o = c.training;
   optim::TwoGroupStep two_groups(*opt.main, *opt.coef, opt.bilevel, o.max_grad_norm);
@@ -416,23 +444,30 @@ RunSummary train_run(const RunConfig& c) {
     progress = resume(state_file, dir, *s.method, opt, config_fp, data_fp, o.steps);
     summary.resumed = true;
     // lines logged after the checkpoint will be logged again
-    keep_lines_through(dir / "metrics.jsonl", progress.next_step);
-    keep_lines_through(dir / "diagnostics.jsonl", progress.next_step);
+    if (root) keep_lines_through(dir / "metrics.jsonl", progress.next_step);
+    if (root) keep_lines_through(dir / "diagnostics.jsonl", progress.next_step);
   }
-  Diagnostics diagnostics((dir / "diagnostics.jsonl").string(), *s.method, o.diagnostics_every, summary.resumed);
-  two_groups.inspect_gradients = [&] { diagnostics.read_gradients(); };
-  if (!summary.resumed && s.frozen_logits.defined()) {  // how far the start is from the frozen model
+  std::optional<Diagnostics> diagnostics;
+  if (root) {
+    diagnostics.emplace((dir / "diagnostics.jsonl").string(), *s.method, o.diagnostics_every, summary.resumed);
+    two_groups.inspect_gradients = [&] { diagnostics->read_gradients(); };
+  }
+  if (root && !summary.resumed && s.frozen_logits.defined()) {  // how far the start is from the frozen model
     NoGradGuard no_grad;
     s.method->set_training(false);
     Variable logits;
     response_loss(*s.model, *s.method, s.probe, &logits);
-    diagnostics.write({{"step", 0}, {"start", start_distance(s.frozen_logits, logits.data(), s.probe.attention_mask,
+    diagnostics->write({{"step", 0}, {"start", start_distance(s.frozen_logits, logits.data(), s.probe.attention_mask,
                                                              s.probe.labels)}});
   }
 
   BatchSchedule batches(train, o.batch_size, c.seed);
   const int64_t kill_after = fault_kill_after_step();
-  StepLog log(dir / "metrics.jsonl", summary.resumed, o.steps, progress.next_step);
+  std::optional<StepLog> log;
+  if (root) log.emplace(dir / "metrics.jsonl", summary.resumed, o.steps, progress.next_step);
+  // every trainable parameter: the gradients the ranks sum
+  std::vector<Variable> trained = opt.main->parameters();
+  for (auto& p : opt.coef->parameters()) trained.push_back(p);
   for (int64_t step = progress.next_step; step < o.steps; ++step) {
     const double scale = schedule.multiplier(step);
     opt.main->set_lr_scale(scale);
@@ -442,11 +477,18 @@ RunSummary train_run(const RunConfig& c) {
     auto train_backward = [&] {
       loss_sum = 0;
       for (int64_t micro = 0; micro < o.grad_accumulation; ++micro) {
-        Batch b = batches.at(step * o.grad_accumulation + micro);
-        Variable loss = mul_scalar(response_loss(*s.model, *s.method, b), 1.0 / static_cast<double>(o.grad_accumulation));
+        const BatchShare b = batches.share(step * o.grad_accumulation + micro, world.rank(), world.size());
+        // this rank's mean loss, weighted by its share of the batch's counted tokens (1 alone)
+        Variable loss = mul_scalar(response_loss(*s.model, *s.method, b.batch),
+                                   b.weight() / static_cast<double>(o.grad_accumulation));
         loss.backward();
         loss_sum += loss.item();
-        log.count_tokens(b.tokens);
+        if (log) log->count_tokens(b.global_tokens);
+      }
+      if (world.size() > 1) {
+        const auto reduce_start = std::chrono::steady_clock::now();
+        loss_sum = sum_over_ranks(world, trained, loss_sum);
+        if (log) log->count_reduction(std::chrono::duration<double>(std::chrono::steady_clock::now() - reduce_start).count());
       }
       return loss_sum;
     };
@@ -456,9 +498,9 @@ RunSummary train_run(const RunConfig& c) {
         rows.push_back(&coefficient_rows[(step * o.batch_size + i) % coefficient_rows.size()]);
       response_loss(*s.model, *s.method, make_batch(rows)).backward();
     };
-    diagnostics.begin_step(step);
+    if (diagnostics) diagnostics->begin_step(step);
     const optim::StepResult stepped = two_groups.step(train_backward, coefficient_backward);
-    diagnostics.end_step(step);
+    if (diagnostics) diagnostics->end_step(step);
     if (!stepped.finite) {
       IAPT_CHECK(o.on_nonfinite == "skip",
                  "{}: step {}: the training loss is {} and the gradient norm {}; no parameter was updated and the run "
@@ -469,12 +511,17 @@ RunSummary train_run(const RunConfig& c) {
     }
     progress.final_loss = loss_sum;
     progress.trained_steps = step + 1;
-    if ((step + 1) % o.log_every == 0 || step + 1 == o.steps) log.write(step, loss_sum, o.lr * scale);
+    if (log && ((step + 1) % o.log_every == 0 || step + 1 == o.steps)) log->write(step, loss_sum, o.lr * scale);
 
-    const bool stop = ((step + 1) % o.eval_every == 0 || step + 1 == o.steps) &&
-                      evaluate_and_keep_best(s, dir, resolved, step, summary.dev_metric, log, progress);
+    bool stop = false;
+    if ((step + 1) % o.eval_every == 0 || step + 1 == o.steps) {
+      if (root) stop = evaluate_and_keep_best(s, dir, resolved, step, summary.dev_metric, *log, progress);
+      std::vector<double> decided{stop ? 1.0 : 0.0};  // rank 0's early stop, for every rank
+      world.broadcast(decided);
+      stop = decided[0] != 0.0;
+    }
     // a stopped run checkpoints as finished, so a restart goes straight to the final evaluation
-    if ((step + 1) % o.checkpoint_every == 0 || step + 1 == o.steps || stop) {
+    if (root && ((step + 1) % o.checkpoint_every == 0 || step + 1 == o.steps || stop)) {
       progress.next_step = stop ? o.steps : step + 1;
       save_checkpoint(state_file.string(), checkpoint_tensors(*s.method, opt), progress, config_fp, data_fp);
     }
@@ -486,7 +533,8 @@ RunSummary train_run(const RunConfig& c) {
   summary.best_step = progress.best_step;
   summary.final_loss = progress.final_loss;
   summary.nonfinite_steps = progress.nonfinite_steps;
-  finish_run(c, s, dir, majority, summary, started);
+  if (root) finish_run(c, s, dir, majority, summary, started);
+  world.barrier();  // the other ranks wait for rank 0's final evaluation
   return summary;
 }
 
