@@ -458,7 +458,7 @@ RunSummary train_run(const RunConfig& c) {
     Variable logits;
     response_loss(*s.model, *s.method, s.probe, &logits);
     diagnostics->write({{"step", 0}, {"start", start_distance(s.frozen_logits, logits.data(), s.probe.attention_mask,
-                                                             s.probe.labels)}});
+                                                              s.probe.labels)}});
   }
 
   BatchSchedule batches(train, o.batch_size, c.seed);
