@@ -20,6 +20,7 @@
 #include "core/rng.h"
 #include "core/safetensors.h"
 #include "experiments/run/batches.h"
+#include "experiments/run/data_parallel.h"
 #include "experiments/run/diagnostics.h"
 #include "experiments/run/evaluator.h"
 #include "experiments/run/finite.h"
@@ -379,20 +380,6 @@ bool evaluate_and_keep_best(const Setup& s, const fs::path& dir, const std::stri
     return false;
   }
   return c.training.patience > 0 && ++progress.bad_evals >= c.training.patience;
-}
-
-// Sums the trainable parameters' gradients and the loss over the ranks (one reduction): each rank's
-// loss was weighted by its share of the batch's tokens, so the sums are the whole batch's.
-double sum_over_ranks(const optim::Communicator& world, const std::vector<Variable>& trained, double loss) {
-  std::vector<Tensor> parts;
-  for (const Variable& p : trained) {
-    if (!p.grad().defined()) p.set_grad(zeros(p.shape(), p.dtype(), p.data().device()));  // unused on this rank
-    parts.push_back(p.grad());
-  }
-  const Tensor total = scalar_tensor(loss, DType::F64);
-  parts.push_back(total);
-  world.allreduce_sum(parts);
-  return total.item();
 }
 
 RunSummary train_run(const RunConfig& c) {
