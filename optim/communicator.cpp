@@ -59,9 +59,9 @@ bool Communicator::built_with_mpi() {
 
 Communicator::Communicator() {
 #ifdef IAPT_HAS_MPI
-  // A process not started by a launcher stays alone without initialising MPI (which would look
-  // for a launcher's daemon); one that was joins the launcher's world.
-  if (launcher_world_size() > 1 || env_int("OMPI_COMM_WORLD_SIZE") > 0 || env_int("PMI_SIZE") > 0) {
+  // A process alone stays so without initialising MPI (which would look for a launcher's daemon);
+  // one of several joins the launcher's world.
+  if (launcher_world_size() > 1) {
     int provided = 0;
     // the kernels' OpenMP threads never call MPI: the main thread does all of it
     check_mpi(MPI_Init_thread(nullptr, nullptr, MPI_THREAD_FUNNELED, &provided), "initialisation");

@@ -430,9 +430,10 @@ RunSummary train_run(const RunConfig& c) {
   if (fs::exists(state_file)) {
     progress = resume(state_file, dir, *s.method, opt, config_fp, data_fp, o.steps);
     summary.resumed = true;
-    // lines logged after the checkpoint will be logged again
-    if (root) keep_lines_through(dir / "metrics.jsonl", progress.next_step);
-    if (root) keep_lines_through(dir / "diagnostics.jsonl", progress.next_step);
+    if (root) {  // lines logged after the checkpoint will be logged again
+      keep_lines_through(dir / "metrics.jsonl", progress.next_step);
+      keep_lines_through(dir / "diagnostics.jsonl", progress.next_step);
+    }
   }
   std::optional<Diagnostics> diagnostics;
   if (root) {

@@ -31,9 +31,9 @@ struct FillFn {
   __device__ void operator()(const int64_t* o) const { dst[o[0]] = value; }
 };
 
-// T: the stored type; C: the type computed in (f32 for bf16, which is read and written as stored
-// and rounded once per result).
-template <class T, class C = T>
+// T: the stored type; C: the type computed in (compute_t<T>: f32 for bf16 and f16, which are read
+// and written as stored and rounded once per result).
+template <class T, class C = compute_t<T>>
 struct UnaryFn {
   UnaryOp op;
   C param;
@@ -44,7 +44,7 @@ struct UnaryFn {
   }
 };
 
-template <class T, class C = T>
+template <class T, class C = compute_t<T>>
 struct UnaryBackwardFn {
   UnaryOp op;
   C param;
@@ -59,7 +59,7 @@ struct UnaryBackwardFn {
   }
 };
 
-template <class T, class C = T>
+template <class T, class C = compute_t<T>>
 struct BinaryFn {
   BinaryOp op;
   T* out;
@@ -163,7 +163,7 @@ void fill(const Tensor& dst, double value) {
   });
 }
 
-template <class T, class C = T>
+template <class T, class C = compute_t<T>>
 static void unary_t(UnaryOp op, const Tensor& x, double param, const Tensor& out) {
   launch_elementwise<2>(
       out.shape(), {&out.strides(), &x.strides()},
@@ -173,13 +173,10 @@ static void unary_t(UnaryOp op, const Tensor& x, double param, const Tensor& out
 
 void unary(UnaryOp op, const Tensor& x, double param, const Tensor& out) {
   require_cuda(x, "unary");
-  dispatch_float_storage(x.dtype(), "unary", [&](auto zero) {
-    using T = decltype(zero);
-    unary_t<T, compute_t<T>>(op, x, param, out);
-  });
+  dispatch_float_storage(x.dtype(), "unary", [&](auto zero) { unary_t<decltype(zero)>(op, x, param, out); });
 }
 
-template <class T, class C = T>
+template <class T, class C = compute_t<T>>
 static void unary_backward_t(UnaryOp op, const Tensor& x, const Tensor& y, const Tensor& g, double param,
                              const Tensor& gi) {
   const Tensor& yy = y.defined() ? y : x;
@@ -193,13 +190,11 @@ static void unary_backward_t(UnaryOp op, const Tensor& x, const Tensor& y, const
 void unary_backward(UnaryOp op, const Tensor& x, const Tensor& y, const Tensor& grad_out, double param,
                     const Tensor& grad_in) {
   require_cuda(x, "unary backward");
-  dispatch_float_storage(x.dtype(), "unary backward", [&](auto zero) {
-    using T = decltype(zero);
-    unary_backward_t<T, compute_t<T>>(op, x, y, grad_out, param, grad_in);
-  });
+  dispatch_float_storage(x.dtype(), "unary backward",
+                         [&](auto zero) { unary_backward_t<decltype(zero)>(op, x, y, grad_out, param, grad_in); });
 }
 
-template <class T, class C = T>
+template <class T, class C = compute_t<T>>
 static void binary_t(BinaryOp op, const Tensor& a, const Tensor& b, const Tensor& out) {
   launch_elementwise<3>(out.shape(), {&out.strides(), &a.strides(), &b.strides()},
                         BinaryFn<T, C>{op, static_cast<T*>(out.raw_data()), static_cast<const T*>(a.raw_data()),
@@ -210,10 +205,7 @@ static void binary_t(BinaryOp op, const Tensor& a, const Tensor& b, const Tensor
 void binary(BinaryOp op, const Tensor& a, const Tensor& b, const Tensor& out) {
   require_cuda(a, "binary");
   require_cuda(b, "binary");
-  dispatch_float_storage(a.dtype(), "binary", [&](auto zero) {
-    using T = decltype(zero);
-    binary_t<T, compute_t<T>>(op, a, b, out);
-  });
+  dispatch_float_storage(a.dtype(), "binary", [&](auto zero) { binary_t<decltype(zero)>(op, a, b, out); });
 }
 
 template <class T, class Cond>

@@ -59,6 +59,25 @@ using Fn = std::function<std::vector<Variable>(const std::vector<Variable>&)>;
 constexpr Tolerance kF64{1e-10, 1e-12};
 constexpr Tolerance kF32{1e-5, 1e-6};
 
+// The outputs ("out0", ...) and the leaves' gradients ("grad0", ...) under a loss that weighs each
+// output by seeded values of its own dtype (each term summed into f32 where the output is 16-bit).
+Results outputs_and_gradients(const std::vector<Variable>& outs, const std::vector<Variable>& leaves, uint64_t seed,
+                              Device dev) {
+  Results r;
+  Variable loss;
+  for (size_t k = 0; k < outs.size(); ++k) {
+    r["out" + std::to_string(k)] = outs[k].data().to(Device::CPU);
+    Tensor gout = make_input(S(outs[k].shape()), seed + 1000 + k, dev, outs[k].dtype());
+    Variable term = sum(mul(outs[k], Variable(gout)));
+    if (is_16bit(term.dtype())) term = cast(term, DType::F32);
+    loss = k == 0 ? term : add(loss, term);
+  }
+  loss.backward();
+  for (size_t i = 0; i < leaves.size(); ++i)
+    if (leaves[i].grad().defined()) r["grad" + std::to_string(i)] = leaves[i].grad().to(Device::CPU);
+  return r;
+}
+
 void add_op(const std::string& group, const std::string& name, std::vector<Spec> specs, Fn fn,
             Tolerance f32 = kF32, Tolerance f64 = kF64) {
   Case c;
@@ -70,19 +89,7 @@ void add_op(const std::string& group, const std::string& name, std::vector<Spec>
     const uint64_t seed = seed_of(name);
     std::vector<Variable> vars;
     for (size_t i = 0; i < specs.size(); ++i) vars.emplace_back(make_input(specs[i], seed + 17 * i, dev, dt), true);
-    std::vector<Variable> outs = fn(vars);
-    Results r;
-    Variable loss;
-    for (size_t k = 0; k < outs.size(); ++k) {
-      r["out" + std::to_string(k)] = outs[k].data().to(Device::CPU);
-      Tensor gout = make_input(S(outs[k].shape()), seed + 1000 + k, dev, dt);
-      Variable term = sum(mul(outs[k], Variable(gout)));
-      loss = k == 0 ? term : add(loss, term);
-    }
-    loss.backward();
-    for (size_t i = 0; i < vars.size(); ++i)
-      if (vars[i].grad().defined()) r["grad" + std::to_string(i)] = vars[i].grad().to(Device::CPU);
-    return r;
+    return outputs_and_gradients(fn(vars), vars, seed, dev);
   };
   registry().push_back(std::move(c));
 }
@@ -114,21 +121,11 @@ void add_op16(const std::string& group, const std::string& name, std::vector<Spe
       vars.emplace_back(make_input(specs[i], seed + 17 * i, dev, DType::F32), true);
       inputs.push_back(f32_inputs[i] ? vars[i] : cast(vars[i], dt));
     }
-    std::vector<Variable> outs = fn(inputs);
-    Results r;
-    Variable loss;
-    for (size_t k = 0; k < outs.size(); ++k) {
+    const std::vector<Variable> outs = fn(inputs);
+    for (size_t k = 0; k < outs.size(); ++k)  // a loss may be f32, nothing else
       if (!is_16bit(outs[k].dtype()) && outs[k].data().numel() > 1)
         throw Error(fmt::format("output {} is {}, not 16-bit", k, dtype_name(outs[k].dtype())));
-      r["out" + std::to_string(k)] = outs[k].data().to(Device::CPU);
-      Tensor gout = make_input(S(outs[k].shape()), seed + 1000 + k, dev, outs[k].dtype());
-      Variable term = cast(sum(mul(outs[k], Variable(gout))), DType::F32);
-      loss = k == 0 ? term : add(loss, term);
-    }
-    loss.backward();
-    for (size_t i = 0; i < vars.size(); ++i)
-      if (vars[i].grad().defined()) r["grad" + std::to_string(i)] = vars[i].grad().to(Device::CPU);
-    return r;
+    return outputs_and_gradients(outs, vars, seed, dev);
   };
   registry().push_back(std::move(c));
 }

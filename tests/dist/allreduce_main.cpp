@@ -7,14 +7,12 @@
 #include "core/error.h"
 #include "kernels/backends.h"
 #include "optim/communicator.h"
+#include "tests/dist/dist_checks.h"
 
 using namespace iapt;
 
 int main() {
-  if (!optim::Communicator::built_with_mpi()) {
-    fmt::print("SKIPPED allreduce: this build has no MPI (install Open MPI: scripts/install-deps.sh)\n");
-    return 77;
-  }
+  if (testing::skip_without_mpi("allreduce")) return 77;
   kernels::register_backends();
   const optim::Communicator& world = optim::Communicator::world();
   int failures = 0;

@@ -16,6 +16,7 @@
 #include "kernels/backends.h"
 #include "nn/peft/iapt.h"
 #include "optim/optimizer.h"
+#include "tests/dist/dist_checks.h"
 #include "tests/tiny_llama.h"
 
 using namespace iapt;
@@ -60,20 +61,10 @@ std::vector<run::Encoded> examples() {
   return out;
 }
 
-double normwise(const Tensor& a, const Tensor& b) {
-  const auto x = a.to_vector(), y = b.to_vector();
-  double d = 0, n = 0;
-  for (size_t i = 0; i < x.size(); ++i) d += (x[i] - y[i]) * (x[i] - y[i]), n += x[i] * x[i];
-  return std::sqrt(d / std::max(n, 1e-300));
-}
-
 }  // namespace
 
 int main() {
-  if (!optim::Communicator::built_with_mpi()) {
-    fmt::print("SKIPPED data-parallel f64 equality: this build has no MPI\n");
-    return 77;
-  }
+  if (testing::skip_without_mpi("data-parallel f64 equality")) return 77;
   kernels::register_backends();
   const optim::Communicator& world = optim::Communicator::world();
   if (world.size() != 2) {
@@ -99,7 +90,8 @@ int main() {
 
     worst_loss = std::max(worst_loss, std::abs(shared_loss - whole.item()) / std::abs(whole.item()));
     for (size_t i = 0; i < shared.params.size(); ++i)
-      worst_param = std::max(worst_param, normwise(alone.params[i].data(), shared.params[i].data()));
+      worst_param = std::max(worst_param, testing::normwise_relative(alone.params[i].data().to_vector(),
+                                                                         shared.params[i].data().to_vector()));
   }
   const bool ok = worst_loss <= 1e-12 && worst_param <= 1e-12;
   fmt::print("rank {}: 5 steps of 16 on 2 ranks against one process, f64: losses {:.3g}, parameters {:.3g} "

@@ -16,6 +16,8 @@
 #include "core/safetensors.h"
 #include "kernels/backends.h"
 #include "optim/communicator.h"
+#include "tests/dist/dist_checks.h"
+#include "tests/tiny_sst2.h"
 
 using namespace iapt;
 namespace fs = std::filesystem;
@@ -29,25 +31,6 @@ int shell(const std::string& command, std::string& output) {
   while (size_t n = fread(buf, 1, sizeof buf, pipe)) output.append(buf, n);
   const int status = pclose(pipe);
   return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-}
-
-// An SST-2-format task the tiny tokenizer covers: "the film was good" and the like.
-void write_task(const fs::path& dir) {
-  fs::create_directories(dir / "glue/SST-2");
-  const char* good[] = {"good", "great", "fine", "nice", "lovely", "superb"};
-  const char* bad[] = {"bad", "awful", "poor", "dull", "boring", "weak"};
-  const char* nouns[] = {"film", "movie", "plot", "cast", "story", "music"};
-  auto rows = [&](int n, int offset) {
-    std::string s = "sentence\tlabel\n";
-    for (int i = 0; i < n; ++i) {
-      const bool positive = (i + offset) % 2 == 0;
-      s += fmt::format("the {} was {}\t{}\n", nouns[(i * 5 + offset) % 6], (positive ? good : bad)[(i * 7 + offset) % 6],
-                       positive ? 1 : 0);
-    }
-    return s;
-  };
-  std::ofstream(dir / "glue/SST-2/train.tsv") << rows(64, 0);
-  std::ofstream(dir / "glue/SST-2/dev.tsv") << rows(24, 1);
 }
 
 std::string config(const fs::path& ws, const std::string& out, int checkpoint_every = 5) {
@@ -70,23 +53,14 @@ std::vector<double> losses(const fs::path& run) {
   return out;
 }
 
-double normwise(const std::vector<double>& a, const std::vector<double>& b) {
-  double d = 0, n = 0;
-  for (size_t i = 0; i < a.size(); ++i) d += (a[i] - b[i]) * (a[i] - b[i]), n += a[i] * a[i];
-  return n > 0 ? std::sqrt(d / n) : std::sqrt(d);
-}
-
 }  // namespace
 
 int main() {
-  if (!optim::Communicator::built_with_mpi()) {
-    fmt::print("SKIPPED data-parallel equality: this build has no MPI (install Open MPI: scripts/install-deps.sh)\n");
-    return 77;
-  }
+  if (testing::skip_without_mpi("data-parallel equality")) return 77;
   kernels::register_backends();
   const fs::path ws = fs::temp_directory_path() / fmt::format("iapt_data_parallel_{}", static_cast<long>(getpid()));
   fs::remove_all(ws);
-  write_task(ws / "data");
+  testing::write_tiny_sst2(ws / "data");
   std::ofstream(ws / "one.yaml") << config(ws, "one");
   std::ofstream(ws / "two.yaml") << config(ws, "two");
   std::string out1, out2;
@@ -107,7 +81,7 @@ int main() {
   const fs::path one = ws / "one/dp/seed-3", two = ws / "two/dp/seed-3", moved = ws / "moved/dp/seed-3";
   int failures = 0;
   const std::vector<double> l1 = losses(one), l2 = losses(two);
-  const double loss_error = l1.size() == l2.size() && l1.size() == 5 ? normwise(l1, l2) : 1.0;
+  const double loss_error = l1.size() == l2.size() && l1.size() == 5 ? testing::normwise_relative(l1, l2) : 1.0;
   fmt::print("training losses, one process: {}\n", fmt::join(l1, ", "));
   fmt::print("training losses, two ranks:   {}\n", fmt::join(l2, ", "));
   fmt::print("losses: normwise relative difference {:.3g}\n", loss_error);
@@ -123,7 +97,7 @@ int main() {
         ++failures;
         continue;
       }
-      const double e = normwise(t.to_vector(), s2.tensors.at(name).to_vector());
+      const double e = testing::normwise_relative(t.to_vector(), s2.tensors.at(name).to_vector());
       if (e > worst) worst = e, worst_name = name;
     }
     fmt::print("checkpoint of {}: {} tensors, worst normwise relative difference {:.3g} ({})\n", what,

@@ -20,6 +20,7 @@
 #include "core/tensor.h"
 #include "experiments/run/run_lock.h"
 #include "models/tokenizer.h"
+#include "tests/tiny_sst2.h"
 
 using namespace std::string_literals;
 namespace fs = std::filesystem;
@@ -49,21 +50,7 @@ Result run_cli(const std::string& args, const std::string& env = "") {
 fs::path workspace(const std::string& name) {
   fs::path d = fs::temp_directory_path() / fmt::format("iapt_run_test_{}_{}", name, static_cast<long>(getpid()));
   fs::remove_all(d);
-  fs::create_directories(d / "data/glue/SST-2");
-  const char* good[] = {"good", "great", "fine", "nice", "lovely", "superb"};
-  const char* bad[] = {"bad", "awful", "poor", "dull", "boring", "weak"};
-  const char* nouns[] = {"film", "movie", "plot", "cast", "story", "music"};
-  auto rows = [&](int n, int offset) {
-    std::string s = "sentence\tlabel\n";
-    for (int i = 0; i < n; ++i) {
-      const bool positive = (i + offset) % 2 == 0;
-      s += "the "s + nouns[(i * 5 + offset) % 6] + " was " + (positive ? good : bad)[(i * 7 + offset) % 6] + "\t" +
-           (positive ? "1" : "0") + "\n";
-    }
-    return s;
-  };
-  std::ofstream(d / "data/glue/SST-2/train.tsv") << rows(64, 0);
-  std::ofstream(d / "data/glue/SST-2/dev.tsv") << rows(24, 1);
+  iapt::testing::write_tiny_sst2(d / "data");
   return d;
 }
 
