@@ -122,6 +122,29 @@ void Communicator::broadcast(std::vector<double>& values, int root) const {
 #endif
 }
 
+std::vector<std::string> Communicator::gather(const std::string& mine, int root) const {
+  if (size_ == 1) return {mine};
+#ifdef IAPT_HAS_MPI
+  IAPT_CHECK(mine.size() <= INT32_MAX, "gather: {} bytes from one rank (at most {})", mine.size(), INT32_MAX);
+  const int length = static_cast<int>(mine.size());
+  std::vector<int> lengths(rank_ == root ? size_ : 0), offsets(lengths.size());
+  check_mpi(MPI_Gather(&length, 1, MPI_INT, lengths.data(), 1, MPI_INT, root, MPI_COMM_WORLD), "gather");
+  int64_t total = 0;
+  for (size_t r = 0; r < lengths.size(); ++r) offsets[r] = static_cast<int>(total), total += lengths[r];
+  IAPT_CHECK(total <= INT32_MAX, "gather: {} bytes from the ranks together (at most {})", total, INT32_MAX);
+  std::string all(static_cast<size_t>(total), '\0');
+  check_mpi(MPI_Gatherv(mine.data(), length, MPI_CHAR, all.data(), lengths.data(), offsets.data(), MPI_CHAR, root,
+                        MPI_COMM_WORLD),
+            "gather");
+  std::vector<std::string> out;
+  for (size_t r = 0; r < lengths.size(); ++r) out.push_back(all.substr(static_cast<size_t>(offsets[r]), static_cast<size_t>(lengths[r])));
+  return out;
+#else
+  (void)root;
+  return {mine};
+#endif
+}
+
 void Communicator::barrier() const {
   if (size_ == 1) return;
 #ifdef IAPT_HAS_MPI

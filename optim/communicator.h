@@ -3,6 +3,7 @@
 // an MPI launcher (mpirun, srun), else this process alone. Data-parallel training sums each step's
 // gradients over the ranks with one reduction of one flattened buffer per dtype.
 #include <cstdint>
+#include <string>
 #include <vector>
 
 #include "core/tensor.h"
@@ -26,6 +27,8 @@ class Communicator {
   void allreduce_sum(const std::vector<Tensor>& tensors) const;
   // The root's values on every rank (the same count everywhere).
   void broadcast(std::vector<double>& values, int root = 0) const;
+  // Every rank's bytes, in rank order, on the root (one rank: its own); nothing on the others.
+  std::vector<std::string> gather(const std::string& mine, int root = 0) const;
   void barrier() const;
 
   // Whether the build has MPI at all.

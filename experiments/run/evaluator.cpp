@@ -143,16 +143,22 @@ Evaluation evaluate(const models::LlamaForCausalLM& model, nn::PeftMethod& metho
       }
     }
   }
-  std::vector<std::string> groups;
+  ev.metrics = score_examples(task, examples, ev.predictions);
+  ev.gold = std::move(gold);
+  return ev;
+}
+
+std::map<std::string, double> score_examples(const tasks::TaskSpec& task, const std::vector<tasks::Example>& examples,
+                                             const std::vector<std::string>& predicted) {
+  std::vector<std::string> gold, groups;
+  for (const auto& e : examples) gold.push_back(task.regression ? e.label : e.response);
   for (const auto& e : examples)
     if (auto it = e.fields.find("group"); it != e.fields.end()) groups.push_back(it->second);
   if (groups.size() != examples.size()) groups.clear();
   std::vector<std::vector<std::string>> answers;  // every accepted response: the example's list, or its gold
   for (size_t i = 0; i < examples.size(); ++i)
     answers.push_back(examples[i].answers.empty() ? std::vector<std::string>{gold[i]} : examples[i].answers);
-  ev.metrics = score(task, ev.predictions, gold, groups, answers);
-  ev.gold = std::move(gold);
-  return ev;
+  return score(task, predicted, gold, groups, answers);
 }
 
 void write_predictions(const std::string& path, const std::vector<tasks::Example>& examples, const Evaluation& ev,

@@ -40,4 +40,9 @@ std::map<std::string, double> score(const tasks::TaskSpec& task, const std::vect
                                     const std::vector<std::string>& gold, const std::vector<std::string>& groups = {},
                                     const std::vector<std::vector<std::string>>& answers = {});
 
+// The task's metrics of one prediction per example, against the examples' gold responses (and
+// their groups and accepted answers, where they have them).
+std::map<std::string, double> score_examples(const tasks::TaskSpec& task, const std::vector<tasks::Example>& examples,
+                                             const std::vector<std::string>& predicted);
+
 }  // namespace iapt::run

@@ -304,16 +304,20 @@ class StepLog {
 };
 
 // The best weights on dev (evaluated again, for the full metric set) and on test, their predictions,
-// and summary.json.
+// and summary.json. Every rank evaluates its share; rank 0 writes.
 void finish_run(const RunConfig& c, Setup& s, const fs::path& dir, const nlohmann::json& majority, RunSummary& summary,
                 std::chrono::steady_clock::time_point started) {
+  const optim::Communicator& world = optim::Communicator::world();
   SafetensorsFile best_file = load_safetensors((dir / "best" / "adapter.safetensors").string());
   s.method->load_canonical_state(best_file.tensors, "", (dir / "best" / "adapter.safetensors").string());
-  Evaluation dev_ev = evaluate(*s.model, *s.method, *s.tok, s.task, s.splits.dev, c.task, c.evaluation);
+  Evaluation dev_ev = evaluate_on_ranks(world, *s.model, *s.method, *s.tok, s.task, s.splits.dev, c.task, c.evaluation);
+  Evaluation test_ev;
+  if (!s.splits.test.empty())
+    test_ev = evaluate_on_ranks(world, *s.model, *s.method, *s.tok, s.task, s.splits.test, c.task, c.evaluation);
+  if (!world.is_root()) return;
   summary.dev = dev_ev.metrics;
   write_predictions((dir / "predictions" / "dev.jsonl").string(), s.splits.dev, dev_ev, c.task.data_dir);
   if (!s.splits.test.empty()) {
-    Evaluation test_ev = evaluate(*s.model, *s.method, *s.tok, s.task, s.splits.test, c.task, c.evaluation);
     summary.test = test_ev.metrics;
     write_predictions((dir / "predictions" / "test.jsonl").string(), s.splits.test, test_ev, c.task.data_dir);
   }
@@ -366,12 +370,12 @@ void save_best(const Setup& s, const fs::path& dir, const std::string& resolved,
   write_text_atomically(dir / "best" / "config.yaml", resolved);
 }
 
-// Evaluation on dev after `step` and early stopping: logs the scores, keeps the best weights, and
-// counts evaluations without improvement; true once training.patience of them have passed.
-bool evaluate_and_keep_best(const Setup& s, const fs::path& dir, const std::string& resolved, int64_t step,
-                            const std::string& metric, StepLog& log, Progress& progress) {
+// After the dev evaluation `ev` of `step`, and early stopping: logs the scores, keeps the best
+// weights, and counts evaluations without improvement; true once training.patience of them have
+// passed.
+bool keep_best(const Setup& s, const Evaluation& ev, const fs::path& dir, const std::string& resolved, int64_t step,
+               const std::string& metric, StepLog& log, Progress& progress) {
   const RunConfig& c = s.config;
-  Evaluation ev = evaluate(*s.model, *s.method, *s.tok, s.task, s.splits.dev, c.task, c.evaluation);
   const double value = ev.metrics.at(metric);
   log.write_dev(step, ev.metrics, metric, value);
   if (value > progress.best) {
@@ -384,7 +388,7 @@ bool evaluate_and_keep_best(const Setup& s, const fs::path& dir, const std::stri
 
 RunSummary train_run(const RunConfig& c) {
   // Data-parallel over the MPI launcher's ranks (one rank: as ever). Each rank builds the same model,
-  // data and schedule; rank 0 alone writes the run folder and evaluates.
+  // data and schedule and evaluates its share of each split; rank 0 alone writes the run folder.
   const optim::Communicator& world = optim::Communicator::world();
   const bool root = world.is_root();
   IAPT_CHECK(world.size() == 1 || c.device == "cpu",
@@ -503,7 +507,9 @@ RunSummary train_run(const RunConfig& c) {
 
     bool stop = false;
     if ((step + 1) % o.eval_every == 0 || step + 1 == o.steps) {
-      if (root) stop = evaluate_and_keep_best(s, dir, resolved, step, summary.dev_metric, *log, progress);
+      const Evaluation ev =
+          evaluate_on_ranks(world, *s.model, *s.method, *s.tok, s.task, s.splits.dev, c.task, c.evaluation);
+      if (root) stop = keep_best(s, ev, dir, resolved, step, summary.dev_metric, *log, progress);
       std::vector<double> decided{stop ? 1.0 : 0.0};  // rank 0's early stop, for every rank
       world.broadcast(decided);
       stop = decided[0] != 0.0;
@@ -521,8 +527,8 @@ RunSummary train_run(const RunConfig& c) {
   summary.best_step = progress.best_step;
   summary.final_loss = progress.final_loss;
   summary.nonfinite_steps = progress.nonfinite_steps;
-  if (root) finish_run(c, s, dir, majority, summary, started);
-  world.barrier();  // the other ranks wait for rank 0's final evaluation
+  finish_run(c, s, dir, majority, summary, started);
+  world.barrier();  // the other ranks wait for rank 0's summary
   return summary;
 }
 

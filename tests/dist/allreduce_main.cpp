@@ -46,6 +46,11 @@ int main() {
   std::vector<double> root_values{world.rank() == 0 ? 4.25 : -1.0, world.rank() == 0 ? 7.0 : -1.0};
   world.broadcast(root_values);
   check(root_values == std::vector<double>{4.25, 7.0}, "broadcast of the root's values");
+  // bytes of different lengths (rank 1's with a zero byte inside) reach the root in rank order
+  const std::string mine = world.rank() == 0 ? std::string("rank zero") : std::string("r1\0x", 4);
+  const std::vector<std::string> gathered = world.gather(mine);
+  check(world.rank() == 0 ? gathered == std::vector<std::string>{"rank zero", std::string("r1\0x", 4)} : gathered.empty(),
+        fmt::format("gather: {} parts on rank {}", gathered.size(), world.rank()));
   bool refused = false;
   try {
     world.allreduce_sum({ones({2}, DType::I64)});
@@ -54,6 +59,6 @@ int main() {
   }
   check(refused, "an i64 tensor is refused");
   world.barrier();
-  if (failures == 0) fmt::print("rank {} of {}: allreduce and broadcast agree\n", world.rank(), world.size());
+  if (failures == 0) fmt::print("rank {} of {}: allreduce, broadcast and gather agree\n", world.rank(), world.size());
   return failures == 0 ? 0 : 1;
 }

@@ -1,7 +1,8 @@
 // iapt_data_parallel_check: `iapt run` of one tiny IAPT run (global batch 16, 5 steps) as one
 // process and as 2 MPI ranks sharing each batch; the ranks must take the same steps: the training
 // losses and every tensor of the last checkpoint (parameters and Adam's moments) agree within
-// 1e-5, normwise. The same run killed on 2 ranks after step 3 resumes as one process and ends as
+// 1e-5, normwise, and the evaluation the ranks share out and gather writes the same predictions (each
+// example in order, its scores within 1e-5). The same run killed on 2 ranks after step 3 resumes as one process and ends as
 // well. Exit 77 (skipped) where the build has no MPI.
 #include <cmath>
 #include <cstdio>
@@ -110,6 +111,29 @@ int main() {
     ++failures;
   } else {
     compare(moved, "2 ranks killed after step 3, resumed as one process");
+  }
+  // the evaluation sharded over 2 ranks and gathered: every example, in order, with its scores
+  for (const char* split : {"dev", "test"}) {
+    std::ifstream a(one / "predictions" / (std::string(split) + ".jsonl")), b(two / "predictions" / (std::string(split) + ".jsonl"));
+    std::vector<double> sa, sb;
+    size_t lines = 0, differing = 0;
+    for (std::string la, lb; std::getline(a, la);) {
+      ++lines;
+      if (!std::getline(b, lb)) {
+        ++differing;
+        break;
+      }
+      const auto ja = nlohmann::json::parse(la), jb = nlohmann::json::parse(lb);
+      if (ja["id"] != jb["id"] || ja["gold"] != jb["gold"] || ja["prediction"] != jb["prediction"]) ++differing;
+      for (auto& [choice, v] : ja["scores"].items()) sa.push_back(v), sb.push_back(jb["scores"].value(choice, 0.0));
+    }
+    std::string rest;
+    if (std::getline(b, rest)) ++differing;  // the ranks' file has more lines
+    const double e = sa.empty() ? 1.0 : testing::normwise_relative(sa, sb);
+    fmt::print("predictions/{}.jsonl: {} examples, {} differ in id, gold or prediction; scores' normwise relative "
+               "difference {:.3g}\n",
+               split, lines, differing, e);
+    if (lines == 0 || differing > 0 || !(e <= 1e-5)) ++failures, fmt::print("FAIL: the sharded {} evaluation\n", split);
   }
   auto ranks_of = [](const fs::path& run) {
     std::ifstream in(run / "summary.json");
