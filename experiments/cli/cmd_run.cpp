@@ -9,6 +9,7 @@
 #include "core/error.h"
 #include "experiments/run/paired.h"
 #include "experiments/run/report.h"
+#include "experiments/run/slurm.h"
 #include "experiments/run/sweep.h"
 #include "experiments/run/trainer.h"
 
@@ -50,8 +51,10 @@ void add_sweep(CLI::App& app) {
   struct Args {
     std::string file;
     int jobs = 1;
-    bool dry_run = false;
+    bool dry_run = false, slurm = false;
     run::SweepFilter filter;
+    run::SlurmOptions cluster;
+    std::string selected_run;
   };
   auto a = std::make_shared<Args>();
   auto* cmd = app.add_subcommand("sweep", "Run every configuration and seed of a sweep, then report");
@@ -65,7 +68,44 @@ void add_sweep(CLI::App& app) {
                                               "example the first three of every configuration before the rest; the "
                                               "selection stage runs whole")
       ->delimiter(',');
+  auto* slurm = cmd->add_flag("--slurm", a->slurm, "write the runs not finished as a SLURM job array (NAME/sweep.sbatch) "
+                                                  "and submit it with sbatch; with --dry-run, write it only")
+                    ->excludes("--jobs");
+  cmd->add_option("--partition", a->cluster.partition, "SLURM partition")->needs(slurm);
+  cmd->add_option("--time", a->cluster.time, "SLURM time limit of each run (e.g. 2:00:00)")->needs(slurm);
+  cmd->add_option("--cpus-per-task", a->cluster.cpus_per_task, "CPUs (OpenMP threads) of each rank")
+      ->check(integer_between(1, 4096))
+      ->needs(slurm);
+  cmd->add_option("--gpus-per-run", a->cluster.gpus_per_run, "GPUs of each run")->check(integer_between(0, 1024))->needs(slurm);
+  cmd->add_option("--ranks-per-run", a->cluster.ranks_per_run, "MPI ranks of each run (srun --mpi=pmix)")
+      ->check(integer_between(1, 4096))
+      ->needs(slurm);
+  cmd->add_option("--max-parallel", a->cluster.max_parallel, "array tasks running at once (0: no limit)")
+      ->check(integer_between(0, 100000))
+      ->needs(slurm);
+  // what a task of NAME/sweep-final.sbatch runs: the config of CONFIGURATION's selected candidate
+  // with SEED (written now), or nothing where that run has finished
+  cmd->add_option("--selected-run", a->selected_run, "CONFIGURATION:SEED")->group("");
   cmd->callback([a] {
+    if (!a->selected_run.empty()) {
+      const size_t colon = a->selected_run.rfind(':');
+      IAPT_CHECK(colon != std::string::npos && colon + 1 < a->selected_run.size(),
+                 "--selected-run: expected CONFIGURATION:SEED, got '{}'", a->selected_run);
+      const std::string config = run::selected_run_config(a->file, a->selected_run.substr(0, colon),
+                                                          std::stoull(a->selected_run.substr(colon + 1)));
+      if (!config.empty()) fmt::print("{}\n", config);
+      return;
+    }
+    if (a->slurm) {
+      a->cluster.submit = !a->dry_run;
+      const run::SlurmSweep s = run::slurm_sweep(a->file, std::filesystem::read_symlink("/proc/self/exe").string(),
+                                                 a->filter, a->cluster);
+      if (s.scripts.empty()) fmt::print("every run has finished; nothing to submit\n");
+      for (size_t i = 0; i < s.scripts.size(); ++i)
+        fmt::print("{} {}{}\n", s.job_ids.empty() ? "wrote" : "submitted job " + s.job_ids[i] + ":", s.scripts[i],
+                   s.array_tasks[i] ? fmt::format(" (an array of {} tasks)", s.array_tasks[i]) : "");
+      return;
+    }
     if (a->dry_run) {
       const auto runs = run::expand_sweep(a->file);
       a->filter.check(runs, a->file);
@@ -137,7 +177,13 @@ void add_sweep(CLI::App& app) {
   auto* rep = app.add_subcommand("report", "Tables (Markdown, CSV) and plots of a sweep's runs");
   rep->add_option("dir", *dir, "the sweep's output directory (output_dir/NAME)")->required()->check(CLI::ExistingDirectory);
   rep->callback([dir] {
-    auto rows = run::write_report(*dir);
+    const auto rows = run::write_report(*dir);
+    const run::SweepProgress p = run::sweep_progress(*dir);
+    if (p.planned > 0) fmt::print("{} of {} runs finished\n\n", p.finished, p.planned);
+    if (rows.empty()) {
+      fmt::print("no configuration has a row yet (its runs, or its selection stage, are still going)\n");
+      return;
+    }
     std::ifstream in(std::filesystem::path(*dir) / "table.md");
     std::cout << in.rdbuf();
   });

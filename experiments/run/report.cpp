@@ -299,6 +299,15 @@ void diagnostics_plot(const fs::path& run, const std::string& title, const fs::p
 
 }  // namespace
 
+SweepProgress sweep_progress(const std::string& dir_str) {
+  const fs::path dir(dir_str);
+  SweepProgress p;
+  if (fs::exists(dir / "sweep.json")) p.planned = read_json_file(dir / "sweep.json").value("runs", size_t{0});
+  for (auto& entry : fs::recursive_directory_iterator(dir))
+    if (entry.path().filename() == "summary.json") ++p.finished;
+  return p;
+}
+
 std::vector<ReportRow> write_report(const std::string& dir_str) {
   const fs::path dir(dir_str);
   IAPT_CHECK(fs::is_directory(dir), "report: {} is not a directory", dir_str);
@@ -314,6 +323,8 @@ std::vector<ReportRow> write_report(const std::string& dir_str) {
     by_label[label].push_back(read_json_file(entry.path()));
     runs_of[label].push_back(run);
   }
+  const SweepProgress progress = sweep_progress(dir_str);
+  if (by_label.empty() && progress.planned > 0) return {};  // a sweep whose first run is still going
   IAPT_CHECK(!by_label.empty(), "report: no summary.json under {}", dir_str);
   const bool selection = fs::exists(dir / "selection.json");
   if (selection) {  // only each configuration's selected candidate makes a row
@@ -329,6 +340,7 @@ std::vector<ReportRow> write_report(const std::string& dir_str) {
       runs_of.erase(it->first);
       it = by_label.erase(it);
     }
+    if (by_label.empty() && progress.planned > 0) return {};  // the selection stage is still going
     IAPT_CHECK(!by_label.empty(), "report: {}: no configuration has a selected candidate yet", dir_str);
   }
   std::map<std::string, YAML::Node> first_config;  // each row's, for its columns
@@ -399,6 +411,8 @@ std::vector<ReportRow> write_report(const std::string& dir_str) {
                       "test {} {}.\n",
                       rows[0].metric, rows[0].majority_dev ? fmt::format("{:.4f}", *rows[0].majority_dev) : "-",
                       rows[0].metric, rows[0].majority_test ? fmt::format("{:.4f}", *rows[0].majority_test) : "-");
+  if (progress.finished < progress.planned)
+    md += fmt::format("\nA sweep in progress: {} of its {} runs have finished.\n", progress.finished, progress.planned);
   write_text_atomically(dir / "table.md", md);
   write_text_atomically(dir / "table.csv", csv);
   write_start_table(rows, dir / "start.md");

@@ -28,7 +28,16 @@ struct ReportRow {
   std::optional<double> majority_dev, majority_test;  // the majority-class baseline, where the task has one
 };
 
-// Writes the tables (and plots) into `dir`; returns the rows.
+// How far a sweep has come: its finished runs (a summary.json each) and how many it makes in all, as
+// NAME/sweep.json records (0 where it does not).
+struct SweepProgress {
+  size_t finished = 0, planned = 0;
+};
+SweepProgress sweep_progress(const std::string& dir);
+
+// Writes the tables (and plots) into `dir`; returns the rows. A sweep still running gets a table
+// of what has finished and a line saying how many runs have; none while no configuration has a
+// row yet (no run finished, or no candidate selected).
 std::vector<ReportRow> write_report(const std::string& dir);
 
 }  // namespace iapt::run

@@ -11,6 +11,7 @@
 #include <set>
 #include <sstream>
 #include <thread>
+#include <unistd.h>
 
 #include <nlohmann/json.hpp>
 
@@ -336,14 +337,14 @@ std::map<std::string, std::string> select_candidates(const std::vector<SweepRun>
     entry["selected"] = chosen.count(label) ? nlohmann::json(chosen[label]) : nlohmann::json(nullptr);
     out[label] = entry;
   }
-  write_text_atomically(fs::path(sweep_dir) / "selection.json", out.dump(2) + "\n");
+  // through a file of this process's own: the array tasks of a sweep on SLURM may write it at once
+  const fs::path file = fs::path(sweep_dir) / "selection.json", own = file.string() + fmt::format(".{}", getpid());
+  write_text_atomically(own, out.dump(2) + "\n");
+  fs::rename(own, file);
   return chosen;
 }
 
-namespace {
-
-// Writes each run's config and runs those not finished, `jobs` at a time; returns how many failed.
-int execute(const std::string& path, const std::vector<const SweepRun*>& runs, int jobs, const std::string& cli) {
+std::vector<const SweepRun*> runs_to_make(const std::string& path, const std::vector<const SweepRun*>& runs, bool quiet) {
   std::vector<const SweepRun*> todo;
   for (const SweepRun* rp : runs) {
     const SweepRun& r = *rp;
@@ -358,12 +359,19 @@ int execute(const std::string& path, const std::vector<const SweepRun*>& runs, i
       IAPT_CHECK(config_without_location(before) == config_without_location(text.str()),
                  "{}: the finished run {} was made with another config ({}); remove it or give the sweep another name",
                  path, r.run_dir, r.config_path);
-      fmt::print("skip {}{} seed {} (done)\n", r.label, r.candidate.empty() ? "" : " " + r.candidate, r.seed);
+      if (!quiet) fmt::print("skip {}{} seed {} (done)\n", r.label, r.candidate.empty() ? "" : " " + r.candidate, r.seed);
       continue;
     }
     std::ofstream(r.config_path) << text.str();
     todo.push_back(&r);
   }
+  return todo;
+}
+
+namespace {
+
+// Runs `todo` with the iapt executable `cli`, `jobs` at a time; returns how many failed.
+int execute(const std::vector<const SweepRun*>& todo, int jobs, const std::string& cli) {
   // Runs at once share the cores: each gets its share of OpenMP threads (unless OMP_NUM_THREADS is
   // set), since more threads than cores leave OpenMP's waiting threads spinning against each other.
   std::string threads;
@@ -415,51 +423,70 @@ bool SweepFilter::includes(const SweepRun& r) const {
   return label && seed;
 }
 
-int run_sweep(const std::string& path, int jobs, const std::string& cli, const SweepFilter& filter) {
-  std::vector<SweepRun> runs = expand_sweep(path);
-  if (runs.empty()) return 0;
-  filter.check(runs, path);
+bool has_selection_stage(const std::vector<SweepRun>& runs) {
+  return !runs.empty() && runs.front().reused_selection.empty() && !runs.front().selected_keys.empty();
+}
+
+std::vector<const SweepRun*> first_stage(const std::vector<SweepRun>& runs, const SweepFilter& filter) {
+  std::vector<const SweepRun*> stage;
+  for (const auto& r : runs)
+    if (filter.includes(r) && (r.selection || !has_selection_stage(runs))) stage.push_back(&r);
+  return stage;
+}
+
+std::vector<const SweepRun*> final_stage(const std::vector<SweepRun>& runs, const SweepFilter& filter,
+                                         const std::map<std::string, std::string>& chosen) {
+  std::vector<const SweepRun*> stage;
+  for (const auto& r : runs) {
+    auto it = chosen.find(r.label);
+    if (filter.includes(r) && !r.selection && it != chosen.end() && r.candidate == it->second) stage.push_back(&r);
+  }
+  return stage;
+}
+
+size_t planned_runs(const std::vector<SweepRun>& runs) {
+  if (!has_selection_stage(runs)) return runs.size();
+  std::set<std::pair<std::string, uint64_t>> final_runs;  // one per configuration and seed, whichever is chosen
+  size_t selection = 0;
+  for (const auto& r : runs) r.selection ? void(++selection) : void(final_runs.insert({r.label, r.seed}));
+  return selection + final_runs.size();
+}
+
+void write_sweep_index(const std::string& path, const std::vector<SweepRun>& runs) {
+  if (runs.empty()) return;
   const fs::path sweep_dir = runs.front().sweep_dir;
   fs::create_directories(sweep_dir);
   write_text_atomically(sweep_dir / "sweep.json", nlohmann::json{{"file", relative_to(path, sweep_dir)},
                                                                  {"swept_keys", runs.front().swept_keys},
-                                                                 {"selected_keys", runs.front().selected_keys}}
+                                                                 {"selected_keys", runs.front().selected_keys},
+                                                                 {"runs", planned_runs(runs)}}
                                                           .dump(2) +
                                                       "\n");
-  std::vector<const SweepRun*> stage;
-  int failed = 0;
-  if (!runs.front().reused_selection.empty()) {  // every run has its configuration's reused choice
-    nlohmann::json selection = nlohmann::json::object();
-    for (const auto& r : runs) {
-      if (filter.includes(r)) stage.push_back(&r);
-      selection[r.label] = {{"selected", r.candidate},
-                            {"from", relative_to(r.reused_selection, sweep_dir)},
-                            {"candidates", nlohmann::json::object()}};
-    }
-    write_text_atomically(sweep_dir / "selection.json", selection.dump(2) + "\n");
-    failed = execute(path, stage, jobs, cli);
-  } else if (runs.front().selected_keys.empty()) {
-    for (const auto& r : runs)
-      if (filter.includes(r)) stage.push_back(&r);
-    failed = execute(path, stage, jobs, cli);
-  } else {
-    for (const auto& r : runs)
-      if (r.selection && filter.includes(r)) stage.push_back(&r);
-    failed = execute(path, stage, jobs, cli);
+  if (runs.front().reused_selection.empty()) return;
+  nlohmann::json selection = nlohmann::json::object();  // every configuration has its reused choice
+  for (const auto& r : runs)
+    selection[r.label] = {{"selected", r.candidate},
+                          {"from", relative_to(r.reused_selection, sweep_dir)},
+                          {"candidates", nlohmann::json::object()}};
+  write_text_atomically(sweep_dir / "selection.json", selection.dump(2) + "\n");
+}
+
+int run_sweep(const std::string& path, int jobs, const std::string& cli, const SweepFilter& filter) {
+  std::vector<SweepRun> runs = expand_sweep(path);
+  if (runs.empty()) return 0;
+  filter.check(runs, path);
+  write_sweep_index(path, runs);
+  int failed = execute(runs_to_make(path, first_stage(runs, filter)), jobs, cli);
+  if (has_selection_stage(runs)) {
     const auto chosen = select_candidates(runs);
-    stage.clear();
     std::set<std::string> waiting;
-    for (const auto& r : runs) {
-      if (!filter.includes(r)) continue;
-      auto it = chosen.find(r.label);
-      if (it == chosen.end()) waiting.insert(r.label);
-      else if (r.candidate == it->second && !r.selection) stage.push_back(&r);
-    }
+    for (const auto& r : runs)
+      if (filter.includes(r) && !chosen.count(r.label)) waiting.insert(r.label);
     for (const auto& l : waiting) fmt::print("{}: no candidate selected (a selection run failed)\n", l);
     for (const auto& [l, c] : chosen) fmt::print("{}: selected {}\n", l, c);
-    failed += execute(path, stage, jobs, cli);
+    failed += execute(runs_to_make(path, final_stage(runs, filter, chosen)), jobs, cli);
   }
-  write_report(sweep_dir.string());
+  write_report(runs.front().sweep_dir);
   return failed;
 }
 

@@ -49,7 +49,8 @@ inline constexpr double kMaxSweepRuns = 10000;
 std::vector<SweepRun> expand_sweep(const std::string& path);
 
 // The selected candidate of each configuration, from the selection stage's finished runs: label ->
-// candidate. Writes sweep_dir/selection.json (each candidate's mean dev score and the choice).
+// candidate (a configuration is absent until all its selection runs have finished). Writes
+// sweep_dir/selection.json (each candidate's mean dev score and the choice); several processes may.
 std::map<std::string, std::string> select_candidates(const std::vector<SweepRun>& runs);
 
 // Which of a sweep's runs to make now: configurations by label and seeds (empty: all). The
@@ -61,6 +62,27 @@ struct SweepFilter {
   void check(const std::vector<SweepRun>& runs, const std::string& path) const;
   bool includes(const SweepRun& r) const;
 };
+
+// The sweep's stages: with a selection stage of its own, its runs (first) and then each
+// configuration's selected candidate with the remaining seeds (final, given the choice); without
+// one, every run is of the first stage. Both keep to the filter.
+bool has_selection_stage(const std::vector<SweepRun>& runs);
+std::vector<const SweepRun*> first_stage(const std::vector<SweepRun>& runs, const SweepFilter& filter);
+std::vector<const SweepRun*> final_stage(const std::vector<SweepRun>& runs, const SweepFilter& filter,
+                                         const std::map<std::string, std::string>& chosen);
+// How many runs the whole sweep makes: with a selection stage, its runs and one run per
+// configuration and remaining seed.
+size_t planned_runs(const std::vector<SweepRun>& runs);
+
+// Writes NAME/sweep.json (the sweep file, its swept and selected keys, the planned runs) and, for a
+// sweep that reuses another's selection, NAME/selection.json.
+void write_sweep_index(const std::string& path, const std::vector<SweepRun>& runs);
+
+// Writes each run's config and returns the runs not finished yet. A finished run (summary.json) is
+// skipped, and said so unless `quiet`, only when its config is the one the sweep would write (its
+// output_dir aside, so a clone elsewhere resumes); another config is an error.
+std::vector<const SweepRun*> runs_to_make(const std::string& path, const std::vector<const SweepRun*>& runs,
+                                          bool quiet = false);
 
 // Writes every run's config, runs the missing ones with `cli` (the iapt executable) and `jobs`
 // processes at a time (each with cores / jobs OpenMP threads unless OMP_NUM_THREADS is set), and

@@ -13,17 +13,8 @@ trap 'rm -rf "$work"' EXIT
 RANDOM=$seed  # the kill moments are reproducible
 
 # a small SST-2-format task: "the NOUN was ADJECTIVE", labelled by the adjective
-mkdir -p "$work/data/glue/SST-2"
-good=(good great fine nice lovely superb) bad=(bad awful poor dull boring weak) nouns=(film movie plot cast story music)
-rows() {
-  echo -e "sentence\tlabel"
-  for ((i = 0; i < $1; i++)); do
-    if (((i + $2) % 2 == 0)); then echo -e "the ${nouns[(i * 5 + $2) % 6]} was ${good[(i * 7 + $2) % 6]}\t1"
-    else echo -e "the ${nouns[(i * 5 + $2) % 6]} was ${bad[(i * 7 + $2) % 6]}\t0"; fi
-  done
-}
-rows 96 0 > "$work/data/glue/SST-2/train.tsv"
-rows 24 1 > "$work/data/glue/SST-2/dev.tsv"
+source "$(dirname "$0")/../tiny_sst2.sh"
+write_tiny_sst2 "$work/data" 96 24
 config() {  # $1: the output folder
   cat <<YAML
 name: soak
