@@ -249,10 +249,12 @@ Progress resume(const fs::path& state_file, const fs::path& dir, nn::PeftMethod&
 }
 
 // The step after which the process kills itself (IAPT_FAULT_KILL_AFTER_STEP), for the tests of resume;
-// -1: never.
-int64_t fault_kill_after_step() {
+// under several ranks, only rank IAPT_FAULT_KILL_RANK where that is set. -1: never.
+int64_t fault_kill_after_step(int rank) {
   const char* value = std::getenv("IAPT_FAULT_KILL_AFTER_STEP");
-  return value ? std::stoll(value) : -1;
+  const char* only = std::getenv("IAPT_FAULT_KILL_RANK");
+  if (value == nullptr || (only != nullptr && std::stoi(only) != rank)) return -1;
+  return std::stoll(value);
 }
 
 // metrics.jsonl, and progress on stderr (a bar on a terminal, else a line). A resumed run appends
@@ -454,7 +456,7 @@ RunSummary train_run(const RunConfig& c) {
   }
 
   BatchSchedule batches(train, o.batch_size, c.seed);
-  const int64_t kill_after = fault_kill_after_step();
+  const int64_t kill_after = fault_kill_after_step(world.rank());
   std::optional<StepLog> log;
   if (root) log.emplace(dir / "metrics.jsonl", summary.resumed, o.steps, progress.next_step);
   // every trainable parameter: the gradients the ranks sum

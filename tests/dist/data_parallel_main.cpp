@@ -2,8 +2,9 @@
 // process and as 2 MPI ranks sharing each batch; the ranks must take the same steps: the training
 // losses and every tensor of the last checkpoint (parameters and Adam's moments) agree within
 // 1e-5, normwise, and the evaluation the ranks share out and gather writes the same predictions (each
-// example in order, its scores within 1e-5). The same run killed on 2 ranks after step 3 resumes as one process and ends as
-// well. Exit 77 (skipped) where the build has no MPI.
+// example in order, its scores within 1e-5). The same run killed on 2 ranks after step 3 resumes as
+// one process, and killed on rank 1 alone or rank 0 alone resumes on 2 ranks; each ends as well.
+// Exit 77 (skipped) where the build has no MPI.
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
@@ -111,6 +112,26 @@ int main() {
     ++failures;
   } else {
     compare(moved, "2 ranks killed after step 3, resumed as one process");
+  }
+  // one rank alone killed (the launcher then ends the other), resumed on 2 ranks
+  for (const int rank : {1, 0}) {
+    const std::string name = fmt::format("rank{}", rank);
+    std::ofstream(ws / (name + ".yaml")) << config(ws, name, 1);
+    std::string killed, resumed;
+    const int rc_killed = shell(fmt::format("IAPT_FAULT_KILL_AFTER_STEP=3 IAPT_FAULT_KILL_RANK={} {} -n 2 --oversubscribe {} "
+                                            "run {}",
+                                            rank, IAPT_MPIEXEC, IAPT_CLI, (ws / (name + ".yaml")).string()),
+                                killed);
+    const int rc_resumed = shell(fmt::format("{} -n 2 --oversubscribe {} run {}", IAPT_MPIEXEC, IAPT_CLI,
+                                             (ws / (name + ".yaml")).string()),
+                                 resumed);
+    if (rc_killed == 0 || rc_resumed != 0 || resumed.find("(resumed)") == std::string::npos) {
+      fmt::print("FAIL: rank {} killed after step 3 (the launcher exited {}), resumed on 2 ranks (exit {}):\n{}\n{}\n",
+                 rank, rc_killed, rc_resumed, killed, resumed);
+      ++failures;
+    } else {
+      compare(ws / name / "dp/seed-3", fmt::format("rank {} alone killed after step 3, resumed on 2 ranks", rank).c_str());
+    }
   }
   // the evaluation sharded over 2 ranks and gathered: every example, in order, with its scores
   for (const char* split : {"dev", "test"}) {
