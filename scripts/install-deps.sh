@@ -11,6 +11,7 @@ packages=(
   python3  # scripts/results-tables.py, which a test runs to keep docs/results.md true to the runs
   wordnet-base  # the main job's data
   libopenmpi-dev openmpi-bin  # data-parallel runs (optim/communicator.cpp) and their test
+  slurm-wlm munge  # scripts/test-slurm.sh: sweeps on a one-node SLURM cluster started by the test
   clang libclang-rt-dev libomp-dev  # the sanitizer build and the fuzzers (scripts/test-sanitizers.sh)
 )
 # Only for regenerating the committed fixtures (tests/reference) and for the benchmarks against

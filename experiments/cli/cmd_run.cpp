@@ -103,7 +103,7 @@ void add_sweep(CLI::App& app) {
       if (s.scripts.empty()) fmt::print("every run has finished; nothing to submit\n");
       for (size_t i = 0; i < s.scripts.size(); ++i)
         fmt::print("{} {}{}\n", s.job_ids.empty() ? "wrote" : "submitted job " + s.job_ids[i] + ":", s.scripts[i],
-                   s.array_tasks[i] ? fmt::format(" (an array of {} tasks)", s.array_tasks[i]) : "");
+                   s.array_tasks[i] ? fmt::format(" (an array of {} task{})", s.array_tasks[i], s.array_tasks[i] == 1 ? "" : "s") : "");
       return;
     }
     if (a->dry_run) {
