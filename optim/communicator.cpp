@@ -9,6 +9,9 @@
 #ifdef IAPT_HAS_MPI
 #include <mpi.h>
 #endif
+#ifdef IAPT_HAS_NCCL
+#include "optim/nccl_reduce.h"
+#endif
 
 namespace iapt::optim {
 
@@ -87,9 +90,10 @@ void Communicator::allreduce_sum(const std::vector<Tensor>& tensors) const {
   if (size_ == 1) return;
 #ifdef IAPT_HAS_MPI
   // refused before any rank reduces anything, so that no rank waits on the others
+  const Device device = tensors.empty() ? Device::CPU : tensors.front().device();
   for (const Tensor& t : tensors) {
-    IAPT_CHECK(t.device() == Device::CPU, "allreduce: a tensor on {} (the CPU reduction takes CPU tensors)",
-               device_name(t.device()));
+    IAPT_CHECK(t.device() == device, "allreduce: tensors on {} and on {} (one device per reduction)",
+               device_name(device), device_name(t.device()));
     mpi_type(t.dtype());
   }
   for (DType dt : {DType::F32, DType::F64}) {
@@ -98,14 +102,28 @@ void Communicator::allreduce_sum(const std::vector<Tensor>& tensors) const {
       if (t.dtype() == dt) total += t.numel();
     if (total == 0) continue;
     // one buffer for every tensor of this dtype, filled and emptied in the caller's order
-    Tensor flat = empty({total}, dt);
+    Tensor flat = empty({total}, dt, device);
     int64_t at = 0;
     for (const Tensor& t : tensors)
       if (t.dtype() == dt) flat.narrow(0, at, t.numel()).copy_(t.reshape({t.numel()})), at += t.numel();
     IAPT_CHECK(total <= INT32_MAX, "allreduce: {} values in one buffer (at most {})", total, INT32_MAX);
-    check_mpi(MPI_Allreduce(MPI_IN_PLACE, flat.raw_data(), static_cast<int>(total), mpi_type(dt), MPI_SUM,
-                            MPI_COMM_WORLD),
-              "allreduce");
+#ifdef IAPT_HAS_NCCL
+    const bool by_nccl = device == Device::CUDA && nccl_usable();
+#else
+    const bool by_nccl = false;
+#endif
+    if (by_nccl) {
+#ifdef IAPT_HAS_NCCL
+      nccl_allreduce_sum(flat.raw_data(), total, dt);
+#endif
+    } else {
+      // MPI sums host memory: a device's buffer goes through it (ranks sharing a GPU, or no NCCL)
+      Tensor host = device == Device::CPU ? flat : flat.to(Device::CPU);
+      check_mpi(MPI_Allreduce(MPI_IN_PLACE, host.raw_data(), static_cast<int>(total), mpi_type(dt), MPI_SUM,
+                              MPI_COMM_WORLD),
+                "allreduce");
+      if (device != Device::CPU) flat = host.to(device);
+    }
     at = 0;
     for (const Tensor& t : tensors)
       if (t.dtype() == dt) t.copy_(flat.narrow(0, at, t.numel()).view(t.shape())), at += t.numel();

@@ -1,7 +1,8 @@
 #pragma once
 // The processes of one data-parallel run: MPI's ranks where iapt is built with MPI and started by
 // an MPI launcher (mpirun, srun), else this process alone. Data-parallel training sums each step's
-// gradients over the ranks with one reduction of one flattened buffer per dtype.
+// gradients over the ranks with one reduction of one flattened buffer per dtype: MPI's on the CPU;
+// on a GPU, NCCL's where each rank has a GPU of its own, else MPI's through host memory.
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -21,8 +22,8 @@ class Communicator {
   int size() const { return size_; }
   bool is_root() const { return rank_ == 0; }
 
-  // Each tensor (CPU, f32 or f64, any layout) becomes its sum over the ranks, in place: the tensors
-  // of one dtype travel in one flattened buffer, one reduction per dtype. Every rank passes the
+  // Each tensor (f32 or f64, any layout, all on one device) becomes its sum over the ranks, in
+  // place: the tensors of one dtype travel in one flattened buffer, one reduction per dtype. Every rank passes the
   // same shapes in the same order. Nothing moves with one rank.
   void allreduce_sum(const std::vector<Tensor>& tensors) const;
   // The root's values on every rank (the same count everywhere).

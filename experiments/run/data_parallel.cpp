@@ -10,7 +10,8 @@ double sum_over_ranks(const optim::Communicator& world, const std::vector<Variab
     if (!p.grad().defined()) p.set_grad(zeros(p.shape(), p.dtype(), p.data().device()));
     parts.push_back(p.grad());
   }
-  const Tensor total = scalar_tensor(loss, DType::F64);
+  // the loss travels with the gradients, on their device
+  const Tensor total = scalar_tensor(loss, DType::F64, trained.empty() ? Device::CPU : trained.front().data().device());
   parts.push_back(total);
   world.allreduce_sum(parts);
   return total.item();

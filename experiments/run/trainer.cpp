@@ -393,9 +393,6 @@ RunSummary train_run(const RunConfig& c) {
   // data and schedule and evaluates its share of each split; rank 0 alone writes the run folder.
   const optim::Communicator& world = optim::Communicator::world();
   const bool root = world.is_root();
-  IAPT_CHECK(world.size() == 1 || c.device == "cpu",
-             "{}: data-parallel training over {} ranks runs on the CPU (device: {} has no reduction yet)", c.name,
-             world.size(), c.device);
   IAPT_CHECK(world.size() <= c.training.batch_size, "{}: {} ranks share batches of {} rows: fewer ranks, please",
              c.name, world.size(), c.training.batch_size);
   const auto started = std::chrono::steady_clock::now();

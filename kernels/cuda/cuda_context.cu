@@ -17,7 +17,7 @@ struct Context {
 Context& context() {
   static Context* ctx = [] {
     auto* c = new Context();  // never destroyed: the driver may be torn down before static destructors run
-    IAPT_CUDA_CHECK(cudaSetDevice(0));
+    IAPT_CUDA_CHECK(cudaSetDevice(device()));
     IAPT_CUDA_CHECK(cudaStreamCreateWithFlags(&c->stream, cudaStreamNonBlocking));
     IAPT_CUBLAS_CHECK(cublasCreate(&c->handle));
     IAPT_CUBLAS_CHECK(cublasSetStream(c->handle, c->stream));
@@ -37,6 +37,21 @@ int visible_device_count() {
     return cudaGetDeviceCount(&n) == cudaSuccess ? n : 0;
   }();
   return count;
+}
+
+int device() {
+  // Each of a node's ranks takes its own GPU where there are enough (a launcher that gives each
+  // rank one GPU through CUDA_VISIBLE_DEVICES leaves one visible: device 0); one process: device 0.
+  static const int d = [] {
+    int local_rank = 0;
+    for (const char* name : {"OMPI_COMM_WORLD_LOCAL_RANK", "MPI_LOCALRANKID", "SLURM_LOCALID", "PMI_LOCAL_RANK"})
+      if (const char* v = std::getenv(name); v != nullptr && *v != '\0') {
+        local_rank = std::atoi(v);
+        break;
+      }
+    return visible_device_count() > 0 ? local_rank % visible_device_count() : 0;
+  }();
+  return d;
 }
 
 cudaStream_t stream() { return context().stream; }

@@ -1,13 +1,15 @@
 #pragma once
-// The CUDA backend's per-process state: one stream on device 0 that every kernel, copy and cuBLAS
-// call is queued on (so ordering needs no events), the cuBLAS handle bound to it, and the TF32
-// switch for f32 GEMMs.
+// The CUDA backend's per-process state: one stream on this process's device (device 0, or under an
+// MPI launcher the node-local rank's GPU) that every kernel, copy, cuBLAS call and NCCL reduction is
+// queued on (so ordering needs no events), the cuBLAS handle bound to it, and the TF32 switch for
+// f32 GEMMs.
 #include <cublas_v2.h>
 #include <cuda_runtime.h>
 
 namespace iapt::kernels::cuda {
 
 int visible_device_count();
+int device();  // the GPU this process computes on
 cudaStream_t stream();
 cublasHandle_t cublas();
 // f32 GEMMs on tensor cores with TF32 inputs (off by default; IAPT_TF32=1 in the environment

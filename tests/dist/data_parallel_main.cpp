@@ -4,7 +4,7 @@
 // 1e-5, normwise, and the evaluation the ranks share out and gather writes the same predictions (each
 // example in order, its scores within 1e-5). The same run killed on 2 ranks after step 3 resumes as
 // one process, and killed on rank 1 alone or rank 0 alone resumes on 2 ranks; each ends as well.
-// Exit 77 (skipped) where the build has no MPI.
+// Exit 77 (skipped) where the build has no MPI. `--device cuda` runs it all on the GPU.
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
@@ -35,9 +35,13 @@ int shell(const std::string& command, std::string& output) {
   return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
 
+// The device of every run: the CPU, or the one named by --device (cuda: the GPU check's 2 ranks share
+// one GPU, or each has its own).
+std::string g_device = "cpu";
+
 std::string config(const fs::path& ws, const std::string& out, int checkpoint_every = 5) {
   const std::string fx = IAPT_FIXTURE_DIR;
-  return fmt::format(
+  return "device: " + g_device + "\n" + fmt::format(
       "name: dp\nseed: 3\noutput_dir: {}\nbackbone: {{path: {}/llama-gqa, tokenizer: {}/tiny-tokenizer/tokenizer.model}}\n"
       "method: {{name: iapt, soft_tokens: 2, bottleneck: 6, activation: {{kind: rational, version: B, degrees: [3, 2], "
       "init: gelu}}}}\ntask: {{name: sst2, data_dir: {}, max_length: 32}}\n"
@@ -57,8 +61,10 @@ std::vector<double> losses(const fs::path& run) {
 
 }  // namespace
 
-int main() {
+int main(int argc, char** argv) {
+  if (argc == 3 && std::string(argv[1]) == "--device") g_device = argv[2];
   if (testing::skip_without_mpi("data-parallel equality")) return 77;
+  fmt::print("device: {}\n", g_device);
   kernels::register_backends();
   const fs::path ws = fs::temp_directory_path() / fmt::format("iapt_data_parallel_{}", static_cast<long>(getpid()));
   fs::remove_all(ws);
