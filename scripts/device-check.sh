@@ -3,7 +3,8 @@
 # builds with the carried Debian libraries, runs every test (the CUDA parity groups included), a
 # training run on each device, the GPU benchmarks (kernels, a training step, multi-tenant serving)
 # and the CPU benchmark, and writes the logs and tables under $OUT.
-# Prepare here:  ../shared/device/make-deps-bundle.sh   (writes .deps.tar.xz; git ignores it)
+# Prepare here:  ../shared/device/make-deps-bundle.sh   (writes .deps.tar.xz; git ignores it), with
+# the Open MPI packages scripts/device-mpi.sh lists, for the data-parallel checks on the GPU
 # (the bundle's default OpenBLAS is the pthreads build, which the build accepts with a warning;
 # IAPT_DEVICE_PKGS naming libopenblas-openmp-dev and libopenblas0-openmp instead gives the OpenMP one)
 # Then run there with .deps.tar.xz carried:  bash scripts/device-check.sh
@@ -16,8 +17,9 @@ D=$PWD/.deps/usr
 export LD_LIBRARY_PATH=$D/lib/x86_64-linux-gnu:$D/lib/x86_64-linux-gnu/openblas-openmp:$D/lib/x86_64-linux-gnu/openblas-pthread:${LD_LIBRARY_PATH:-}
 nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv >"$OUT/gpu.txt" 2>&1
 arch=$(nvidia-smi --query-gpu=compute_cap --format=csv,noheader 2>/dev/null | head -1 | tr -d '.')
+source scripts/device-mpi.sh >"$OUT/mpi.txt" 2>&1
 {
-  cmake -S . -B build-gpu -G Ninja -DCMAKE_BUILD_TYPE=Release -DIAPT_CUDA=ON \
+  cmake -S . -B build-gpu -G Ninja -DCMAKE_BUILD_TYPE=Release -DIAPT_CUDA=ON "${MPI_CMAKE_ARGS[@]}" \
     -DCMAKE_CUDA_ARCHITECTURES="${arch:-90}" -DCMAKE_PREFIX_PATH="$D" -DCMAKE_LIBRARY_PATH="$D/lib/x86_64-linux-gnu" &&
     cmake --build build-gpu -j "$(nproc)"
 } >"$OUT/build.log" 2>&1 || { tail -40 "$OUT/build.log"; exit 1; }
@@ -47,6 +49,11 @@ run_parity() {
   grep -h '"final_loss"\|accuracy' "$w/runs/cpu/seed-1/summary.json" "$w/runs/cuda/seed-1/summary.json"
 }
 run_parity >"$OUT/run_parity.txt" 2>&1
+# Data-parallel on the GPU: 2 ranks sharing it (their gradients summed through host memory, since
+# NCCL refuses two ranks on one GPU) take one process's steps; where the bundle has MPI.
+timeout 300 build-gpu/tests/iapt_data_parallel_check --device cuda >"$OUT/data_parallel_cuda.txt" 2>&1
+dp_rc=$?
+((dp_rc == 77)) && dp_rc=0  # skipped: no MPI
 timeout 180 build-gpu/iapt_bench_cuda >"$OUT/bench_cuda.md" 2>&1
 timeout 60 build-gpu/iapt_bench >"$OUT/bench_cpu.md" 2>&1
 # a training step of each method on the GPU, and multi-tenant serving (random weights of the
@@ -66,5 +73,7 @@ cat "$OUT/gpu.txt"
 grep -E "tests passed|tests failed" "$OUT/ctest.log"
 grep -E "^FAIL|passed, .* failed" "$OUT/parity.txt"
 tail -8 "$OUT/run_parity.txt"
+cat "$OUT/mpi.txt"
+tail -12 "$OUT/data_parallel_cuda.txt"
 cat "$OUT/bench_cuda.md" "$OUT/bench_step_cuda.jsonl" "$OUT/bench_serve_cuda.md"
-exit $((ctest_rc | parity_rc))
+exit $((ctest_rc | parity_rc | dp_rc))
