@@ -55,12 +55,15 @@ void add_sweep(CLI::App& app) {
     run::SweepFilter filter;
     run::SlurmOptions cluster;
     std::string selected_run;
+    std::vector<std::string> overrides;
   };
   auto a = std::make_shared<Args>();
   auto* cmd = app.add_subcommand("sweep", "Run every configuration and seed of a sweep, then report");
   cmd->add_option("file", a->file, "experiment YAML with a sweep section")->required()->check(CLI::ExistingFile);
   cmd->add_option("--jobs", a->jobs, "runs at once (local processes)")->check(integer_between(1, 1024));
   cmd->add_flag("--dry-run", a->dry_run, "validate every run's config and list the runs, run nothing");
+  cmd->add_option("--set", a->overrides, "override a field of every run: key.path=value; key.path=v1,v2,v3 sweeps the "
+                                         "key over the values (a grid entry) (repeatable)");
   cmd->add_option("--only", a->filter.labels, "run only these configurations (labels; comma-separated or repeated); "
                                              "the report still covers every finished run")
       ->delimiter(',');
@@ -92,14 +95,14 @@ void add_sweep(CLI::App& app) {
       IAPT_CHECK(colon != std::string::npos && colon + 1 < a->selected_run.size(),
                  "--selected-run: expected CONFIGURATION:SEED, got '{}'", a->selected_run);
       const std::string config = run::selected_run_config(a->file, a->selected_run.substr(0, colon),
-                                                          std::stoull(a->selected_run.substr(colon + 1)));
+                                                          std::stoull(a->selected_run.substr(colon + 1)), a->overrides);
       if (!config.empty()) fmt::print("{}\n", config);
       return;
     }
     if (a->slurm) {
       a->cluster.submit = !a->dry_run;
       const run::SlurmSweep s = run::slurm_sweep(a->file, std::filesystem::read_symlink("/proc/self/exe").string(),
-                                                 a->filter, a->cluster);
+                                                 a->filter, a->cluster, a->overrides);
       if (s.scripts.empty()) fmt::print("every run has finished; nothing to submit\n");
       for (size_t i = 0; i < s.scripts.size(); ++i)
         fmt::print("{} {}{}\n", s.job_ids.empty() ? "wrote" : "submitted job " + s.job_ids[i] + ":", s.scripts[i],
@@ -107,7 +110,7 @@ void add_sweep(CLI::App& app) {
       return;
     }
     if (a->dry_run) {
-      const auto runs = run::expand_sweep(a->file);
+      const auto runs = run::expand_sweep(a->file, a->overrides);
       a->filter.check(runs, a->file);
       for (const auto& r : runs)
         if (a->filter.includes(r))
@@ -116,9 +119,10 @@ void add_sweep(CLI::App& app) {
       return;
     }
     // the runs are this same executable, in processes of their own
-    const int failed = run::run_sweep(a->file, a->jobs, std::filesystem::read_symlink("/proc/self/exe").string(), a->filter);
+    const int failed = run::run_sweep(a->file, a->jobs, std::filesystem::read_symlink("/proc/self/exe").string(),
+                                      a->filter, a->overrides);
     if (failed > 0) throw CLI::RuntimeError(fmt::format("{} runs failed", failed), 1);
-    const auto runs = run::expand_sweep(a->file);
+    const auto runs = run::expand_sweep(a->file, a->overrides);
     if (runs.empty()) return;
     const std::filesystem::path dir = runs.front().sweep_dir;
     fmt::print("\n{}:\n", (dir / "table.md").string());

@@ -4,6 +4,7 @@
 
 #include "core/error.h"
 #include "experiments/cli/commands.h"
+#include "experiments/version.h"
 #include "kernels/backends.h"
 #include "kernels/cpu/denormals.h"
 
@@ -11,6 +12,7 @@ int main(int argc, char** argv) {
   iapt::kernels::restart_if_blas_misdetects_cpu(argv);
   iapt::kernels::register_backends();
   CLI::App app{"iapt: instruction-aware prompt tuning of transformer language models"};
+  app.set_version_flag("--version", iapt::version_string());
   app.require_subcommand(1);
   iapt::cli::add_demo(app);
   iapt::cli::add_info(app);

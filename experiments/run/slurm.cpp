@@ -88,15 +88,15 @@ std::string submit(const std::string& script, const std::string& after) {
 }  // namespace
 
 SlurmSweep slurm_sweep(const std::string& path, const std::string& cli, const SweepFilter& filter,
-                       const SlurmOptions& options) {
+                       const SlurmOptions& options, const std::vector<std::string>& overrides) {
   IAPT_CHECK(options.ranks_per_run >= 1 && options.cpus_per_task >= 1 && options.gpus_per_run >= 0 &&
                  options.max_parallel >= 0,
              "--slurm: ranks and CPUs per run must be at least 1, GPUs and the parallel limit at least 0");
-  const std::vector<SweepRun> runs = expand_sweep(path);
+  const std::vector<SweepRun> runs = expand_sweep(path, overrides);
   SlurmSweep out;
   if (runs.empty()) return out;
   filter.check(runs, path);
-  write_sweep_index(path, runs);
+  write_sweep_index(path, runs, overrides);
   const fs::path sweep_dir = runs.front().sweep_dir;
   fs::create_directories(sweep_dir / "slurm");
   const std::string name = "iapt-" + sweep_dir.filename().string(), sweep_file = fs::absolute(path).string();
@@ -135,10 +135,12 @@ SlurmSweep slurm_sweep(const std::string& path, const std::string& cli, const Sw
                        "# array task each (CONFIGURATION:SEED); the choice is read when the task starts\ntasks=(\n",
                        sweep_file);
       for (const auto& t : tasks) s += "  " + quoted(t) + "\n";
-      s += fmt::format(")\nconfig=$({} sweep {} --selected-run \"${{tasks[$SLURM_ARRAY_TASK_ID]}}\")\n"
+      std::string sets;
+      for (const auto& o : overrides) sets += " --set " + quoted(o);
+      s += fmt::format(")\nconfig=$({} sweep {}{} --selected-run \"${{tasks[$SLURM_ARRAY_TASK_ID]}}\")\n"
                        "if [[ -z \"$config\" ]]; then echo \"${{tasks[$SLURM_ARRAY_TASK_ID]}}: finished already\"; "
                        "exit 0; fi\n",
-                       quoted(cli), quoted(sweep_file));
+                       quoted(cli), quoted(sweep_file), sets);
       s += run_lines(cli, options);
       out.scripts.push_back((sweep_dir / "sweep-final.sbatch").string());
       write_text_atomically(out.scripts.back(), s);
@@ -158,8 +160,9 @@ SlurmSweep slurm_sweep(const std::string& path, const std::string& cli, const Sw
   return out;
 }
 
-std::string selected_run_config(const std::string& path, const std::string& label, uint64_t seed) {
-  const std::vector<SweepRun> runs = expand_sweep(path);
+std::string selected_run_config(const std::string& path, const std::string& label, uint64_t seed,
+                                const std::vector<std::string>& overrides) {
+  const std::vector<SweepRun> runs = expand_sweep(path, overrides);
   IAPT_CHECK(has_selection_stage(runs), "{}: --selected-run: the sweep has no selection stage of its own", path);
   const auto chosen = select_candidates(runs);
   const auto it = chosen.find(label);

@@ -30,12 +30,15 @@ struct SlurmSweep {
 
 // Writes the scripts for the sweep at `path` (runs started by the iapt executable `cli`) and, unless
 // a dry run, submits them with sbatch, each after the one before. Nothing to run submits nothing.
+// The sweep's --set overrides are baked into the runs' configs (and passed to the final stage's
+// tasks).
 SlurmSweep slurm_sweep(const std::string& path, const std::string& cli, const SweepFilter& filter,
-                       const SlurmOptions& options);
+                       const SlurmOptions& options, const std::vector<std::string>& overrides = {});
 
 // For a task of sweep-final.sbatch: writes the config of configuration `label`'s run with `seed` and
 // the selected candidate, and returns its config path, or "" where that run has finished. An error
 // where the configuration's selection runs have not all finished.
-std::string selected_run_config(const std::string& path, const std::string& label, uint64_t seed);
+std::string selected_run_config(const std::string& path, const std::string& label, uint64_t seed,
+                                const std::vector<std::string>& overrides = {});
 
 }  // namespace iapt::run

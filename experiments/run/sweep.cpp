@@ -65,8 +65,45 @@ std::string relative_to(const fs::path& target, const fs::path& dir) {
 
 }  // namespace
 
-std::vector<SweepRun> expand_sweep(const std::string& path) {
+namespace {
+
+// One --set of a sweep: "key=value" sets the key; "key=v1,v2" (a plain value with commas: not a
+// quoted string, list or mapping) makes it an entry of sweep.grid, named in sweep.label if the file
+// names its label keys.
+void apply_sweep_override(YAML::Node root, const std::string& assignment) {
+  const size_t eq = assignment.find('=');
+  IAPT_CHECK(eq != std::string::npos && eq > 0, "--set {}: expected key.path=value", assignment);
+  const std::string key = assignment.substr(0, eq), text = assignment.substr(eq + 1);
+  auto parse = [&](const std::string& v) {
+    try {
+      return YAML::Load(v);
+    } catch (const YAML::Exception& e) {
+      throw Error(fmt::format("--set {}: '{}' is not valid YAML: {}", assignment, v, e.msg));
+    }
+  };
+  const bool several = text.find(',') != std::string::npos && text.find_first_of("[{\"'") != 0;
+  if (!several) {
+    set_path(root, key, parse(text), "--set " + assignment);
+    return;
+  }
+  YAML::Node values(YAML::NodeType::Sequence);
+  std::stringstream parts(text);
+  for (std::string part; std::getline(parts, part, ',');) values.push_back(parse(part));
+  YAML::Node sweep = root["sweep"];
+  IAPT_CHECK(!sweep || sweep.IsMap(), "--set {}: the file's 'sweep' is not a mapping", assignment);
+  sweep["grid"][key] = values;
+  if (sweep["label"] && sweep["label"].IsSequence()) {
+    bool named = false;
+    for (const auto& k : sweep["label"]) named = named || k.Scalar() == key;
+    if (!named) sweep["label"].push_back(key);
+  }
+}
+
+}  // namespace
+
+std::vector<SweepRun> expand_sweep(const std::string& path, const std::vector<std::string>& overrides) {
   YAML::Node root = config::load_yaml_file(path);
+  for (const auto& o : overrides) apply_sweep_override(root, o);
   config::YamlMap top(root, path, "");
   IAPT_CHECK(top.has("sweep"), "{}: no 'sweep' section (run one experiment with iapt run)", path);
   config::YamlMap sweep = top.map("sweep");
@@ -370,6 +407,17 @@ std::vector<const SweepRun*> runs_to_make(const std::string& path, const std::ve
 
 namespace {
 
+// "dev accuracy 0.6250 (step 40), test accuracy 0.5833": a finished run's scores on its task's
+// first metric, for the sweep's progress lines.
+std::string scores_of(const std::string& run_dir) {
+  const nlohmann::json s = read_json_file(fs::path(run_dir) / "summary.json");
+  const std::string metric = s.at("dev_metric").get<std::string>();
+  std::string out = fmt::format("dev {} {:.4f} (step {})", metric, s.at("dev").value(metric, 0.0),
+                                s.value("best_step", int64_t{0}));
+  if (s.at("test").contains(metric)) out += fmt::format(", test {} {:.4f}", metric, s.at("test")[metric].get<double>());
+  return out;
+}
+
 // Runs `todo` with the iapt executable `cli`, `jobs` at a time; returns how many failed.
 int execute(const std::vector<const SweepRun*>& todo, int jobs, const std::string& cli) {
   // Runs at once share the cores: each gets its share of OpenMP threads (unless OMP_NUM_THREADS is
@@ -381,6 +429,7 @@ int execute(const std::vector<const SweepRun*>& todo, int jobs, const std::strin
   }
   std::atomic<size_t> next{0};
   std::atomic<int> failed{0};
+  size_t ended = 0;
   std::mutex print;
   auto worker = [&] {
     for (size_t i; (i = next++) < todo.size();) {
@@ -390,8 +439,10 @@ int execute(const std::vector<const SweepRun*>& todo, int jobs, const std::strin
       const int rc = std::system(cmd.c_str());
       std::lock_guard<std::mutex> lock(print);
       if (rc != 0) ++failed;
-      fmt::print("{} {}{} seed {} ({})\n", rc == 0 ? "done" : "FAILED", r.label,
-                 r.candidate.empty() ? "" : " " + r.candidate, r.seed, rc == 0 ? r.run_dir : log);
+      ++ended;
+      fmt::print("{} {}{} seed {} [{} of {}]: {} ({})\n", rc == 0 ? "done" : "FAILED", r.label,
+                 r.candidate.empty() ? "" : " " + r.candidate, r.seed, ended, todo.size(),
+                 rc == 0 ? scores_of(r.run_dir) : "see its log", rc == 0 ? r.run_dir : log);
       std::fflush(stdout);
     }
   };
@@ -452,11 +503,13 @@ size_t planned_runs(const std::vector<SweepRun>& runs) {
   return selection + final_runs.size();
 }
 
-void write_sweep_index(const std::string& path, const std::vector<SweepRun>& runs) {
+void write_sweep_index(const std::string& path, const std::vector<SweepRun>& runs,
+                       const std::vector<std::string>& overrides) {
   if (runs.empty()) return;
   const fs::path sweep_dir = runs.front().sweep_dir;
   fs::create_directories(sweep_dir);
   write_text_atomically(sweep_dir / "sweep.json", nlohmann::json{{"file", relative_to(path, sweep_dir)},
+                                                                 {"overrides", overrides},
                                                                  {"swept_keys", runs.front().swept_keys},
                                                                  {"selected_keys", runs.front().selected_keys},
                                                                  {"runs", planned_runs(runs)}}
@@ -471,11 +524,12 @@ void write_sweep_index(const std::string& path, const std::vector<SweepRun>& run
   write_text_atomically(sweep_dir / "selection.json", selection.dump(2) + "\n");
 }
 
-int run_sweep(const std::string& path, int jobs, const std::string& cli, const SweepFilter& filter) {
-  std::vector<SweepRun> runs = expand_sweep(path);
+int run_sweep(const std::string& path, int jobs, const std::string& cli, const SweepFilter& filter,
+              const std::vector<std::string>& overrides) {
+  std::vector<SweepRun> runs = expand_sweep(path, overrides);
   if (runs.empty()) return 0;
   filter.check(runs, path);
-  write_sweep_index(path, runs);
+  write_sweep_index(path, runs, overrides);
   int failed = execute(runs_to_make(path, first_stage(runs, filter)), jobs, cli);
   if (has_selection_stage(runs)) {
     const auto chosen = select_candidates(runs);

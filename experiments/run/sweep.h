@@ -46,7 +46,10 @@ struct SweepRun {
 // The most runs one sweep expands to; more is refused before anything is expanded.
 inline constexpr double kMaxSweepRuns = 10000;
 
-std::vector<SweepRun> expand_sweep(const std::string& path);
+// `overrides` are --set's "a.b.c=value", applied to the file's YAML first (the sweep section's keys
+// included); "a.b.c=v1,v2,v3" (a plain value with commas) sweeps the key over the values instead, as
+// an entry of sweep.grid (a file without a sweep section becomes a sweep of it).
+std::vector<SweepRun> expand_sweep(const std::string& path, const std::vector<std::string>& overrides = {});
 
 // The selected candidate of each configuration, from the selection stage's finished runs: label ->
 // candidate (a configuration is absent until all its selection runs have finished). Writes
@@ -74,9 +77,11 @@ std::vector<const SweepRun*> final_stage(const std::vector<SweepRun>& runs, cons
 // configuration and remaining seed.
 size_t planned_runs(const std::vector<SweepRun>& runs);
 
-// Writes NAME/sweep.json (the sweep file, its swept and selected keys, the planned runs) and, for a
+// Writes NAME/sweep.json (the sweep file and --set overrides, its swept and selected keys, the
+// planned runs) and, for a
 // sweep that reuses another's selection, NAME/selection.json.
-void write_sweep_index(const std::string& path, const std::vector<SweepRun>& runs);
+void write_sweep_index(const std::string& path, const std::vector<SweepRun>& runs,
+                       const std::vector<std::string>& overrides = {});
 
 // Writes each run's config and returns the runs not finished yet. A finished run (summary.json) is
 // skipped, and said so unless `quiet`, only when its config is the one the sweep would write (its
@@ -89,6 +94,7 @@ std::vector<const SweepRun*> runs_to_make(const std::string& path, const std::ve
 // writes the report. Runs the filter leaves out are left as they are; the selection and the report
 // still read every finished run. A finished run is skipped when its config is the one the sweep
 // would write (its output_dir aside, so a clone elsewhere resumes). Returns how many runs failed.
-int run_sweep(const std::string& path, int jobs, const std::string& cli, const SweepFilter& filter = {});
+int run_sweep(const std::string& path, int jobs, const std::string& cli, const SweepFilter& filter = {},
+              const std::vector<std::string>& overrides = {});
 
 }  // namespace iapt::run

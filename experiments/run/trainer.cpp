@@ -21,6 +21,7 @@
 #include "core/safetensors.h"
 #include "experiments/run/batches.h"
 #include "experiments/run/data_parallel.h"
+#include "experiments/version.h"
 #include "experiments/run/diagnostics.h"
 #include "experiments/run/evaluator.h"
 #include "experiments/run/finite.h"
@@ -348,6 +349,7 @@ void finish_run(const RunConfig& c, Setup& s, const fs::path& dir, const nlohman
                                   {"cpu_threads", cpu_threads()},
                                   {"ranks", optim::Communicator::world().size()},  // data-parallel processes
                                   {"cpu", kernels::cpu::cpu_description()},
+                                  {"iapt", version_string()},  // the version and source revision
                                   {"denormals", kernels::cpu::flushing_denormals() ? "flushed" : "kept"},
                                   {"device", c.device},
                                   {"resumed", summary.resumed},

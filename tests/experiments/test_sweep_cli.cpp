@@ -1,0 +1,68 @@
+// The sweep's command line: --set on every run and comma multirun, its progress lines, and the
+// version that made a run.
+#include <catch2/catch.hpp>
+#include <filesystem>
+#include <fstream>
+#include <string>
+
+#include "tests/experiments/cli_run.h"
+
+namespace fs = std::filesystem;
+using namespace iapt::testing;
+
+TEST_CASE("sweep --set: a field of every run, and key=v1,v2 sweeps the key; each finished run prints its scores",
+          "[experiments][run]") {
+  fs::path ws = workspace("sweep_set");
+  std::ofstream(ws / "one.yaml") << sweep_text(ws, "rates", 12);  // a plain run config: no sweep section
+  Result r = run_cli("sweep " + (ws / "one.yaml").string() +
+                     " --set training.lr=1e-9,3e-2 --set training.steps=4 --set 'sweep.seeds=[1, 2]'");
+  INFO(r.output);
+  REQUIRE(r.exit_code == 0);
+  const fs::path out = ws / "sweeps/rates";
+  for (const char* rate : {"1e-9", "3e-2"})
+    for (int seed : {1, 2}) {
+      const fs::path run = out / rate / fmt::format("seed-{}", seed);
+      INFO(run);
+      REQUIRE(fs::exists(run / "summary.json"));
+      CHECK(read_json(run / "summary.json")["steps"] == 4);
+      CHECK(read_text(run.string() + ".yaml").find("lr: " + std::string(rate)) != std::string::npos);
+    }
+  const auto index = read_json(out / "sweep.json");
+  CHECK(index["overrides"] == nlohmann::json({"training.lr=1e-9,3e-2", "training.steps=4", "sweep.seeds=[1, 2]"}));
+  CHECK(index["swept_keys"] == nlohmann::json({"training.lr"}));
+  CHECK(index["runs"] == 4);
+  // "done LABEL seed N [K of 4]: dev accuracy X (step S), test accuracy Y (run folder)"
+  for (int k = 1; k <= 4; ++k) CHECK(r.output.find(fmt::format("[{} of 4]: dev accuracy ", k)) != std::string::npos);
+  const auto summary = read_json(out / "3e-2/seed-1/summary.json");
+  const double dev = summary["dev"]["accuracy"], test = summary["test"]["accuracy"];
+  CHECK(r.output.find("done 3e-2 seed 1 [") != std::string::npos);
+  CHECK(r.output.find(fmt::format("dev accuracy {:.4f} (step {}), test accuracy {:.4f} ({})", dev,
+                                  summary["best_step"].get<int>(), test, (out / "3e-2/seed-1").string())) !=
+        std::string::npos);
+  // the table's column is the swept key
+  CHECK(read_text(out / "table.md").find("| training.lr |") != std::string::npos);
+
+  // a comma inside a list or a quoted string is one value
+  std::ofstream(ws / "two.yaml") << sweep_text(ws, "quoted", 2) + "sweep: {seeds: [1]}\n";
+  Result quoted = run_cli("sweep " + (ws / "two.yaml").string() + " --dry-run --set 'name=\"a,b\"'");
+  INFO(quoted.output);
+  CHECK(quoted.exit_code == 0);
+  CHECK(quoted.output.find("/sweeps/a,b/default/seed-1") != std::string::npos);
+  Result bad = run_cli("sweep " + (ws / "two.yaml").string() + " --dry-run --set training.lr");
+  CHECK(bad.exit_code != 0);
+  CHECK(bad.output.find("--set training.lr: expected key.path=value") != std::string::npos);
+}
+
+TEST_CASE("--version names the version and source revision, and every run's summary records it", "[experiments][run]") {
+  Result v = run_cli("--version");
+  INFO(v.output);
+  CHECK(v.exit_code == 0);
+  REQUIRE(v.output.rfind("0.1 (revision ", 0) == 0);
+  fs::path ws = workspace("version");
+  std::ofstream(ws / "run.yaml") << sweep_text(ws, "versioned", 2);
+  Result r = run_cli("run " + (ws / "run.yaml").string());
+  INFO(r.output);
+  REQUIRE(r.exit_code == 0);
+  const std::string version = v.output.substr(0, v.output.find('\n'));
+  CHECK(read_json(ws / "sweeps/versioned/seed-3/summary.json")["iapt"] == version);
+}
