@@ -1,5 +1,6 @@
 #include "models/evaluation.h"
 
+#include <algorithm>
 #include <cmath>
 #include <sstream>
 
@@ -9,21 +10,41 @@
 
 namespace iapt::models {
 
+namespace {
+
+// A pair's tokens: encode(context + continuation), of which the first `common` are the context's.
+struct EncodedPair {
+  std::vector<int64_t> whole;
+  size_t common = 1;
+};
+
+EncodedPair encode_pair(const LlamaForCausalLM& model, const Tokenizer& tok, const std::string& context,
+                        const std::string& continuation) {
+  EncodedPair e;
+  const std::vector<int64_t> ctx = tok.encode(context);
+  e.whole = tok.encode(context + continuation);
+  size_t common = 0;  // context tokens that survive unchanged in the joint encoding
+  while (common < ctx.size() && common < e.whole.size() && ctx[common] == e.whole[common]) ++common;
+  e.common = std::max<size_t>(common, 1);  // BOS at least: the first token is never predicted
+  const int64_t n = static_cast<int64_t>(e.whole.size());
+  IAPT_CHECK(n <= model.config.max_position_embeddings,
+             "score: context and continuation are {} tokens, more than the model's {} positions "
+             "(max_position_embeddings)", n, model.config.max_position_embeddings);
+  return e;
+}
+
+}  // namespace
+
 ContinuationScore score_continuation(const LlamaForCausalLM& model, const Tokenizer& tok, const std::string& context,
                                      const std::string& continuation) {
-  std::vector<int64_t> ctx = tok.encode(context);
-  std::vector<int64_t> whole = tok.encode(context + continuation);
-  size_t common = 0;  // context tokens that survive unchanged in the joint encoding
-  while (common < ctx.size() && common < whole.size() && ctx[common] == whole[common]) ++common;
-  common = std::max<size_t>(common, 1);  // BOS at least: the first token is never predicted
+  const EncodedPair e = encode_pair(model, tok, context, continuation);
+  const std::vector<int64_t>& whole = e.whole;
+  const size_t common = e.common;
   ContinuationScore s;
   s.tokens = static_cast<int64_t>(whole.size() - common);
   if (s.tokens == 0) return s;
   NoGradGuard no_grad;
   const int64_t n = static_cast<int64_t>(whole.size());
-  IAPT_CHECK(n <= model.config.max_position_embeddings,
-             "score: context and continuation are {} tokens, more than the model's {} positions "
-             "(max_position_embeddings)", n, model.config.max_position_embeddings);
   Tensor logits = model.forward(from_ints(whole, {1, n})).data().squeeze(0);  // [n, V]
   // position i predicts token i + 1
   Tensor lp = ops::softmax(logits.narrow(0, static_cast<int64_t>(common) - 1, s.tokens), -1, true);
@@ -34,6 +55,75 @@ ContinuationScore score_continuation(const LlamaForCausalLM& model, const Tokeni
     s.is_greedy = s.is_greedy && v >= best.at({i});
   }
   return s;
+}
+
+std::vector<ContinuationScore> score_continuations(const LlamaForCausalLM& model, const Tokenizer& tok,
+                                                   const std::vector<std::pair<std::string, std::string>>& pairs,
+                                                   int64_t batch_size, bool left_padding,
+                                                   const std::vector<std::string>& names) {
+  IAPT_CHECK(batch_size >= 1, "score: batch size {} (at least 1)", batch_size);
+  std::vector<EncodedPair> encoded;
+  for (size_t i = 0; i < pairs.size(); ++i) {
+    try {
+      encoded.push_back(encode_pair(model, tok, pairs[i].first, pairs[i].second));
+    } catch (const Error& e) {
+      throw Error(i < names.size() ? fmt::format("{}: {}", names[i], e.what()) : std::string(e.what()));
+    }
+  }
+  // longest first, so that each batch pads little (and the first shows the peak memory)
+  std::vector<size_t> order(pairs.size());
+  for (size_t i = 0; i < order.size(); ++i) order[i] = i;
+  std::stable_sort(order.begin(), order.end(),
+                   [&](size_t a, size_t b) { return encoded[a].whole.size() > encoded[b].whole.size(); });
+  std::vector<ContinuationScore> out(pairs.size());
+  NoGradGuard no_grad;
+  for (size_t first = 0; first < order.size(); first += static_cast<size_t>(batch_size)) {
+    const size_t last = std::min(order.size(), first + static_cast<size_t>(batch_size));
+    const int64_t rows = static_cast<int64_t>(last - first);
+    const int64_t t = static_cast<int64_t>(encoded[order[first]].whole.size());
+    std::vector<int64_t> ids(rows * t, 0), mask(rows * t, 0), pos(rows * t, 0), offset(rows);
+    for (int64_t r = 0; r < rows; ++r) {
+      const auto& w = encoded[order[first + r]].whole;
+      offset[r] = left_padding ? t - static_cast<int64_t>(w.size()) : 0;  // where the row's tokens start
+      for (size_t i = 0; i < w.size(); ++i) {
+        ids[r * t + offset[r] + i] = w[i];
+        mask[r * t + offset[r] + i] = 1;
+        pos[r * t + offset[r] + i] = static_cast<int64_t>(i);
+      }
+    }
+    ForwardInputs in;
+    in.attention_mask = from_ints(mask, {rows, t});
+    in.positions = from_ints(pos, {rows, t});
+    // only the positions that predict a continuation token reach the vocabulary: their hidden
+    // states [K, d] (gathered as an embedding lookup's rows), then log-probabilities [K, V] on the
+    // host in f32; position i predicts token i + 1
+    std::vector<int64_t> at;
+    for (int64_t r = 0; r < rows; ++r) {
+      const EncodedPair& e = encoded[order[first + r]];
+      for (size_t i = e.common; i < e.whole.size(); ++i) at.push_back(r * t + offset[r] + static_cast<int64_t>(i) - 1);
+    }
+    if (at.empty()) continue;  // every continuation of the batch is empty
+    const Tensor hidden = model.hidden_states(from_ints(ids, {rows, t}), in).data();  // [rows, t, d]
+    const Tensor picked = ops::embedding(hidden.reshape({rows * t, hidden.size(2)}),
+                                         from_ints(at, {static_cast<int64_t>(at.size())}).to(hidden.device()));
+    const Tensor lp = ops::softmax(model.logits_of(Variable(picked)).data(), -1, true)
+                          .to(Device::CPU)
+                          .to(DType::F32)
+                          .contiguous();  // [K, V]
+    const int64_t v = lp.size(1);
+    const float* row = lp.data<float>();
+    for (int64_t r = 0; r < rows; ++r) {
+      const EncodedPair& e = encoded[order[first + r]];
+      ContinuationScore& s = out[order[first + r]];
+      s.tokens = static_cast<int64_t>(e.whole.size() - e.common);
+      for (size_t i = e.common; i < e.whole.size(); ++i, row += v) {
+        const float chosen = row[e.whole[i]];
+        s.logprob += chosen;
+        s.is_greedy = s.is_greedy && chosen >= *std::max_element(row, row + v);
+      }
+    }
+  }
+  return out;
 }
 
 double PerplexityResult::perplexity() const { return std::exp(nll_per_token); }
