@@ -1,5 +1,5 @@
-// The sweep's command line: --set on every run and comma multirun, its progress lines, and the
-// version that made a run.
+// The command line around runs and sweeps: the sweep's --set on every run and comma multirun, its
+// progress lines, the version that made a run, and `params` on the project's own experiment files.
 #include <catch2/catch.hpp>
 #include <filesystem>
 #include <fstream>
@@ -65,4 +65,25 @@ TEST_CASE("--version names the version and source revision, and every run's summ
   REQUIRE(r.exit_code == 0);
   const std::string version = v.output.substr(0, v.output.find('\n'));
   CHECK(read_json(ws / "sweeps/versioned/seed-3/summary.json")["iapt"] == version);
+}
+
+TEST_CASE("params --config reads params files, experiments and sweeps (a line per configuration)", "[experiments][run]") {
+  fs::path ws = workspace("params");
+  std::ofstream(ws / "run.yaml") << config_text(ws, "runs");
+  Result run = run_cli("params --config " + (ws / "run.yaml").string());
+  INFO(run.output);
+  CHECK(run.exit_code == 0);
+  CHECK(run.output.find("method    iapt\ntunable   804 (") != std::string::npos);
+  std::ofstream(ws / "sweep.yaml") << sweep_text(ws, "both", 4) + "sweep:\n  labels: [iapt, lora]\n  zip:\n    method:\n" +
+                                          kIaptAndLora;
+  Result sweep = run_cli("params --config " + (ws / "sweep.yaml").string());
+  INFO(sweep.output);
+  CHECK(sweep.exit_code == 0);
+  CHECK(sweep.output.find("backbone  ") == 0);
+  CHECK(sweep.output.find("iapt                     iapt             tunable 804 (") != std::string::npos);
+  CHECK(sweep.output.find("lora                     lora             tunable 448 (") != std::string::npos);
+  Result file = run_cli("params --config " + std::string(IAPT_SOURCE_DIR) + "/experiments/configs/params/llama2-7b-iapt.yaml");
+  INFO(file.output);
+  CHECK(file.exit_code == 0);
+  CHECK(file.output.find("method    iapt\ntunable   ") != std::string::npos);
 }
