@@ -99,6 +99,34 @@ void apply_sweep_override(YAML::Node root, const std::string& assignment) {
   }
 }
 
+// The node at a dotted key ("method.r"), undefined where there is none; never adds one.
+YAML::Node node_at_path(const YAML::Node& root, const std::string& key) {
+  YAML::Node n = root;
+  std::stringstream parts(key);
+  for (std::string part; std::getline(parts, part, '.');) {
+    if (!n.IsMap()) return YAML::Node(YAML::NodeType::Undefined);
+    const YAML::Node& m = n;  // const: a missing key is not created
+    if (!m[part]) return YAML::Node(YAML::NodeType::Undefined);
+    n.reset(m[part]);
+  }
+  return n;
+}
+
+// Records for each node of `copy` the place of its twin in `original` ("FILE:LINE:COLUMN (RUN)"),
+// innermost first, since the first recorded node containing an error's node names its place.
+void record_origins(const YAML::Node& original, const YAML::Node& copy, const std::string& file, const std::string& run,
+                    config::Overrides& origins) {
+  if (!original || !copy) return;
+  if (original.IsMap() && copy.IsMap()) {
+    for (const auto& kv : original)
+      if (kv.first.IsScalar()) record_origins(kv.second, copy[kv.first.Scalar()], file, run, origins);
+  } else if (original.IsSequence() && copy.IsSequence()) {
+    for (size_t i = 0; i < original.size() && i < copy.size(); ++i) record_origins(original[i], copy[i], file, run, origins);
+  }
+  const YAML::Mark m = original.Mark();
+  if (!m.is_null()) origins.add(copy, fmt::format("{}:{}:{} ({})", file, m.line + 1, m.column + 1, run));
+}
+
 }  // namespace
 
 std::vector<SweepRun> expand_sweep(const std::string& path, const std::vector<std::string>& overrides) {
@@ -320,7 +348,18 @@ std::vector<SweepRun> expand_sweep(const std::string& path, const std::vector<st
         r.config = cfg;
         r.run_dir = (leaf / fmt::format("seed-{}", seed)).string();
         r.config_path = (leaf / fmt::format("seed-{}.yaml", seed)).string();
-        read_run_config(YAML::Clone(cfg), path + " (" + label + fmt::format(", seed {})", seed));  // validate now
+        // validated now, on a copy whose nodes remember their places in the sweep file: an error
+        // names the line of the entry it is in, the sweep's values before the base's
+        YAML::Node check = YAML::Clone(cfg);
+        const std::string run_name = fmt::format("{}, seed {}", label, seed);
+        auto origins = std::make_shared<config::Overrides>();
+        for (const auto& o : overrides)  // a value given by --set is named by it
+          if (const YAML::Node n = node_at_path(check, o.substr(0, o.find('='))); n) origins->add(n, "--set " + o);
+        for (auto& [k, v] : combo) record_origins(v, node_at_path(check, k), path, run_name, *origins);
+        if (reused_from.empty())
+          for (auto& [k, v] : candidate) record_origins(v, node_at_path(check, k), path, run_name, *origins);
+        record_origins(root, check, path, run_name, *origins);
+        read_run_config(check, path + " (" + run_name + ")", origins);
         runs.push_back(std::move(r));
       }
     }

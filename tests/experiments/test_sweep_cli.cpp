@@ -87,3 +87,31 @@ TEST_CASE("params --config reads params files, experiments and sweeps (a line pe
   CHECK(file.exit_code == 0);
   CHECK(file.output.find("method    iapt\ntunable   ") != std::string::npos);
 }
+
+TEST_CASE("sweep: an error in a run's config names the line and column of the sweep entry or base field it is in",
+          "[experiments][run]") {
+  fs::path ws = workspace("sweep_lines");
+  auto expect_error = [&](const std::string& yaml, const std::string& message) {
+    std::ofstream(ws / "sweep.yaml") << yaml;
+    Result r = run_cli("sweep " + (ws / "sweep.yaml").string() + " --dry-run");
+    INFO(r.output);
+    CHECK(r.exit_code != 0);
+    CHECK(r.output.find(message) != std::string::npos);
+  };
+  const std::string file = (ws / "sweep.yaml").string();
+  // lines 1 to 9 are the base; the zip's entries are lines 15 and 16
+  const std::string zip = "sweep:\n  seeds: [1]\n  labels: [iapt, lora]\n  zip:\n    method:\n";
+  const std::string iapt = "      - {name: iapt, soft_tokens: 2, bottleneck: 6}\n";
+  expect_error(sweep_text(ws, "lines", 4) + zip + iapt + "      - {name: lora, rank: 2}\n",
+               file + ":16:9 (lora, seed 1): unknown key 'method.rank'");
+  expect_error(sweep_text(ws, "lines", 4) + zip + "      - {name: iapt, soft_tokens: -2}\n      - {name: lora}\n",
+               file + ":15:35 (iapt, seed 1): method.soft_tokens: expected an integer from 1 to");
+  const std::string base = sweep_text(ws, "lines", 0);
+  const size_t line_start = base.find("training:");
+  expect_error(base + zip + iapt + "      - {name: lora}\n",
+               fmt::format("{}:9:{} (iapt, seed 1): training.steps: expected an integer from 1 to", file,
+                           base.find("steps: 0") + 8 - line_start));
+  Result set = run_cli("sweep " + (ws / "sweep.yaml").string() + " --dry-run --set training.steps=-1");
+  INFO(set.output);
+  CHECK(set.output.find("--set training.steps=-1: training.steps: expected an integer from 1 to") != std::string::npos);
+}
