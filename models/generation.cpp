@@ -7,6 +7,7 @@
 
 #include "core/error.h"
 #include "core/ops.h"
+#include "core/rng.h"
 
 namespace iapt::models {
 
@@ -111,7 +112,9 @@ std::vector<Generation> greedy(const LlamaForCausalLM& model, const std::vector<
     bool all_done = true;
     for (size_t r = 0; r < rows; ++r) {
       if (done[r]) continue;
-      next[r] = argmax(lp[r]);
+      next[r] = o.temperature > 0
+                    ? sample_token(lp[r], o, philox_uniform_f64(o.seed, static_cast<uint64_t>(n) * rows + r))
+                    : argmax(lp[r]);
       out[r].tokens.push_back(next[r]);
       out[r].logprob += lp[r][next[r]];
       done[r] = next[r] == o.eos_id;
@@ -207,6 +210,38 @@ std::vector<Generation> beam_search(const LlamaForCausalLM& model, const std::ve
 
 }  // namespace
 
+int64_t sample_token(const std::vector<double>& lp, const GenerationOptions& o, double u) {
+  IAPT_CHECK(o.temperature > 0 && o.top_p > 0 && o.top_p <= 1 && o.top_k >= 0,
+             "generate: temperature {} (above 0), top_p {} (in (0, 1]), top_k {} (0 or more)", o.temperature, o.top_p,
+             o.top_k);
+  std::vector<int64_t> order(lp.size());
+  std::iota(order.begin(), order.end(), 0);
+  const size_t keep = o.top_k > 0 ? std::min(lp.size(), static_cast<size_t>(o.top_k)) : lp.size();
+  std::partial_sort(order.begin(), order.begin() + static_cast<std::ptrdiff_t>(keep), order.end(),
+                    [&](int64_t a, int64_t b) { return lp[a] > lp[b] || (lp[a] == lp[b] && a < b); });
+  order.resize(keep);
+  // the tempered probabilities of the kept tokens, most likely first, unnormalised
+  std::vector<double> p(keep);
+  double total = 0;
+  for (size_t i = 0; i < keep; ++i) total += p[i] = std::exp((lp[order[i]] - lp[order[0]]) / o.temperature);
+  // the nucleus: the fewest most likely tokens whose share of the mass reaches top_p
+  size_t nucleus = keep;
+  if (o.top_p < 1) {
+    double mass = 0;
+    for (size_t i = 0; i < keep; ++i)
+      if ((mass += p[i]) >= o.top_p * total) {
+        nucleus = i + 1;
+        break;
+      }
+  }
+  double kept = 0;
+  for (size_t i = 0; i < nucleus; ++i) kept += p[i];
+  double at = u * kept;
+  for (size_t i = 0; i < nucleus; ++i)
+    if ((at -= p[i]) < 0) return order[i];
+  return order[nucleus - 1];  // u * kept rounded up to the whole mass
+}
+
 std::vector<Generation> beam_search_for_testing(const LlamaForCausalLM& model,
                                                 const std::vector<std::vector<int64_t>>& prompts,
                                                 const GenerationOptions& options) {
@@ -227,6 +262,9 @@ std::vector<Generation> generate(const LlamaForCausalLM& model, const std::vecto
                "(max_position_embeddings); shorten the prompt or generate fewer tokens",
                i, length, options.max_new_tokens, positions);
   }
+  IAPT_CHECK(options.temperature == 0 || options.beams == 1,
+             "generate: sampling (temperature {}) takes one beam, not {}", options.temperature, options.beams);
+  IAPT_CHECK(options.temperature >= 0, "generate: temperature must be 0 (greedy) or above, got {}", options.temperature);
   if (prompts.empty()) return {};
   return options.beams == 1 ? greedy(model, prompts, options) : beam_search(model, prompts, options);
 }

@@ -23,7 +23,19 @@ struct GenerationOptions {
   nn::ForwardHooks* hooks = nullptr;
   // Multi-tenant hooks: the tenant of each prompt (the hooks receive it per row); empty otherwise.
   std::vector<int64_t> row_tenants;
+  // Sampling instead of the most likely token (beams 1 only): temperature > 0 scales the
+  // log-probabilities by 1 / temperature; top_k > 0 keeps the k most likely tokens, top_p < 1 the
+  // fewest whose probability reaches top_p; the draws are Philox numbers of `seed`, one per row and
+  // step, so a seed gives the same text on any machine and thread count.
+  double temperature = 0;  // 0: the most likely token (greedy)
+  int64_t top_k = 0;       // 0: no cut
+  double top_p = 1.0;
+  uint64_t seed = 0;
 };
+
+// The token a sampling step draws from log-probabilities `lp` with the options' temperature, top_k
+// and top_p, given a uniform draw `u` in [0, 1) (exposed for the sampler's test).
+int64_t sample_token(const std::vector<double>& lp, const GenerationOptions& options, double u);
 
 struct Generation {
   std::vector<int64_t> tokens;  // the new tokens, the final EOS included when one was produced

@@ -14,6 +14,7 @@ void add_generate(CLI::App& app) {
     std::vector<std::string> prompts;
     int64_t max_new_tokens = 48;
     int64_t beams = 1;
+    models::GenerationOptions sampling;
   };
   auto a = std::make_shared<Args>();
   auto* cmd = app.add_subcommand("generate", "Continue prompts with a model (several --prompt run as one batch)");
@@ -21,13 +22,23 @@ void add_generate(CLI::App& app) {
   cmd->add_option("--prompt", a->prompts, "prompt text (repeatable)")->required();
   cmd->add_option("--max-new-tokens", a->max_new_tokens, "tokens to generate at most")->check(integer_between(1, kMaxCount));
   cmd->add_option("--beams", a->beams, "beam width (1 = greedy)")->check(integer_between(1, models::kMaxBeams));
+  auto* temperature = cmd->add_option("--temperature", a->sampling.temperature,
+                                      "sample with this temperature (0: the most likely token)")
+                          ->check(CLI::Range(0.0, 100.0));
+  cmd->add_option("--top-p", a->sampling.top_p, "sample from the fewest most likely tokens whose probability reaches this")
+      ->check(CLI::Range(1e-9, 1.0))
+      ->needs(temperature);
+  cmd->add_option("--top-k", a->sampling.top_k, "sample from the k most likely tokens (0: all)")
+      ->check(integer_between(0, 1 << 30))
+      ->needs(temperature);
+  cmd->add_option("--seed", a->sampling.seed, "the sampling's seed (the same seed, the same text)")->needs(temperature);
   cmd->callback([a] {
     auto model = load_model(a->model);
     auto tok = models::Tokenizer::from_model_dir(a->model.dir);
     tok->require_fits(model->config.vocab_size, a->model.dir);
     std::vector<std::vector<int64_t>> prompts;
     for (const auto& p : a->prompts) prompts.push_back(tok->encode(p));
-    models::GenerationOptions o;
+    models::GenerationOptions o = a->sampling;
     o.max_new_tokens = a->max_new_tokens;
     o.beams = a->beams;
     o.eos_id = model->config.eos_token_id;
