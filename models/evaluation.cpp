@@ -36,7 +36,7 @@ EncodedPair encode_pair(const LlamaForCausalLM& model, const Tokenizer& tok, con
 }  // namespace
 
 ContinuationScore score_continuation(const LlamaForCausalLM& model, const Tokenizer& tok, const std::string& context,
-                                     const std::string& continuation) {
+                                     const std::string& continuation, nn::ForwardHooks* hooks) {
   const EncodedPair e = encode_pair(model, tok, context, continuation);
   const std::vector<int64_t>& whole = e.whole;
   const size_t common = e.common;
@@ -45,7 +45,14 @@ ContinuationScore score_continuation(const LlamaForCausalLM& model, const Tokeni
   if (s.tokens == 0) return s;
   NoGradGuard no_grad;
   const int64_t n = static_cast<int64_t>(whole.size());
-  Tensor logits = model.forward(from_ints(whole, {1, n})).data().squeeze(0);  // [n, V]
+  ForwardInputs in;
+  if (hooks != nullptr) {  // a method reads its instruction: the context's tokens
+    std::vector<int64_t> instruction(whole.size(), 0);
+    std::fill(instruction.begin(), instruction.begin() + static_cast<std::ptrdiff_t>(common), 1);
+    in.hooks = hooks;
+    in.batch.instruction_mask = from_ints(instruction, {1, n});
+  }
+  Tensor logits = model.forward(from_ints(whole, {1, n}), in).data().squeeze(0);  // [n, V]
   // position i predicts token i + 1
   Tensor lp = ops::softmax(logits.narrow(0, static_cast<int64_t>(common) - 1, s.tokens), -1, true);
   Tensor best = ops::amax(lp, {1});
@@ -60,7 +67,7 @@ ContinuationScore score_continuation(const LlamaForCausalLM& model, const Tokeni
 std::vector<ContinuationScore> score_continuations(const LlamaForCausalLM& model, const Tokenizer& tok,
                                                    const std::vector<std::pair<std::string, std::string>>& pairs,
                                                    int64_t batch_size, bool left_padding,
-                                                   const std::vector<std::string>& names) {
+                                                   const std::vector<std::string>& names, nn::ForwardHooks* hooks) {
   IAPT_CHECK(batch_size >= 1, "score: batch size {} (at least 1)", batch_size);
   std::vector<EncodedPair> encoded;
   for (size_t i = 0; i < pairs.size(); ++i) {
@@ -81,19 +88,24 @@ std::vector<ContinuationScore> score_continuations(const LlamaForCausalLM& model
     const size_t last = std::min(order.size(), first + static_cast<size_t>(batch_size));
     const int64_t rows = static_cast<int64_t>(last - first);
     const int64_t t = static_cast<int64_t>(encoded[order[first]].whole.size());
-    std::vector<int64_t> ids(rows * t, 0), mask(rows * t, 0), pos(rows * t, 0), offset(rows);
+    std::vector<int64_t> ids(rows * t, 0), mask(rows * t, 0), pos(rows * t, 0), offset(rows), instruction(rows * t, 0);
     for (int64_t r = 0; r < rows; ++r) {
-      const auto& w = encoded[order[first + r]].whole;
-      offset[r] = left_padding ? t - static_cast<int64_t>(w.size()) : 0;  // where the row's tokens start
-      for (size_t i = 0; i < w.size(); ++i) {
-        ids[r * t + offset[r] + i] = w[i];
+      const EncodedPair& e = encoded[order[first + r]];
+      offset[r] = left_padding ? t - static_cast<int64_t>(e.whole.size()) : 0;  // where the row's tokens start
+      for (size_t i = 0; i < e.whole.size(); ++i) {
+        ids[r * t + offset[r] + i] = e.whole[i];
         mask[r * t + offset[r] + i] = 1;
         pos[r * t + offset[r] + i] = static_cast<int64_t>(i);
+        instruction[r * t + offset[r] + i] = i < e.common ? 1 : 0;
       }
     }
     ForwardInputs in;
     in.attention_mask = from_ints(mask, {rows, t});
     in.positions = from_ints(pos, {rows, t});
+    if (hooks != nullptr) {  // a method reads its instruction: the context's tokens
+      in.hooks = hooks;
+      in.batch.instruction_mask = from_ints(instruction, {rows, t});
+    }
     // only the positions that predict a continuation token reach the vocabulary: their hidden
     // states [K, d] (gathered as an embedding lookup's rows), then log-probabilities [K, V] on the
     // host in f32; position i predicts token i + 1

@@ -17,8 +17,9 @@ struct ContinuationScore {
 
 // The continuation's tokens are those of encode(context + continuation) after the tokens of
 // encode(context), so SentencePiece's handling of the joining space matches the harnesses'.
+// `hooks`: a trained method's (its instruction is the context), or none for the model alone.
 ContinuationScore score_continuation(const LlamaForCausalLM& model, const Tokenizer& tok, const std::string& context,
-                                     const std::string& continuation);
+                                     const std::string& continuation, nn::ForwardHooks* hooks = nullptr);
 
 // score_continuation for many pairs, `batch_size` at a time: pairs of similar length share a
 // padded batch (padded on the right, or on the left with each row's positions starting at 0), its
@@ -28,7 +29,8 @@ ContinuationScore score_continuation(const LlamaForCausalLM& model, const Tokeni
 std::vector<ContinuationScore> score_continuations(const LlamaForCausalLM& model, const Tokenizer& tok,
                                                    const std::vector<std::pair<std::string, std::string>>& pairs,
                                                    int64_t batch_size, bool left_padding = false,
-                                                   const std::vector<std::string>& names = {});
+                                                   const std::vector<std::string>& names = {},
+                                                   nn::ForwardHooks* hooks = nullptr);
 
 struct PerplexityResult {
   int64_t tokens = 0, windows = 0, predicted = 0;

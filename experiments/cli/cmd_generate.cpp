@@ -18,7 +18,7 @@ void add_generate(CLI::App& app) {
   };
   auto a = std::make_shared<Args>();
   auto* cmd = app.add_subcommand("generate", "Continue prompts with a model (several --prompt run as one batch)");
-  add_model_options(cmd, a->model);
+  add_model_options(cmd, a->model, true, /*with_adapter=*/true);
   cmd->add_option("--prompt", a->prompts, "prompt text (repeatable)")->required();
   cmd->add_option("--max-new-tokens", a->max_new_tokens, "tokens to generate at most")->check(integer_between(1, kMaxCount));
   cmd->add_option("--beams", a->beams, "beam width (1 = greedy)")->check(integer_between(1, models::kMaxBeams));
@@ -33,15 +33,16 @@ void add_generate(CLI::App& app) {
       ->needs(temperature);
   cmd->add_option("--seed", a->sampling.seed, "the sampling's seed (the same seed, the same text)")->needs(temperature);
   cmd->callback([a] {
-    auto model = load_model(a->model);
-    auto tok = models::Tokenizer::from_model_dir(a->model.dir);
-    tok->require_fits(model->config.vocab_size, a->model.dir);
+    const LoadedModel m = load_model_and_adapter(a->model);
+    const auto& model = m.model;
+    const auto& tok = m.tok;
     std::vector<std::vector<int64_t>> prompts;
     for (const auto& p : a->prompts) prompts.push_back(tok->encode(p));
     models::GenerationOptions o = a->sampling;
     o.max_new_tokens = a->max_new_tokens;
     o.beams = a->beams;
     o.eos_id = model->config.eos_token_id;
+    o.hooks = m.method.get();  // with --adapter: the run's method (the prompt is its instruction)
     auto results = models::generate(*model, prompts, o);
     for (size_t i = 0; i < results.size(); ++i) {
       if (results.size() > 1) fmt::print("[{}] ", i);

@@ -33,13 +33,18 @@ void add_run(CLI::App& app) {
     fmt::print(", {:.1f} s\n", s.wall_seconds);
   });
 
-  auto split = std::make_shared<std::string>("test");
-  auto dir = std::make_shared<std::string>();
-  auto* ev = app.add_subcommand("eval", "Evaluate a run's best weights on a split");
-  ev->add_option("--run", *dir, "run directory")->required()->check(CLI::ExistingDirectory);
-  ev->add_option("--split", *split, "dev or test")->check(CLI::IsMember({"dev", "test"}));
-  ev->callback([dir, split] {
-    for (auto& [k, v] : run::evaluate_run(*dir, *split)) fmt::print("{} {} {:.4f}\n", *split, k, v);
+  struct EvalArgs {
+    std::string split = "test", dir;
+    std::vector<std::string> overrides;
+  };
+  auto e = std::make_shared<EvalArgs>();
+  auto* ev = app.add_subcommand("eval", "Evaluate a run's best weights on a split, of its task or another");
+  ev->add_option("--run", e->dir, "run directory")->required()->check(CLI::ExistingDirectory);
+  ev->add_option("--split", e->split, "dev or test")->check(CLI::IsMember({"dev", "test"}));
+  ev->add_option("--set", e->overrides, "change the run's config first, e.g. task.name=rte (and task.data_dir, "
+                                        "task.max_test...): another task's predictions go to RUN/eval/ (repeatable)");
+  ev->callback([e] {
+    for (auto& [k, v] : run::evaluate_run(e->dir, e->split, e->overrides)) fmt::print("{} {} {:.4f}\n", e->split, k, v);
   });
 }
 

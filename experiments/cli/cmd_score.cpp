@@ -22,7 +22,7 @@ void add_score(CLI::App& app) {
   };
   auto a = std::make_shared<Args>();
   auto* cmd = app.add_subcommand("score", "Log-likelihood of continuations given contexts (JSON lines in and out)");
-  add_model_options(cmd, a->model);
+  add_model_options(cmd, a->model, true, /*with_adapter=*/true);
   cmd->add_option("--input", a->input, "JSON lines: {\"context\": ..., \"continuation\": ...}")
       ->required()
       ->check(CLI::ExistingFile);
@@ -33,9 +33,7 @@ void add_score(CLI::App& app) {
   cmd->add_option("--padding", a->padding, "where a batch's shorter pairs are padded")
       ->check(CLI::IsMember({"right", "left"}));
   cmd->callback([a] {
-    auto model = load_model(a->model);
-    auto tok = models::Tokenizer::from_model_dir(a->model.dir);
-    tok->require_fits(model->config.vocab_size, a->model.dir);
+    const LoadedModel m = load_model_and_adapter(a->model);
     std::ifstream in(a->input);
     std::vector<nlohmann::json> lines;
     std::vector<std::pair<std::string, std::string>> pairs;
@@ -60,13 +58,14 @@ void add_score(CLI::App& app) {
     if (a->batch_size == 1) {  // one pair at a time, each its own forward pass
       for (size_t i = 0; i < pairs.size(); ++i) {
         try {
-          scores.push_back(models::score_continuation(*model, *tok, pairs[i].first, pairs[i].second));
+          scores.push_back(models::score_continuation(*m.model, *m.tok, pairs[i].first, pairs[i].second, m.method.get()));
         } catch (const Error& e) {
           throw Error(fmt::format("{}: {}", where[i], e.what()));
         }
       }
     } else {
-      scores = models::score_continuations(*model, *tok, pairs, a->batch_size, a->padding == "left", where);
+      scores = models::score_continuations(*m.model, *m.tok, pairs, a->batch_size, a->padding == "left", where,
+                                           m.method.get());
     }
     std::string text;
     for (size_t i = 0; i < lines.size(); ++i) {

@@ -533,18 +533,23 @@ RunSummary train_run(const RunConfig& c) {
   return summary;
 }
 
-std::map<std::string, double> evaluate_run(const std::string& run_dir, const std::string& split) {
+std::map<std::string, double> evaluate_run(const std::string& run_dir, const std::string& split,
+                                           const std::vector<std::string>& overrides) {
   IAPT_CHECK(split == "dev" || split == "test", "eval: split '{}' (dev or test)", split);
   const fs::path dir(run_dir);
   IAPT_CHECK(fs::exists(dir / "best" / "adapter.safetensors"), "{}: no best/adapter.safetensors (has the run trained?)",
              run_dir);
-  RunConfig c = load_run_config((dir / "config.yaml").string());
+  RunConfig c = load_run_config((dir / "config.yaml").string(), overrides);
   Setup s = build(c);
   SafetensorsFile best = load_safetensors((dir / "best" / "adapter.safetensors").string());
   s.method->load_canonical_state(best.tensors, "", (dir / "best" / "adapter.safetensors").string());
   const auto& examples = split == "dev" ? s.splits.dev : s.splits.test;
   Evaluation ev = evaluate(*s.model, *s.method, *s.tok, s.task, examples, c.task, c.evaluation);
-  write_predictions((dir / "predictions" / (split + ".jsonl")).string(), examples, ev, c.task.data_dir);
+  // the run's own evaluation keeps its predictions beside the summary's; a changed one's go to eval/
+  write_predictions((overrides.empty() ? dir / "predictions" / (split + ".jsonl")
+                                       : dir / "eval" / (c.task.name + "-" + split + ".jsonl"))
+                        .string(),
+                    examples, ev, c.task.data_dir);
   return ev.metrics;
 }
 

@@ -31,7 +31,9 @@ struct RunSummary {
 RunSummary train_run(const RunConfig& config);
 
 // Evaluates a finished run's best weights on a split ("dev" or "test"), and writes its predictions
-// (predictions/<split>.jsonl in the run).
-std::map<std::string, double> evaluate_run(const std::string& run_dir, const std::string& split);
+// (predictions/<split>.jsonl in the run). `overrides` ("task.name=rte") change the run's config
+// first, and the predictions then go to eval/<task>-<split>.jsonl.
+std::map<std::string, double> evaluate_run(const std::string& run_dir, const std::string& split,
+                                           const std::vector<std::string>& overrides = {});
 
 }  // namespace iapt::run

@@ -1,8 +1,11 @@
 // The command line around runs and sweeps: the sweep's --set on every run and comma multirun, its
-// progress lines, the version that made a run, and `params` on the project's own experiment files.
+// progress lines, the version that made a run, `params` on the project's own experiment files, and
+// a trained run's method in generate, score and eval (--adapter; eval on another task).
+#include <algorithm>
 #include <catch2/catch.hpp>
 #include <filesystem>
 #include <fstream>
+#include <sstream>
 #include <string>
 
 #include "tests/experiments/cli_run.h"
@@ -10,7 +13,7 @@
 namespace fs = std::filesystem;
 using namespace iapt::testing;
 
-TEST_CASE("sweep --set: a field of every run, and key=v1,v2 sweeps the key; each finished run prints its scores",
+TEST_CASE("sweep --set: a field of every run, and key=v1,v2 sweeps the key, and each finished run prints its scores",
           "[experiments][run]") {
   fs::path ws = workspace("sweep_set");
   std::ofstream(ws / "one.yaml") << sweep_text(ws, "rates", 12);  // a plain run config: no sweep section
@@ -53,7 +56,7 @@ TEST_CASE("sweep --set: a field of every run, and key=v1,v2 sweeps the key; each
   CHECK(bad.output.find("--set training.lr: expected key.path=value") != std::string::npos);
 }
 
-TEST_CASE("--version names the version and source revision, and every run's summary records it", "[experiments][run]") {
+TEST_CASE("version: --version names the version and source revision, and every run's summary records it", "[experiments][run]") {
   Result v = run_cli("--version");
   INFO(v.output);
   CHECK(v.exit_code == 0);
@@ -114,4 +117,73 @@ TEST_CASE("sweep: an error in a run's config names the line and column of the sw
   Result set = run_cli("sweep " + (ws / "sweep.yaml").string() + " --dry-run --set training.steps=-1");
   INFO(set.output);
   CHECK(set.output.find("--set training.steps=-1: training.steps: expected an integer from 1 to") != std::string::npos);
+}
+
+TEST_CASE("adapter: --adapter makes generate and score use a trained run's method, and eval takes it to another task",
+          "[experiments][run]") {
+  fs::path ws = workspace("adapter");
+  std::ofstream(ws / "run.yaml") << config_text(ws, "runs");
+  Result trained = run_cli("run " + (ws / "run.yaml").string());
+  INFO(trained.output);
+  REQUIRE(trained.exit_code == 0);
+  const fs::path run = ws / "runs/tiny-sst2/seed-3";
+  // a model folder with its tokenizer, for the backbone alone
+  const std::string fx = IAPT_FIXTURE_DIR;
+  fs::create_directories(ws / "model");
+  for (const char* f : {"config.json", "model.safetensors"}) fs::copy_file(fx + "/llama-gqa/" + f, ws / "model" / f);
+  fs::copy_file(fx + "/tiny-tokenizer/tokenizer.model", ws / "model/tokenizer.model");
+  std::ofstream(ws / "pairs.jsonl") << "{\"context\": \"the film was\", \"continuation\": \" good\"}\n"
+                                       "{\"context\": \"the plot was dull and the cast\", \"continuation\": \" was bad\"}\n"
+                                       "{\"context\": \"the music\", \"continuation\": \" was great\"}\n";
+  auto logprobs = [&](const std::string& options) {
+    Result r = run_cli("score --input " + (ws / "pairs.jsonl").string() + " " + options);
+    INFO(r.output);
+    REQUIRE(r.exit_code == 0);
+    std::vector<double> out;
+    std::stringstream lines(r.output);
+    for (std::string line; std::getline(lines, line);) out.push_back(nlohmann::json::parse(line)["logprob"]);
+    REQUIRE(out.size() == 3);
+    return out;
+  };
+  const auto alone = logprobs("--model " + (ws / "model").string());
+  const auto tuned = logprobs("--adapter " + run.string());  // the run's own backbone and tokenizer
+  const auto tuned_here = logprobs("--model " + (ws / "model").string() + " --adapter " + (run / "best").string());
+  const auto one_by_one = logprobs("--adapter " + run.string() + " --batch-size 1");
+  double moved = 0;
+  for (size_t i = 0; i < 3; ++i) {
+    INFO("pair " << i);
+    moved = std::max(moved, std::abs(tuned[i] - alone[i]));
+    CHECK(tuned_here[i] == Approx(tuned[i]).epsilon(1e-9));
+    CHECK(std::abs(one_by_one[i] - tuned[i]) <= 1e-6 * (1 + std::abs(tuned[i])));
+  }
+  CHECK(moved > 1e-3);  // the method's prefixes change what the model predicts
+  Result generated = run_cli("generate --adapter " + run.string() + " --prompt 'the film was' --max-new-tokens 4");
+  INFO(generated.output);
+  CHECK(generated.exit_code == 0);
+  CHECK(generated.output.rfind("the film was", 0) == 0);
+  Result neither = run_cli("score --input " + (ws / "pairs.jsonl").string());
+  CHECK(neither.exit_code != 0);
+  CHECK(neither.output.find("--model or --adapter is required") != std::string::npos);
+  Result not_run = run_cli("generate --adapter " + ws.string() + " --prompt x");
+  CHECK(not_run.exit_code != 0);
+  CHECK(not_run.output.find("no adapter.safetensors and config.yaml there or in its best/") != std::string::npos);
+
+  // the SST-2 adapter on an RTE-format task: its own predictions stay, the new ones go to eval/
+  fs::create_directories(ws / "rte/glue/RTE");
+  std::string rows = "index\tsentence1\tsentence2\tlabel\n";
+  for (int i = 0; i < 12; ++i)
+    rows += fmt::format("{}\tthe film was good\tthe {} was {}\t{}\n", i, i % 2 ? "plot" : "film", i % 3 ? "good" : "bad",
+                        i % 3 ? "entailment" : "not_entailment");
+  std::ofstream(ws / "rte/glue/RTE/train.tsv") << rows;
+  std::ofstream(ws / "rte/glue/RTE/dev.tsv") << rows;
+  const std::string before = read_text(run / "predictions/test.jsonl");
+  Result rte = run_cli("eval --run " + run.string() + " --split dev --set task.name=rte --set task.data_dir=" +
+                       (ws / "rte").string());
+  INFO(rte.output);
+  CHECK(rte.exit_code == 0);
+  CHECK(rte.output.find("dev accuracy ") != std::string::npos);
+  const std::string predictions = read_text(run / "eval/rte-dev.jsonl");
+  CHECK(std::count(predictions.begin(), predictions.end(), '\n') == 6);  // RTE's dev: half of the 12 rows
+  CHECK(predictions.find("entailment") != std::string::npos);
+  CHECK(read_text(run / "predictions/test.jsonl") == before);
 }
