@@ -5,6 +5,7 @@
 
 #include "experiments/config/methods.h"
 #include "experiments/config/yaml_reader.h"
+#include "experiments/tasks/task.h"
 #include "models/generation.h"
 
 namespace iapt::run {
@@ -71,7 +72,20 @@ RunConfig read_run_config(YAML::Node root, const std::string& path, std::shared_
   if (c.tokenizer.empty()) c.tokenizer = (fs::path(c.backbone.path) / "tokenizer.model").string();
 
   YamlMap t = m.map("task");
-  c.task.name = t.require<std::string>("name");
+  if (t.has("definition")) {  // a task of the researcher's own, defined beside the experiment
+    // absolute: the run's saved config names it from wherever it is read
+    c.task.definition = fs::absolute(config::config_path(t.require<std::string>("definition"), path, "task.definition"))
+                            .lexically_normal()
+                            .string();
+    IAPT_CHECK(fs::is_regular_file(c.task.definition), "{}: task.definition: {} is not a file", t.where("definition"),
+               c.task.definition);
+    const tasks::TaskSpec spec = tasks::load_task(c.task.definition, "");  // checked now: errors name its file
+    c.task.name = t.get<std::string>("name", spec.name);
+    IAPT_CHECK(c.task.name == spec.name, "{}: task.name '{}' is not the name '{}' that task.definition {} gives",
+               t.where("name"), c.task.name, spec.name, c.task.definition);
+  } else {
+    c.task.name = t.require<std::string>("name");
+  }
   c.task.data_dir = config::config_path(t.require<std::string>("data_dir"), path, "task.data_dir");
   c.task.max_train = t.get_in<int64_t>("max_train", 0, 0);  // 0: all of them
   c.task.max_dev = t.get_in<int64_t>("max_dev", 0, 0);
@@ -136,6 +150,7 @@ std::string RunConfig::to_yaml() const {
   n["method"] = method_yaml;  // as given: every method's options survive, whatever they are
   YAML::Node t = n["task"];
   t["name"] = task.name;
+  if (!task.definition.empty()) t["definition"] = task.definition;
   t["data_dir"] = task.data_dir;
   t["max_train"] = task.max_train;
   t["max_dev"] = task.max_dev;

@@ -12,6 +12,8 @@
 //   method:   {name: iapt, ...}            (experiments/config/peft_config.h)
 //   task:     {name: sst2, data_dir: ${IAPT_SHARED}/data, max_train: 0, max_dev: 0, max_test: 0,
 //              max_length: 256, carve_train: 0, carve_dev: 0, split_seed: 1}
+//   task:     {definition: my_task.yaml, data_dir: ...}  a task of one's own (relative to this file;
+//              its format as experiments/tasks/defs/*.yaml; task.name defaults to the one it gives)
 //   training: {optimizer: adamw, lr: 1e-3, coefficient_lr: 1e-3, weight_decay: 0, schedule: linear,
 //              warmup_ratio: 0.06, steps: 200, batch_size: 16, grad_accumulation: 1,
 //              max_grad_norm: 1.0, eval_every: 50, checkpoint_every: 50, patience: 0, log_every: 10,
@@ -28,6 +30,7 @@ namespace iapt::run {
 
 struct TaskOptions {
   std::string name;
+  std::string definition;  // a task definition file of one's own (task.definition), else empty: defs/NAME.yaml
   std::string data_dir;
   int64_t max_train = 0, max_dev = 0, max_test = 0;  // 0: all
   int64_t max_length = 256;                          // instruction tokens kept (BOS and the end)

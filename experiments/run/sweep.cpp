@@ -232,7 +232,7 @@ std::vector<SweepRun> expand_sweep(const std::string& path, const std::vector<st
   base.remove("sweep");
   const fs::path dir = fs::path(path).parent_path();
   for (auto keys : std::vector<std::vector<std::string>>{{"backbone", "path"}, {"backbone", "tokenizer"},
-                                                         {"task", "data_dir"}})
+                                                         {"task", "data_dir"}, {"task", "definition"}})
     absolutize(base, keys, dir);  // (output_dir stays relative to where the sweep runs)
   const std::string name = base["name"] ? base["name"].Scalar() : fs::path(path).stem().string();
   const std::string output_dir = fs::absolute(config::expand_env(base["output_dir"] ? base["output_dir"].Scalar() : "runs", path))

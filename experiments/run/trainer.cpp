@@ -76,7 +76,7 @@ Setup build(const RunConfig& c, bool probe = false) {
   s.tok->require_fits(s.model->config.vocab_size, c.backbone.path);
   // Batches stay on the CPU: every op that takes ids, masks or labels moves them to its data.
   s.model->to(device);
-  s.task = tasks::load_task(c.task.name, kTaskDefs);
+  s.task = tasks::load_task(c.task.definition.empty() ? c.task.name : c.task.definition, kTaskDefs);
   s.splits = tasks::make_splits(s.task, c.task.data_dir,
                                 {.seed = c.task.split_seed, .max_train = c.task.max_train, .carve_train = c.task.carve_train,
                                  .carve_dev = c.task.carve_dev});

@@ -187,3 +187,36 @@ TEST_CASE("adapter: --adapter makes generate and score use a trained run's metho
   CHECK(predictions.find("entailment") != std::string::npos);
   CHECK(read_text(run / "predictions/test.jsonl") == before);
 }
+
+TEST_CASE("task: a definition of one's own, named by path from the experiment", "[experiments][run]") {
+  fs::path ws = workspace("own_task");
+  fs::create_directories(ws / "defs");
+  std::ofstream(ws / "defs/mood.yaml") << "name: mood\nformat: tsv\nheader: true\ncolumns: [sentence, label]\n"
+                                          "files: {train: glue/SST-2/train.tsv, dev: glue/SST-2/dev.tsv}\n"
+                                          "template: \"{sentence}\\nDid they like it?\"\nlabels: {\"0\": \"no\", \"1\": \"yes\"}\n"
+                                          "metrics: [accuracy]\n";
+  std::string yaml = config_text(ws, "runs");
+  yaml.replace(yaml.find("task: {name: sst2,"), 18, "task: {definition: defs/mood.yaml,");
+  std::ofstream(ws / "run.yaml") << yaml;
+  Result r = run_cli("run " + (ws / "run.yaml").string() + " --set training.steps=4");
+  INFO(r.output);
+  REQUIRE(r.exit_code == 0);
+  const fs::path run = ws / "runs/tiny-sst2/seed-3";
+  CHECK(read_json(run / "summary.json")["task"] == "mood");
+  const std::string predictions = read_text(run / "predictions/dev.jsonl");
+  CHECK(predictions.find("\"gold\":\"yes\"") != std::string::npos);
+  CHECK(predictions.find("\"scores\":{\"no\":") != std::string::npos);
+  // the saved config names the definition by its absolute path
+  CHECK(read_text(run / "config.yaml").find("definition: " + (ws / "defs/mood.yaml").string()) != std::string::npos);
+  // a missing file, or a name the definition does not give, is an error naming the line
+  std::string missing = yaml;
+  missing.replace(missing.find("defs/mood.yaml"), 14, "defs/none.yaml");
+  std::ofstream(ws / "missing.yaml") << missing;
+  Result m = run_cli("run " + (ws / "missing.yaml").string());
+  CHECK(m.exit_code != 0);
+  CHECK(m.output.find("missing.yaml:8:") != std::string::npos);
+  CHECK(m.output.find("task.definition: " + (ws / "defs/none.yaml").string() + " is not a file") != std::string::npos);
+  Result named = run_cli("run " + (ws / "run.yaml").string() + " --set task.name=sst2");
+  CHECK(named.exit_code != 0);
+  CHECK(named.output.find("task.name 'sst2' is not the name 'mood' that task.definition") != std::string::npos);
+}
