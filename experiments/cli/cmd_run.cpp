@@ -26,6 +26,7 @@ void add_run(CLI::App& app) {
   cmd->add_option("--set", a->overrides, "override a field: key.path=value (repeatable)");
   cmd->callback([a] {
     run::RunConfig c = run::load_run_config(a->file, a->overrides);
+    c.command = command_line();
     run::RunSummary s = run::train_run(c);
     fmt::print("{}{}: {} tunable parameters, {} steps, best dev {} {:.4f} at step {}", s.run_dir,
                s.resumed ? " (resumed)" : "", s.tunable_parameters, s.steps, s.dev_metric, s.best_dev, s.best_step);

@@ -1,6 +1,7 @@
 #pragma once
 // Subcommands of the iapt command line; each adds itself to the app with its options and callback.
 #include <CLI/CLI.hpp>
+#include <string>
 
 namespace iapt::cli {
 
@@ -16,5 +17,9 @@ void add_sweep(CLI::App& app);  // sweep and report
 void add_wordnet(CLI::App& app);
 void add_pretrain(CLI::App& app);
 void add_bench(CLI::App& app);  // bench serve
+
+// The command line this process was started with, as a shell would take it back (set by main).
+void set_command_line(int argc, char** argv);
+const std::string& command_line();
 
 }  // namespace iapt::cli

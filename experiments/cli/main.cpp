@@ -10,6 +10,7 @@
 
 int main(int argc, char** argv) {
   iapt::kernels::restart_if_blas_misdetects_cpu(argv);
+  iapt::cli::set_command_line(argc, argv);
   iapt::kernels::register_backends();
   CLI::App app{"iapt: instruction-aware prompt tuning of transformer language models"};
   app.set_version_flag("--version", iapt::version_string());

@@ -118,7 +118,10 @@ bool YamlMap::has(const std::string& key) const {
 }
 
 std::vector<int64_t> YamlMap::int_list(const std::string& key, const std::vector<int64_t>& fallback) {
-  if (!has(key)) return fallback;
+  if (!has(key)) {
+    record(key, fallback);
+    return fallback;
+  }
   read_.insert(key);
   YAML::Node v = node_[key];
   IAPT_CHECK(v.IsSequence(), "{}: {}: expected a list of integers", where(v), key_path(key));
@@ -130,11 +133,15 @@ std::vector<int64_t> YamlMap::int_list(const std::string& key, const std::vector
       throw Error(fmt::format("{}: {}: expected integers, got '{}'", where(e), key_path(key), e.Scalar()));
     }
   }
+  record(key, out);
   return out;
 }
 
 std::vector<std::string> YamlMap::string_list(const std::string& key, const std::vector<std::string>& fallback) {
-  if (!has(key)) return fallback;
+  if (!has(key)) {
+    record(key, fallback);
+    return fallback;
+  }
   read_.insert(key);
   YAML::Node v = node_[key];
   IAPT_CHECK(v.IsSequence(), "{}: {}: expected a list of strings", where(v), key_path(key));
@@ -143,12 +150,18 @@ std::vector<std::string> YamlMap::string_list(const std::string& key, const std:
     IAPT_CHECK(e.IsScalar(), "{}: {}: expected strings", where(e), key_path(key));
     out.push_back(e.Scalar());
   }
+  record(key, out);
   return out;
 }
 
 YamlMap YamlMap::map(const std::string& key) {
   read_.insert(key);
-  return YamlMap(node_[key], file_, key_path(key), overrides_);
+  YamlMap child(node_[key], file_, key_path(key), overrides_);
+  if (recording_) {
+    resolved_[key] = YAML::Node(YAML::NodeType::Map);
+    child.record_into(resolved_[key]);
+  }
+  return child;
 }
 
 double YamlMap::get_above(const std::string& key, double fallback, double low) {

@@ -53,6 +53,7 @@ class YamlMap {
   // The node under `key` as it is, for values whose keys are data rather than schema (label maps).
   YAML::Node raw(const std::string& key) {
     read_.insert(key);
+    if (node_[key]) record(key, YAML::Clone(node_[key]));
     return node_[key];
   }
   // Whether the value under `key` is a single scalar (as opposed to a mapping or a list).
@@ -63,6 +64,14 @@ class YamlMap {
   // Throws on the first key that was never read.
   void finish() const;
 
+  // From now on, every key read goes into `into` (a mapping) with the value it took, its default
+  // where it is absent: the section as it was understood, defaults filled in. A nested map()
+  // records under its key.
+  void record_into(YAML::Node into) {
+    resolved_.reset(into);
+    recording_ = true;
+  }
+
   std::string where(const YAML::Node& n) const;  // "file:line:column", or the --set that gave it
   std::string where(const std::string& key) const { return where(node_[key]); }
   std::string key_path(const std::string& key) const { return path_.empty() ? key : path_ + "." + key; }
@@ -72,6 +81,12 @@ class YamlMap {
   std::string file_, path_;
   std::shared_ptr<const Overrides> overrides_;
   mutable std::set<std::string> read_;  // keys asked for (present or not)
+  YAML::Node resolved_;
+  bool recording_ = false;
+  template <class T>
+  void record(const std::string& key, const T& value) {
+    if (recording_) resolved_[key] = value;
+  }
 };
 
 // The closest of `candidates` to `word`, if it is close (a typo).
@@ -90,7 +105,10 @@ const char* yaml_type_name() {
 
 template <class T>
 T YamlMap::get(const std::string& key, const T& fallback) {
-  if (!has(key)) return fallback;
+  if (!has(key)) {
+    record(key, fallback);
+    return fallback;
+  }
   return require<T>(key);
 }
 
@@ -101,7 +119,9 @@ T YamlMap::require(const std::string& key) {
   IAPT_CHECK(v && !v.IsNull(), "{}: missing required key '{}'", where(node_), key_path(key));
   try {
     IAPT_CHECK(v.IsScalar(), "");
-    return v.as<T>();
+    const T value = v.as<T>();
+    record(key, value);
+    return value;
   } catch (const std::exception&) {
     throw Error(fmt::format("{}: {}: expected {}, got {}", where(v), key_path(key), yaml_type_name<T>(),
                             v.IsScalar() ? "'" + v.Scalar() + "'" : std::string("a ") + (v.IsMap() ? "mapping" : "list")));

@@ -48,7 +48,9 @@ RunConfig load_run_config(const std::string& path, const std::vector<std::string
   YAML::Node root = config::load_yaml_file(path);
   auto given = std::make_shared<config::Overrides>();
   for (const auto& o : overrides) apply_override(root, o, *given);
-  return read_run_config(root, path, given);
+  RunConfig c = read_run_config(root, path, given);
+  c.overrides = overrides;
+  return c;
 }
 
 RunConfig read_run_config(YAML::Node root, const std::string& path, std::shared_ptr<const config::Overrides> overrides) {
@@ -62,7 +64,10 @@ RunConfig read_run_config(YAML::Node root, const std::string& path, std::shared_
   c.device = m.choice("device", "cpu", {"cpu", "cuda"});
 
   c.backbone = config::read_backbone(m.map("backbone"), path);
-  c.method = config::read_method(m.map("method"), c.backbone.config);
+  config::YamlMap method = m.map("method");
+  c.method_resolved = YAML::Node(YAML::NodeType::Map);
+  method.record_into(c.method_resolved);
+  c.method = config::read_method(method, c.backbone.config);
   IAPT_CHECK(!is_16bit(c.backbone.weights) || !config::method_entry(c.method.name).trains_backbone,
              "{}: backbone.dtype: {} weights stay frozen, and method '{}' trains the backbone: use dtype: f32", path,
              dtype_name(c.backbone.weights), c.method.name);
@@ -136,7 +141,7 @@ RunConfig read_run_config(YAML::Node root, const std::string& path, std::shared_
 
 std::string RunConfig::run_dir() const { return (fs::path(output_dir) / name / fmt::format("seed-{}", seed)).string(); }
 
-std::string RunConfig::to_yaml() const {
+std::string RunConfig::to_yaml(bool resolved_method) const {
   YAML::Node n;
   n["name"] = name;
   n["seed"] = seed;
@@ -147,7 +152,7 @@ std::string RunConfig::to_yaml() const {
   // written only when it is not the default, so that f32 runs keep the resolved config they always had
   if (backbone.weights != DType::F32) n["backbone"]["dtype"] = dtype_name(backbone.weights);
   if (backbone.activations_16bit) n["backbone"]["compute"] = dtype_name(backbone.weights);
-  n["method"] = method_yaml;  // as given: every method's options survive, whatever they are
+  n["method"] = resolved_method ? method_resolved : method_yaml;  // as given: every option survives, whatever it is
   YAML::Node t = n["task"];
   t["name"] = task.name;
   if (!task.definition.empty()) t["definition"] = task.definition;

@@ -77,12 +77,17 @@ struct RunConfig {
   config::BackboneSpec backbone;
   config::MethodSpec method;
   YAML::Node method_yaml;  // the method section as given (after overrides): written back verbatim
+  YAML::Node method_resolved;  // the method section as read: every option, defaults filled in
+  std::vector<std::string> overrides;  // the --set values applied to the file
+  std::string command;  // the command line that started the run, where the caller says
   TaskOptions task;
   TrainingOptions training;
   EvaluationOptions evaluation;
 
   std::string run_dir() const;  // output_dir/name/seed-N
-  std::string to_yaml() const;  // every field with its default filled in; the method section as given
+  // Every field with its default filled in; the method section as given (config.yaml, which
+  // fingerprints the run), or with `resolved_method` every option of the method too (resolved.yaml).
+  std::string to_yaml(bool resolved_method = false) const;
 };
 
 // Reads and validates a run config; `overrides` are "a.b.c=value" applied before validation.

@@ -21,6 +21,7 @@
 #include "core/safetensors.h"
 #include "experiments/run/batches.h"
 #include "experiments/run/data_parallel.h"
+#include "experiments/run/json_file.h"
 #include "experiments/version.h"
 #include "experiments/run/diagnostics.h"
 #include "experiments/run/evaluator.h"
@@ -158,6 +159,18 @@ void claim_run_folder(const fs::path& dir, const std::string& resolved) {
   } else {
     write_text_atomically(dir / "config.yaml", resolved);
   }
+}
+
+// resolved.yaml: the config with every option of the method too; command.json: the --set
+// overrides, and each command that started or resumed the run with the iapt that ran it.
+void record_invocation(const RunConfig& c, const fs::path& dir) {
+  write_text_atomically(dir / "resolved.yaml", c.to_yaml(/*resolved_method=*/true));
+  nlohmann::json record{{"overrides", c.overrides}, {"invocations", nlohmann::json::array()}};
+  if (fs::exists(dir / "command.json"))
+    record["invocations"] = read_json_file(dir / "command.json").value("invocations", record["invocations"]);
+  record["invocations"].push_back({{"command", c.command}, {"iapt", version_string()},
+                                   {"resumed", fs::exists(dir / "last" / "state.safetensors")}});
+  write_text_atomically(dir / "command.json", record.dump(2) + "\n");
 }
 
 std::unique_ptr<optim::Optimizer> make_optimizer(const std::string& name, std::vector<Variable> params, double lr,
@@ -410,6 +423,7 @@ RunSummary train_run(const RunConfig& c) {
     fs::create_directories(dir / "last");
     lock.emplace(dir.string());
     claim_run_folder(dir, resolved);
+    record_invocation(c, dir);
   }
 
   std::vector<Encoded> train;

@@ -2,6 +2,7 @@
 // progress lines, the version that made a run, `params` on the project's own experiment files, and
 // a trained run's method in generate, score and eval (--adapter; eval on another task).
 #include <algorithm>
+#include <csignal>
 #include <catch2/catch.hpp>
 #include <filesystem>
 #include <fstream>
@@ -219,4 +220,35 @@ TEST_CASE("task: a definition of one's own, named by path from the experiment", 
   Result named = run_cli("run " + (ws / "run.yaml").string() + " --set task.name=sst2");
   CHECK(named.exit_code != 0);
   CHECK(named.output.find("task.name 'sst2' is not the name 'mood' that task.definition") != std::string::npos);
+}
+
+TEST_CASE("run: resolved.yaml holds every option of the method, command.json each command and iapt that ran it",
+          "[experiments][run]") {
+  fs::path ws = workspace("provenance");
+  std::ofstream(ws / "run.yaml") << config_text(ws, "runs");
+  Result killed = run_cli("run " + (ws / "run.yaml").string() + " --set training.steps=6 --set training.lr=0.02",
+                          "IAPT_FAULT_KILL_AFTER_STEP=4");
+  CHECK(killed.signal == SIGKILL);
+  Result resumed = run_cli("run " + (ws / "run.yaml").string() + " --set training.steps=6 --set training.lr=0.02");
+  INFO(resumed.output);
+  REQUIRE(resumed.exit_code == 0);
+  const fs::path run = ws / "runs/tiny-sst2/seed-3";
+  // config.yaml keeps the method as given (it fingerprints the run); resolved.yaml fills in the rest
+  const std::string given = read_text(run / "config.yaml"), resolved = read_text(run / "resolved.yaml");
+  CHECK(given.find("pooler:") == std::string::npos);
+  for (const char* option : {"layers: all", "pooler: attention", "coefficient_learning: joint", "gated_prefix: false",
+                             "shift_text_positions: true", "up: default", "query_std: 0.02", "version: B"})
+    CHECK(resolved.find(option) != std::string::npos);
+  CHECK(resolved.substr(resolved.find("task:")) == given.substr(given.find("task:")));
+  const auto record = read_json(run / "command.json");
+  CHECK(record["overrides"] == nlohmann::json({"training.steps=6", "training.lr=0.02"}));
+  REQUIRE(record["invocations"].size() == 2);
+  const std::string version = run_cli("--version").output;
+  for (int i = 0; i < 2; ++i) {
+    const std::string command = record["invocations"][i]["command"];
+    CHECK(command.find(" run " + (ws / "run.yaml").string() + " --set training.steps=6 --set training.lr=0.02") !=
+          std::string::npos);
+    CHECK(record["invocations"][i]["iapt"] == version.substr(0, version.find('\n')));
+    CHECK(record["invocations"][i]["resumed"] == (i == 1));
+  }
 }

@@ -13,7 +13,7 @@ MethodEntry iapt_method() {
             const int64_t num_layers = r.backbone.num_hidden_layers;
             o.soft_tokens = r.soft_tokens(4);
             o.bottleneck = r.size("bottleneck", 320);
-            if (m.is_scalar("layers"))
+            if (!m.has("layers") || m.is_scalar("layers"))
               m.choice("layers", "all", {"all"});  // every layer: o.layers stays empty
             else
               o.layers = m.int_list("layers", {});
