@@ -27,6 +27,7 @@ int main(int argc, char** argv) {
   iapt::cli::add_wordnet(app);
   iapt::cli::add_pretrain(app);
   iapt::cli::add_bench(app);
+  iapt::cli::add_export(app);
   try {
     iapt::kernels::cpu::flush_denormals_unless_kept();
     app.parse(argc, argv);

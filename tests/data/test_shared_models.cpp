@@ -156,9 +156,15 @@ TEST_CASE("en-llama-6m: iapt score ranks a likely continuation above an unlikely
   CHECK(a["logprob"].get<double>() < 0);
   CHECK(a["logprob"].get<double>() > b["logprob"].get<double>());
   CHECK(a["context"] == "It was a dark and stormy");
-  // the library call gives the same number
+  // the library call gives the same number: one pair at a time exactly, the CLI's batch of both
+  // pairs up to the products' last bits (tests/models/test_score_batches.cpp)
   auto s = models::score_continuation(*loaded().model, *loaded().tok, "It was a dark and stormy", " night");
-  CHECK(s.logprob == Approx(a["logprob"].get<double>()).epsilon(1e-9));
+  CHECK(s.logprob == Approx(a["logprob"].get<double>()).epsilon(1e-6));
+  run_command(std::string(IAPT_CLI) + " score --batch-size 1 --model '" + model_dir() + "' --input '" + in.string() +
+              "' --output '" + out.string() + "'");
+  std::ifstream one_at_a_time(out);
+  REQUIRE(std::getline(one_at_a_time, l1));
+  CHECK(s.logprob == Approx(nlohmann::json::parse(l1)["logprob"].get<double>()).epsilon(1e-9));
 }
 
 TEST_CASE("shared data: every task's official files read with their documented row counts", "[shared]") {
