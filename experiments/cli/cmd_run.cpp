@@ -98,7 +98,8 @@ void add_sweep(CLI::App& app) {
   cmd->callback([a] {
     if (!a->selected_run.empty()) {
       const size_t colon = a->selected_run.rfind(':');
-      IAPT_CHECK(colon != std::string::npos && colon + 1 < a->selected_run.size(),
+      IAPT_CHECK(colon != std::string::npos && colon + 1 < a->selected_run.size() && colon + 20 > a->selected_run.size() &&
+                     a->selected_run.find_first_not_of("0123456789", colon + 1) == std::string::npos,
                  "--selected-run: expected CONFIGURATION:SEED, got '{}'", a->selected_run);
       const std::string config = run::selected_run_config(a->file, a->selected_run.substr(0, colon),
                                                           std::stoull(a->selected_run.substr(colon + 1)), a->overrides);
