@@ -4,9 +4,9 @@
 # each; it must end identical to the same run never killed: predictions and best adapter the same to
 # the byte, metrics and diagnostics the same line by line, the summary the same apart from its
 # timings and the "resumed" flag.
-# Usage: tests/soak/kill-resume.sh IAPT_BINARY [KILLS] [SEED]
+# Usage: tests/soak/kill-resume.sh IAPT_BINARY [KILLS] [SEED] [STEPS]   (STEPS: the run's length, 4000)
 set -euo pipefail
-iapt=$1 kills=${2:-20} seed=${3:-1}
+iapt=$1 kills=${2:-20} seed=${3:-1} steps=${4:-4000}
 fixtures=$(cd "$(dirname "$0")/../fixtures" && pwd)
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
@@ -23,7 +23,7 @@ output_dir: $work/$1
 backbone: {path: $fixtures/llama-gqa, tokenizer: $fixtures/tiny-tokenizer/tokenizer.model}
 method: {name: iapt, soft_tokens: 2, bottleneck: 6, activation: {kind: rational, version: B, degrees: [3, 2], init: gelu}}
 task: {name: sst2, data_dir: $work/data, max_length: 32}
-training: {lr: 0.01, steps: 4000, batch_size: 8, eval_every: 50, checkpoint_every: 7, log_every: 2, diagnostics_every: 5}
+training: {lr: 0.01, steps: $steps, batch_size: 8, eval_every: 50, checkpoint_every: 7, log_every: 2, diagnostics_every: 5}
 YAML
 }
 config plain > "$work/plain.yaml"
