@@ -107,16 +107,11 @@ void Communicator::allreduce_sum(const std::vector<Tensor>& tensors) const {
     for (const Tensor& t : tensors)
       if (t.dtype() == dt) flat.narrow(0, at, t.numel()).copy_(t.reshape({t.numel()})), at += t.numel();
     IAPT_CHECK(total <= INT32_MAX, "allreduce: {} values in one buffer (at most {})", total, INT32_MAX);
+    bool summed = false;
 #ifdef IAPT_HAS_NCCL
-    const bool by_nccl = device == Device::CUDA && nccl_usable();
-#else
-    const bool by_nccl = false;
+    if (device == Device::CUDA && nccl_usable()) nccl_allreduce_sum(flat.raw_data(), total, dt), summed = true;
 #endif
-    if (by_nccl) {
-#ifdef IAPT_HAS_NCCL
-      nccl_allreduce_sum(flat.raw_data(), total, dt);
-#endif
-    } else {
+    if (!summed) {
       // MPI sums host memory: a device's buffer goes through it (ranks sharing a GPU, or no NCCL)
       Tensor host = device == Device::CPU ? flat : flat.to(Device::CPU);
       check_mpi(MPI_Allreduce(MPI_IN_PLACE, host.raw_data(), static_cast<int>(total), mpi_type(dt), MPI_SUM,

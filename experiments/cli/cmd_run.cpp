@@ -188,8 +188,8 @@ void add_sweep(CLI::App& app) {
   auto* rep = app.add_subcommand("report", "Tables (Markdown, CSV) and plots of a sweep's runs");
   rep->add_option("dir", *dir, "the sweep's output directory (output_dir/NAME)")->required()->check(CLI::ExistingDirectory);
   rep->callback([dir] {
-    const auto rows = run::write_report(*dir);
-    const run::SweepProgress p = run::sweep_progress(*dir);
+    run::SweepProgress p;
+    const auto rows = run::write_report(*dir, &p);
     if (p.planned > 0) fmt::print("{} of {} runs finished\n\n", p.finished, p.planned);
     if (rows.empty()) {
       fmt::print("no configuration has a row yet (its runs, or its selection stage, are still going)\n");

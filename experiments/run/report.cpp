@@ -299,16 +299,7 @@ void diagnostics_plot(const fs::path& run, const std::string& title, const fs::p
 
 }  // namespace
 
-SweepProgress sweep_progress(const std::string& dir_str) {
-  const fs::path dir(dir_str);
-  SweepProgress p;
-  if (fs::exists(dir / "sweep.json")) p.planned = read_json_file(dir / "sweep.json").value("runs", size_t{0});
-  for (auto& entry : fs::recursive_directory_iterator(dir))
-    if (entry.path().filename() == "summary.json") ++p.finished;
-  return p;
-}
-
-std::vector<ReportRow> write_report(const std::string& dir_str) {
+std::vector<ReportRow> write_report(const std::string& dir_str, SweepProgress* progress_out) {
   const fs::path dir(dir_str);
   IAPT_CHECK(fs::is_directory(dir), "report: {} is not a directory", dir_str);
   struct Natural {
@@ -323,7 +314,10 @@ std::vector<ReportRow> write_report(const std::string& dir_str) {
     by_label[label].push_back(read_json_file(entry.path()));
     runs_of[label].push_back(run);
   }
-  const SweepProgress progress = sweep_progress(dir_str);
+  SweepProgress progress;  // every summary found, before the selection keeps its candidates' rows
+  for (const auto& [label, summaries] : by_label) progress.finished += summaries.size();
+  if (fs::exists(dir / "sweep.json")) progress.planned = read_json_file(dir / "sweep.json").value("runs", size_t{0});
+  if (progress_out != nullptr) *progress_out = progress;
   if (by_label.empty() && progress.planned > 0) return {};  // a sweep whose first run is still going
   IAPT_CHECK(!by_label.empty(), "report: no summary.json under {}", dir_str);
   const bool selection = fs::exists(dir / "selection.json");

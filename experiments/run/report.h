@@ -33,11 +33,11 @@ struct ReportRow {
 struct SweepProgress {
   size_t finished = 0, planned = 0;
 };
-SweepProgress sweep_progress(const std::string& dir);
 
-// Writes the tables (and plots) into `dir`; returns the rows. A sweep still running gets a table
-// of what has finished and a line saying how many runs have; none while no configuration has a
-// row yet (no run finished, or no candidate selected).
-std::vector<ReportRow> write_report(const std::string& dir);
+// Writes the tables (and plots) into `dir`; returns the rows, and the sweep's progress where
+// `progress` is given. A sweep still running gets a table of what has finished and a line saying
+// how many runs have; none while no configuration has a row yet (no run finished, or no candidate
+// selected).
+std::vector<ReportRow> write_report(const std::string& dir, SweepProgress* progress = nullptr);
 
 }  // namespace iapt::run

@@ -76,6 +76,13 @@ inline std::string select_sweep_text(const fs::path& ws, const std::string& seed
          kIaptAndLora + "  select:\n    grid: {training.lr: [1e-9, 3e-2]}\n";
 }
 
+// A command that must fail, saying `message` (its output shown where it does not).
+inline void expect_refused(const Result& r, const std::string& message) {
+  INFO(r.output);
+  CHECK(r.exit_code != 0);
+  CHECK(r.output.find(message) != std::string::npos);
+}
+
 inline nlohmann::json read_json(const fs::path& p) {
   std::ifstream in(p);
   return nlohmann::json::parse(in);

@@ -96,10 +96,9 @@ TEST_CASE("peft files: every method's export has PEFT's names and fields, and im
   auto lora = read_json(ws / "peft-LORA/adapter_config.json");
   lora["use_dora"] = true;
   std::ofstream(ws / "dora/adapter_config.json") << lora.dump();
-  Result dora = run_cli("import " + (ws / "dora").string() + " --config " + (ws / "LORA.yaml").string() + " " +
-                        (ws / "out-dora").string());
-  CHECK(dora.exit_code != 0);
-  CHECK(dora.output.find("adapter_config.json: use_dora: iapt's LORA does not take that") != std::string::npos);
+  expect_refused(run_cli("import " + (ws / "dora").string() + " --config " + (ws / "LORA.yaml").string() + " " +
+                         (ws / "out-dora").string()),
+                 "adapter_config.json: use_dora: iapt's LORA does not take that");
   lora["use_dora"] = false;
   lora["peft_type"] = "LOHA";
   std::ofstream(ws / "dora/adapter_config.json") << lora.dump();
@@ -111,10 +110,8 @@ TEST_CASE("peft files: every method's export has PEFT's names and fields, and im
   fs::copy_file(ws / "peft-PROMPT_TUNING/adapter_config.json", ws / "misfit/adapter_config.json");
   iapt::save_safetensors((ws / "misfit/adapter_model.safetensors").string(),
                          {{"prompt_embeddings", iapt::zeros({3, 31})}});  // the backbone's width is 32
-  Result misfit = run_cli("import " + (ws / "misfit").string() + " --config " + (ws / "LORA.yaml").string() + " " +
-                          (ws / "out-misfit").string());
-  INFO(misfit.output);
-  CHECK(misfit.exit_code != 0);
-  CHECK(misfit.output.find("does not fit the backbone of") != std::string::npos);
+  expect_refused(run_cli("import " + (ws / "misfit").string() + " --config " + (ws / "LORA.yaml").string() + " " +
+                         (ws / "out-misfit").string()),
+                 "does not fit the backbone of");
   CHECK_FALSE(fs::exists(ws / "out-misfit/best/adapter.safetensors"));
 }

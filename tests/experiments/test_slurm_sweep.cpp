@@ -102,16 +102,10 @@ TEST_CASE("sweep --slurm: an array of the unfinished runs, whose tasks make the 
   CHECK(count(two, ".yaml'\n") == 3);  // the 3 runs the local sweep has not made
 
   // the cluster's options need --slurm; submitting needs sbatch
-  Result lone = run_cli("sweep " + (ws / "sweep.yaml").string() + " --partition cpu");
-  CHECK(lone.exit_code != 0);
-  CHECK(lone.output.find("--partition requires --slurm") != std::string::npos);
-  Result spaced = run_cli("sweep " + (ws / "here.yaml").string() + " --slurm --dry-run --time '1 day'");
-  CHECK(spaced.exit_code != 0);
-  CHECK(spaced.output.find("--time '1 day' must be one word") != std::string::npos);
-  Result no_sbatch = run_cli("sweep " + (ws / "here.yaml").string() + " --slurm", "PATH=/nonexistent");
-  INFO(no_sbatch.output);
-  CHECK(no_sbatch.exit_code != 0);
-  CHECK(no_sbatch.output.find("sbatch is not on PATH") != std::string::npos);
+  expect_refused(run_cli("sweep " + (ws / "sweep.yaml").string() + " --partition cpu"), "--partition requires --slurm");
+  expect_refused(run_cli("sweep " + (ws / "here.yaml").string() + " --slurm --dry-run --time '1 day'"),
+                 "--time '1 day' must be one word");
+  expect_refused(run_cli("sweep " + (ws / "here.yaml").string() + " --slurm", "PATH=/nonexistent"), "sbatch is not on PATH");
 }
 
 TEST_CASE("sweep --slurm: with a selection stage, a second array runs each configuration's choice once it is made",

@@ -52,9 +52,8 @@ TEST_CASE("sweep --set: a field of every run, and key=v1,v2 sweeps the key, and 
   INFO(quoted.output);
   CHECK(quoted.exit_code == 0);
   CHECK(quoted.output.find("/sweeps/a,b/default/seed-1") != std::string::npos);
-  Result bad = run_cli("sweep " + (ws / "two.yaml").string() + " --dry-run --set training.lr");
-  CHECK(bad.exit_code != 0);
-  CHECK(bad.output.find("--set training.lr: expected key.path=value") != std::string::npos);
+  expect_refused(run_cli("sweep " + (ws / "two.yaml").string() + " --dry-run --set training.lr"),
+                 "--set training.lr: expected key.path=value");
 }
 
 TEST_CASE("version: --version names the version and source revision, and every run's summary records it", "[experiments][run]") {
@@ -97,10 +96,7 @@ TEST_CASE("sweep: an error in a run's config names the line and column of the sw
   fs::path ws = workspace("sweep_lines");
   auto expect_error = [&](const std::string& yaml, const std::string& message) {
     std::ofstream(ws / "sweep.yaml") << yaml;
-    Result r = run_cli("sweep " + (ws / "sweep.yaml").string() + " --dry-run");
-    INFO(r.output);
-    CHECK(r.exit_code != 0);
-    CHECK(r.output.find(message) != std::string::npos);
+    expect_refused(run_cli("sweep " + (ws / "sweep.yaml").string() + " --dry-run"), message);
   };
   const std::string file = (ws / "sweep.yaml").string();
   // lines 1 to 9 are the base; the zip's entries are lines 15 and 16
@@ -162,12 +158,9 @@ TEST_CASE("adapter: --adapter makes generate and score use a trained run's metho
   INFO(generated.output);
   CHECK(generated.exit_code == 0);
   CHECK(generated.output.rfind("the film was", 0) == 0);
-  Result neither = run_cli("score --input " + (ws / "pairs.jsonl").string());
-  CHECK(neither.exit_code != 0);
-  CHECK(neither.output.find("--model or --adapter is required") != std::string::npos);
-  Result not_run = run_cli("generate --adapter " + ws.string() + " --prompt x");
-  CHECK(not_run.exit_code != 0);
-  CHECK(not_run.output.find("no adapter.safetensors and config.yaml there or in its best/") != std::string::npos);
+  expect_refused(run_cli("score --input " + (ws / "pairs.jsonl").string()), "--model or --adapter is required");
+  expect_refused(run_cli("generate --adapter " + ws.string() + " --prompt x"),
+                 "no adapter.safetensors and config.yaml there or in its best/");
 
   // the SST-2 adapter on an RTE-format task: its own predictions stay, the new ones go to eval/
   fs::create_directories(ws / "rte/glue/RTE");
@@ -213,13 +206,11 @@ TEST_CASE("task: a definition of one's own, named by path from the experiment", 
   std::string missing = yaml;
   missing.replace(missing.find("defs/mood.yaml"), 14, "defs/none.yaml");
   std::ofstream(ws / "missing.yaml") << missing;
-  Result m = run_cli("run " + (ws / "missing.yaml").string());
-  CHECK(m.exit_code != 0);
-  CHECK(m.output.find("missing.yaml:8:") != std::string::npos);
+  const Result m = run_cli("run " + (ws / "missing.yaml").string());
+  expect_refused(m, "missing.yaml:8:");
   CHECK(m.output.find("task.definition: " + (ws / "defs/none.yaml").string() + " is not a file") != std::string::npos);
-  Result named = run_cli("run " + (ws / "run.yaml").string() + " --set task.name=sst2");
-  CHECK(named.exit_code != 0);
-  CHECK(named.output.find("task.name 'sst2' is not the name 'mood' that task.definition") != std::string::npos);
+  expect_refused(run_cli("run " + (ws / "run.yaml").string() + " --set task.name=sst2"),
+                 "task.name 'sst2' is not the name 'mood' that task.definition");
 }
 
 TEST_CASE("run: resolved.yaml holds every option of the method, command.json each command and iapt that ran it",
