@@ -2,6 +2,7 @@
 #include <string>
 
 #include "experiments/cli/commands.h"
+#include "experiments/shell_quote.h"
 
 namespace iapt::cli {
 
@@ -13,14 +14,11 @@ std::string& stored() {
 }
 
 // A word as a shell takes it back: as it is when it holds nothing a shell reads specially, else in
-// single quotes (each ' written '\'').
+// single quotes.
 std::string shell_word(const std::string& word) {
   const bool plain = !word.empty() && word.find_first_not_of("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
                                                               "0123456789_./=:,@+-%") == std::string::npos;
-  if (plain) return word;
-  std::string out = "'";
-  for (char c : word) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
-  return out + "'";
+  return plain ? word : single_quoted(word);
 }
 
 }  // namespace

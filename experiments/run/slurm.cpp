@@ -9,19 +9,13 @@
 
 #include "core/atomic_file.h"
 #include "core/error.h"
+#include "experiments/shell_quote.h"
 
 namespace iapt::run {
 
 namespace fs = std::filesystem;
 
 namespace {
-
-// A word for bash: single quotes, with each ' written as '\''.
-std::string quoted(const std::string& s) {
-  std::string out = "'";
-  for (char c : s) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
-  return out + "'";
-}
 
 // #SBATCH lines take no quoting, so what goes into one must be a single plain word.
 std::string sbatch_word(const std::string& value, const std::string& what) {
@@ -57,7 +51,7 @@ std::string run_lines(const std::string& cli, const SlurmOptions& o) {
       "{}{} run \"$config\" > \"$log\" 2>&1 || status=$?\n"
       "echo \"exit status $status\"\n"
       "exit \"$status\"\n",
-      launcher, launcher, quoted(cli));
+      launcher, launcher, single_quoted(cli));
 }
 
 std::string array_spec(size_t tasks, int max_parallel) {
@@ -67,7 +61,8 @@ std::string array_spec(size_t tasks, int max_parallel) {
 // Runs `sbatch --parsable [--dependency=afterany:AFTER] SCRIPT`; returns the job id it printed.
 std::string submit(const std::string& script, const std::string& after) {
   const std::string command = fmt::format("sbatch --parsable {}{} 2>&1",
-                                          after.empty() ? "" : "--dependency=afterany:" + after + " ", quoted(script));
+                                          after.empty() ? "" : "--dependency=afterany:" + after + " ",
+                                          single_quoted(script));
   FILE* pipe = popen(command.c_str(), "r");
   IAPT_CHECK(pipe != nullptr, "--slurm: cannot start sbatch");
   std::string output;
@@ -109,7 +104,7 @@ SlurmSweep slurm_sweep(const std::string& path, const std::string& cli, const Sw
                            options.cpus_per_task, options.gpus_per_run, "%A_%a.out");
     s += fmt::format("# {} runs of {}{}, one per array task\nruns=(\n", first.size(), sweep_file,
                      has_selection_stage(runs) ? " (its selection stage)" : "");
-    for (const SweepRun* r : first) s += "  " + quoted(r->config_path) + "\n";
+    for (const SweepRun* r : first) s += "  " + single_quoted(r->config_path) + "\n";
     s += ")\nconfig=\"${runs[$SLURM_ARRAY_TASK_ID]}\"\n" + run_lines(cli, options);
     out.scripts.push_back((sweep_dir / "sweep.sbatch").string());
     write_text_atomically(out.scripts.back(), s);
@@ -134,13 +129,13 @@ SlurmSweep slurm_sweep(const std::string& path, const std::string& cli, const Sw
       s += fmt::format("# the final stage of {}: each configuration's selected candidate with a remaining seed, one\n"
                        "# array task each (CONFIGURATION:SEED); the choice is read when the task starts\ntasks=(\n",
                        sweep_file);
-      for (const auto& t : tasks) s += "  " + quoted(t) + "\n";
+      for (const auto& t : tasks) s += "  " + single_quoted(t) + "\n";
       std::string sets;
-      for (const auto& o : overrides) sets += " --set " + quoted(o);
+      for (const auto& o : overrides) sets += " --set " + single_quoted(o);
       s += fmt::format(")\nconfig=$({} sweep {}{} --selected-run \"${{tasks[$SLURM_ARRAY_TASK_ID]}}\")\n"
                        "if [[ -z \"$config\" ]]; then echo \"${{tasks[$SLURM_ARRAY_TASK_ID]}}: finished already\"; "
                        "exit 0; fi\n",
-                       quoted(cli), quoted(sweep_file), sets);
+                       single_quoted(cli), single_quoted(sweep_file), sets);
       s += run_lines(cli, options);
       out.scripts.push_back((sweep_dir / "sweep-final.sbatch").string());
       write_text_atomically(out.scripts.back(), s);
@@ -149,8 +144,8 @@ SlurmSweep slurm_sweep(const std::string& path, const std::string& cli, const Sw
   }
   if (out.scripts.empty()) return out;  // every run has finished
   std::string report = header(name + "-report", "", sweep_dir, options, 1, 1, 0, "report-%j.out");
-  report += fmt::format("# the report of {}, once the arrays have ended\nexec {} report {}\n", sweep_file, quoted(cli),
-                        quoted(sweep_dir.string()));
+  report += fmt::format("# the report of {}, once the arrays have ended\nexec {} report {}\n", sweep_file, single_quoted(cli),
+                        single_quoted(sweep_dir.string()));
   out.scripts.push_back((sweep_dir / "sweep-report.sbatch").string());
   write_text_atomically(out.scripts.back(), report);
   out.array_tasks.push_back(0);
