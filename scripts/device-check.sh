@@ -4,7 +4,8 @@
 # training run on each device, the GPU benchmarks (kernels, a training step, multi-tenant serving)
 # and the CPU benchmark, and writes the logs and tables under $OUT.
 # Prepare here:  ../shared/device/make-deps-bundle.sh   (writes .deps.tar.xz; git ignores it), with
-# the Open MPI packages scripts/device-mpi.sh lists, for the data-parallel checks on the GPU
+# PCRE2 (libpcre2-dev libpcre2-8-0, which tokenizer.json needs and the default list lacks) and the
+# Open MPI packages scripts/device-mpi.sh lists, for the data-parallel checks on the GPU
 # (the bundle's default OpenBLAS is the pthreads build, which the build accepts with a warning;
 # IAPT_DEVICE_PKGS naming libopenblas-openmp-dev and libopenblas0-openmp instead gives the OpenMP one)
 # Then run there with .deps.tar.xz carried:  bash scripts/device-check.sh

@@ -3,7 +3,7 @@
 # libopenmpi-dev with their run-time libraries, carried in .deps (IAPT_DEVICE_PKGS below) and
 # relocated from /usr to it. Sourced by scripts/device-check.sh with D=$PWD/.deps/usr; leaves the
 # CMake arguments in MPI_CMAKE_ARGS (-DIAPT_MPI=OFF where the bundle has no MPI).
-# The bundle: IAPT_DEVICE_PKGS="<make-deps-bundle.sh's default list> openmpi-bin libopenmpi3
+# The bundle: IAPT_DEVICE_PKGS="<make-deps-bundle.sh's default list> libpcre2-dev libpcre2-8-0 openmpi-bin libopenmpi3
 #   libopenmpi-dev openmpi-common libevent-core-2.1-7 libevent-pthreads-2.1-7 libhwloc15 libpmix2
 #   libmunge2 libudev1" ../shared/device/make-deps-bundle.sh   (about 12 MB)
 # Each variable below moves a path Debian's build fixed under /usr or /etc into the bundle; traced

@@ -7,6 +7,7 @@ packages=(
   g++ cmake ninja-build pkg-config
   libeigen3-dev libopenblas-openmp-dev  # OpenBLAS on OpenMP threads, shared with the kernels
   libyaml-cpp-dev libfmt-dev catch2 libcli11-dev nlohmann-json3-dev libsentencepiece-dev
+  libpcre2-dev  # tokenizer.json's pre-tokeniser expressions (Unicode classes)
   gnuplot-nox
   python3  # scripts/results-tables.py, which a test runs to keep docs/results.md true to the runs
   wordnet-base  # the main job's data

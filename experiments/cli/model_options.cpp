@@ -46,7 +46,7 @@ LoadedModel load_model_and_adapter(const ModelOptions& o) {
     const bool own = o.dir.empty();  // the run's backbone, as it was trained
     m.dir = own ? adapter.config.backbone.path : o.dir;
     m.model = models::load_llama(m.dir, own ? adapter.config.backbone.precision() : precision_of(o));
-    m.tok = own ? std::make_unique<models::Tokenizer>(adapter.config.tokenizer) : models::Tokenizer::from_model_dir(o.dir);
+    m.tok = own ? models::Tokenizer::load(adapter.config.tokenizer) : models::Tokenizer::from_model_dir(o.dir);
     m.method = run::attach_adapter(adapter, m.model);
   }
   m.tok->require_fits(m.model->config.vocab_size, m.dir);

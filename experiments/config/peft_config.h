@@ -41,7 +41,7 @@ namespace iapt::config {
 
 struct BackboneSpec {
   std::string path;            // empty when given as a shape
-  std::string tokenizer;       // tokenizer.model, when not the one in `path`
+  std::string tokenizer;       // tokenizer.model or tokenizer.json, when not the one in `path`
   std::string shape_name;      // set for a named shape
   models::LlamaConfig config;
   DType weights = DType::F32;  // backbone.dtype

@@ -12,7 +12,7 @@
 #include "models/checkpoint.h"
 #include "models/evaluation.h"
 #include "models/llama.h"
-#include "models/tokenizer.h"
+#include "models/tokenizer/sentencepiece_tokenizer.h"
 #include "optim/clip.h"
 #include "optim/optimizer.h"
 #include "optim/schedule.h"
@@ -83,7 +83,7 @@ PretrainResult pretrain(const PretrainOptions& o, const PretrainProgress& progre
   train_tokenizer(o, prefix);
   fs::rename(prefix + ".model", dir / "tokenizer.model");
   fs::remove(prefix + ".vocab");
-  models::Tokenizer tok((dir / "tokenizer.model").string());
+  models::SentencePieceTokenizer tok((dir / "tokenizer.model").string());
 
   const std::vector<int64_t> stream = line_stream(tok, o.corpus);
   IAPT_CHECK(static_cast<int64_t>(stream.size()) > o.sequence + 1, "{}: {} tokens, fewer than one window of {}",

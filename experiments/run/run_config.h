@@ -7,7 +7,7 @@
 //   seed: 1
 //   output_dir: runs            # the run goes to output_dir/name/seed-N
 //   device: cpu                 # or cuda: the backbone, the method and every batch on the GPU
-//   backbone: {path: ${IAPT_SHARED}/models/en-llama-6m, tokenizer: (default: path/tokenizer.model),
+//   backbone: {path: ${IAPT_SHARED}/models/en-llama-6m, tokenizer: (default: path/tokenizer.model, else path/tokenizer.json),
 //              dtype: f32 (or bf16, f16: frozen 16-bit projection and embedding matrices)}
 //   method:   {name: iapt, ...}            (experiments/config/peft_config.h)
 //   task:     {name: sst2, data_dir: ${IAPT_SHARED}/data, max_train: 0, max_dev: 0, max_test: 0,

@@ -73,7 +73,7 @@ Setup build(const RunConfig& c, bool probe = false) {
   IAPT_CHECK(device_available(device), "{}: device: {} is not available here ({}); use device: cpu", c.file, c.device,
              cuda_compiled() ? "no GPU is visible" : "this build has no CUDA backend");
   s.model = models::load_llama(c.backbone.path, c.backbone.precision());
-  s.tok = std::make_unique<models::Tokenizer>(c.tokenizer);
+  s.tok = models::Tokenizer::load(c.tokenizer);
   s.tok->require_fits(s.model->config.vocab_size, c.backbone.path);
   // Batches stay on the CPU: every op that takes ids, masks or labels moves them to its data.
   s.model->to(device);

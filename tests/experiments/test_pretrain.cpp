@@ -11,7 +11,7 @@
 #include "experiments/pretrain/pretrain.h"
 #include "models/checkpoint.h"
 #include "models/evaluation.h"
-#include "models/tokenizer.h"
+#include "models/tokenizer/sentencepiece_tokenizer.h"
 
 using namespace iapt;
 namespace fs = std::filesystem;
@@ -69,7 +69,7 @@ TEST_CASE("pretrain: a small model and its tokenizer learn a corpus and load bac
     CHECK(fs::exists(ws / "model" / f));
   CHECK_FALSE(fs::exists(ws / "model/tokenizer.training.model"));
   auto model = models::load_llama((ws / "model").string());
-  models::Tokenizer tok((ws / "model/tokenizer.model").string());
+  models::SentencePieceTokenizer tok((ws / "model/tokenizer.model").string());
   CHECK(model->config.vocab_size == tok.vocab_size());
   CHECK(model->config.num_key_value_heads == 1);
   CHECK(tok.bos_id() == 1);

@@ -9,7 +9,7 @@
 #include "experiments/run/evaluator.h"
 #include "experiments/tasks/task.h"
 #include "models/checkpoint.h"
-#include "models/tokenizer.h"
+#include "models/tokenizer/sentencepiece_tokenizer.h"
 #include "nn/peft/full.h"
 
 using namespace iapt;
@@ -60,7 +60,7 @@ TEST_CASE("record: queries become examples with the passage's entities as candid
 
 TEST_CASE("record: ranking an example's own candidates agrees with ranking the label words", "[experiments][run]") {
   auto model = models::load_llama(IAPT_FIXTURE_DIR "/llama-gqa");
-  models::Tokenizer tok(IAPT_FIXTURE_DIR "/tiny-tokenizer/tokenizer.model");
+  models::SentencePieceTokenizer tok(IAPT_FIXTURE_DIR "/tiny-tokenizer/tokenizer.model");
   nn::FullFineTuning method(model);
   auto task = tasks::load_task("sst2", kDefs);
   std::vector<tasks::Example> plain, own;

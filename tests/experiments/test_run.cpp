@@ -19,7 +19,7 @@
 #include "core/safetensors.h"
 #include "core/tensor.h"
 #include "experiments/run/run_lock.h"
-#include "models/tokenizer.h"
+#include "models/tokenizer/sentencepiece_tokenizer.h"
 #include "tests/experiments/cli_run.h"
 
 using namespace std::string_literals;
@@ -230,7 +230,7 @@ TEST_CASE("generate and score: lengths past the model's positions, beams and ran
   expect_error("score --model " + model.string() + " --input " + (ws / "score.jsonl").string(),
                "score.jsonl:2: score: context and continuation are");
   // a tokenizer with more pieces than the model has embeddings (generate, score, perplexity and run check it)
-  iapt::models::Tokenizer tok(fx + "/tiny-tokenizer/tokenizer.model");
+  iapt::models::SentencePieceTokenizer tok(fx + "/tiny-tokenizer/tokenizer.model");
   CHECK_NOTHROW(tok.require_fits(tok.vocab_size(), "the model"));
   CHECK_THROWS_WITH(tok.require_fits(tok.vocab_size() - 1, "the model"),
                     Catch::Contains(fmt::format("the tokenizer has {} pieces, more than the model's vocab_size of {}",

@@ -9,7 +9,7 @@
 #include "models/tokenizer.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
-  static const auto tokenizer = std::make_unique<iapt::models::Tokenizer>(IAPT_FIXTURE_DIR "/tiny-tokenizer/tokenizer.model");
+  static const auto tokenizer = iapt::models::Tokenizer::load(IAPT_FIXTURE_DIR "/tiny-tokenizer/tokenizer.model");
   const std::string text(reinterpret_cast<const char*>(data), size);
   iapt::fuzz::expect_parsed_or_error([&] {
     const std::vector<int64_t> ids = tokenizer->encode(text, size % 2 == 0, size % 3 == 0);

@@ -9,13 +9,13 @@
 #include "core/error.h"
 #include "models/checkpoint.h"
 #include "models/evaluation.h"
-#include "models/tokenizer.h"
+#include "models/tokenizer/sentencepiece_tokenizer.h"
 
 using namespace iapt;
 
 TEST_CASE("score: pairs in padded batches, on the right or the left, score as one at a time", "[models][score]") {
   auto model = models::load_llama(std::string(IAPT_FIXTURE_DIR) + "/llama-gqa");
-  models::Tokenizer tok(IAPT_FIXTURE_DIR "/tiny-tokenizer/tokenizer.model");
+  models::SentencePieceTokenizer tok(IAPT_FIXTURE_DIR "/tiny-tokenizer/tokenizer.model");
   // lengths from one token to most of the model's 64 positions, an empty continuation among them
   const char* words[] = {"the", "film", "was", "good", "bad", "plot", "cast", "music", "great", "dull"};
   std::vector<std::pair<std::string, std::string>> pairs;
