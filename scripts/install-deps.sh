@@ -14,11 +14,12 @@ packages=(
   libopenmpi-dev openmpi-bin  # data-parallel runs (optim/communicator.cpp) and their test
   slurm-wlm munge  # scripts/test-slurm.sh: sweeps on a one-node SLURM cluster started by the test
   clang libclang-rt-dev libomp-dev  # the sanitizer build and the fuzzers (scripts/test-sanitizers.sh)
+  chromium  # report.html in a real browser (tests/browser/)
 )
 # Only for regenerating the committed fixtures (tests/reference) and for the benchmarks against
 # PyTorch and oneDNN (scripts/bench-step.sh, iapt_bench_onednn); never needed by the tests.
 if [[ "${IAPT_WITH_REFERENCE:-0}" == "1" ]]; then
-  packages+=(python3 python3-torch python3-numpy sentencepiece libdnnl-dev)
+  packages+=(python3 python3-torch python3-numpy sentencepiece libdnnl-dev nodejs npm)
 fi
 
 missing=()

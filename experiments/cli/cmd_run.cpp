@@ -9,6 +9,7 @@
 #include "core/error.h"
 #include "experiments/run/paired.h"
 #include "experiments/run/report.h"
+#include "experiments/run/report_html.h"
 #include "experiments/run/slurm.h"
 #include "experiments/run/sweep.h"
 #include "experiments/run/trainer.h"
@@ -185,15 +186,21 @@ void add_sweep(CLI::App& app) {
   });
 
   auto dir = std::make_shared<std::string>();
+  auto html = std::make_shared<bool>(false);
   auto* rep = app.add_subcommand("report", "Tables (Markdown, CSV) and plots of a sweep's runs");
   rep->add_option("dir", *dir, "the sweep's output directory (output_dir/NAME)")->required()->check(CLI::ExistingDirectory);
-  rep->callback([dir] {
+  rep->add_flag("--html", *html, "also write DIR/report.html: tables, plots, curves and each run's config in one page");
+  rep->callback([dir, html] {
     run::SweepProgress p;
     const auto rows = run::write_report(*dir, &p);
     if (p.planned > 0) fmt::print("{} of {} runs finished\n\n", p.finished, p.planned);
     if (rows.empty()) {
       fmt::print("no configuration has a row yet (its runs, or its selection stage, are still going)\n");
       return;
+    }
+    if (*html) {
+      run::write_html_report(*dir, rows, p);
+      fmt::print("wrote {}\n\n", (std::filesystem::path(*dir) / "report.html").string());
     }
     std::ifstream in(std::filesystem::path(*dir) / "table.md");
     std::cout << in.rdbuf();

@@ -110,16 +110,23 @@ void export_peft(const std::string& run_dir, const std::string& out_dir) {
                    {"tokenizer_name_or_path", nullptr}});
     tensors["prompt_embeddings"] = table;
   } else if (name == "ptuning_v2") {
-    IAPT_CHECK(!c.method.get<nn::PtuningV2Options>().reparameterize,
-               "{}: P-tuning v2 with reparameterize: true is exported only without it (its MLP's output table); not "
-               "done yet",
-               run_dir);
     // [k, L * 2 * kv_heads * head_dim]: per virtual token, per layer its key then its value, each
     // [kv_heads, head_dim]: PEFT's past_key_values view (k, 2L, heads, head_dim), which for
     // grouped key/value heads takes num_attention_heads = num_key_value_heads and token_dim =
     // head_dim * num_key_value_heads
-    const Tensor& table = only_tensor(state, "prompt_encoder.embedding.weight", weights);
     const int64_t head_dim = b.hidden_size / b.num_attention_heads;
+    const auto& o = c.method.get<nn::PtuningV2Options>();
+    Tensor table;
+    if (o.reparameterize) {
+      // The MLP's output table, as PEFT itself saves a prefix_projection model
+      // (get_prompt_embedding_to_save runs the encoder): the same prefixes, without the MLP.
+      nn::PtuningV2 method(b.hidden_size, b.num_hidden_layers, b.num_key_value_heads, head_dim, o);
+      method.load_canonical_state(state, "", weights);
+      const NoGradGuard no_grad;
+      table = method.transform_out->forward(tanh(method.transform_in->forward(method.embedding))).data();
+    } else {
+      table = only_tensor(state, "prompt_encoder.embedding.weight", weights);
+    }
     config.update({{"peft_type", "PREFIX_TUNING"},
                    {"num_virtual_tokens", table.size(0)},
                    {"token_dim", head_dim * b.num_key_value_heads},

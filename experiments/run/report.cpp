@@ -136,11 +136,7 @@ YAML::Node node_at(const YAML::Node& config, const std::string& key) {
 std::string config_value(const YAML::Node& config, const std::string& key) {
   const YAML::Node n = node_at(config, key);
   if (!n.IsDefined()) return "-";
-  if (n.IsScalar()) {  // a number as its shortest exact form (the resolved config writes 0.00029999999999999997)
-    char* end = nullptr;
-    const double v = std::strtod(n.Scalar().c_str(), &end);
-    return end && *end == '\0' && !n.Scalar().empty() ? fmt::format("{}", v) : n.Scalar();
-  }
+  if (n.IsScalar()) return display_scalar(n.Scalar());
   if (n.IsMap() && n["name"]) return n["name"].Scalar();
   if (n.IsMap() && n.size() == 0) return "-";
   YAML::Emitter e;
@@ -298,6 +294,12 @@ void diagnostics_plot(const fs::path& run, const std::string& title, const fs::p
 }
 
 }  // namespace
+
+std::string display_scalar(const std::string& scalar) {
+  char* end = nullptr;
+  const double v = std::strtod(scalar.c_str(), &end);
+  return end && *end == '\0' && !scalar.empty() ? fmt::format("{}", v) : scalar;
+}
 
 std::vector<ReportRow> write_report(const std::string& dir_str, SweepProgress* progress_out) {
   const fs::path dir(dir_str);

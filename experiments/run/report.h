@@ -34,6 +34,10 @@ struct SweepProgress {
   size_t finished = 0, planned = 0;
 };
 
+// A config's scalar as the report shows it: a number in its shortest exact form (the resolved config
+// writes 0.00029999999999999997 for 3e-4), anything else as written.
+std::string display_scalar(const std::string& scalar);
+
 // Writes the tables (and plots) into `dir`; returns the rows, and the sweep's progress where
 // `progress` is given. A sweep still running gets a table of what has finished and a line saying
 // how many runs have; none while no configuration has a row yet (no run finished, or no candidate

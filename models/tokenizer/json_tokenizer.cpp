@@ -41,7 +41,15 @@ std::string config_token(const json& config, const char* key) {
 }  // namespace
 
 JsonTokenizer::JsonTokenizer(const std::string& path) : Tokenizer(path) {
-  const json file = read_json(path);
+  try {
+    load(read_json(path));
+  } catch (const json::exception& e) {  // a field of the wrong type, where the steps read it
+    throw Error(fmt::format("{}: a field does not hold what tokenizer.json holds there: {}", path, e.what()));
+  }
+}
+
+void JsonTokenizer::load(const json& file) {
+  const std::string& path = path_;
   IAPT_CHECK(file.is_object() && file.contains("model"), "{}: no \"model\"; expected a Hugging Face tokenizer.json", path);
   model_ = std::make_unique<Bpe>(file["model"], path);
   normalizer_ = make_normalizer(file.value("normalizer", json()), path);

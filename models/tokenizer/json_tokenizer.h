@@ -35,6 +35,7 @@ class JsonTokenizer final : public Tokenizer {
     const AddedToken* token = nullptr;
     size_t begin = 0, end = 0;
   };
+  void load(const nlohmann::json& file);
   AddedMatch next_added(std::string_view text, size_t from) const;
   std::vector<int64_t> encode_text(const std::string& text) const override;
   void encode_segment(std::string_view segment, bool at_input_start, std::vector<int64_t>& ids) const;

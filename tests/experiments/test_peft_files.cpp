@@ -41,13 +41,15 @@ TEST_CASE("peft files: every method's export has PEFT's names and fields, and im
       {"{name: lora, r: 2, alpha: 8, targets: [q, v]}", "LORA", "base_model.model.model.layers.0.self_attn.q_proj.lora_A.weight"},
       {"{name: prompt_tuning, soft_tokens: 3}", "PROMPT_TUNING", "prompt_embeddings"},
       {"{name: ptuning_v2, soft_tokens: 3}", "PREFIX_TUNING", "prompt_embeddings"},
+      // exported as its MLP's output table, as PEFT saves a prefix_projection model
+      {"{name: ptuning_v2, soft_tokens: 3, reparameterize: true, reparam_hidden: 8}", "PREFIX_TUNING", "prompt_embeddings"},
       {"{name: ia3}", "IA3", "base_model.model.model.layers.0.mlp.down_proj.ia3_l"},
       {"{name: iapt, soft_tokens: 2, bottleneck: 6, activation: {kind: rational, version: B, degrees: [3, 2]}}", "IAPT",
        "iapt.layers.0.act.denominator"},
   };
   for (const Case& c : cases) {
     INFO(c.method);
-    const std::string label = c.peft_type;
+    const std::string label = c.peft_type + (c.method.find("reparameterize") != std::string::npos ? "-MLP" : "");
     std::string yaml = config_text(ws, "runs-" + label);
     const size_t at = yaml.find("method: ");
     yaml.replace(at, yaml.find('\n', at) - at, "method: " + c.method);

@@ -223,6 +223,7 @@ TEST_CASE("tokenizer.json: what the reader cannot use is refused, naming the fil
   const json bos_item = {{"SpecialToken", {{"id", "<s>"}}}};
   refused("template", with({{"post_processor", {{"type", "TemplateProcessing"}, {"single", json::array({bos_item})}}}}),
           "the template names \"<s>\", which special_tokens does not define");
+  refused("type", with({{"model", {{"byte_fallback", "yes"}}}}), "a field does not hold what tokenizer.json holds there");
   refused("regex", with({{"pre_tokenizer", {{"type", "Split"}, {"pattern", {{"Regex", "(a"}}}}}}), "does not compile");
   fs::create_directories(ws / "broken");
   std::ofstream(ws / "broken" / "tokenizer.json") << "{\"model\": ";
