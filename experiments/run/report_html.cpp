@@ -239,10 +239,11 @@ void write_html_report(const std::string& dir_str, const std::vector<ReportRow>&
       ++runs;
     }
   std::set<std::string> differing;
-  for (const auto& [key, set] : values) {
+  for (const auto& entry : values) {  // not a structured binding: clang 14 cannot capture one in a lambda
+    const std::string& key = entry.first;
     size_t holding = 0;
     for (const auto& c : configs) holding += std::any_of(c.begin(), c.end(), [&](const auto& kv) { return kv.first == key; });
-    if (set.size() > 1 || holding < runs) differing.insert(key);
+    if (entry.second.size() > 1 || holding < runs) differing.insert(key);
   }
   html += "<h2 id=\"runs\">Runs</h2>\n<p>Each run's resolved config; <mark>highlighted</mark>: the values that are not the same in every run "
           "of this report (the sweep's base is what they share).</p>\n";

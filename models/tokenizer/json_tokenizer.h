@@ -1,7 +1,8 @@
 #pragma once
 // A Hugging Face tokenizer.json (the tokenizers library's serialisation), read with its own
 // semantics: the input is cut at the added tokens (longest first, with their lstrip, rstrip and
-// single_word), each piece between them normalised, pre-tokenised and encoded by the BPE model, and
+// single_word; all of them found in the raw text, those marked normalized too, and single_word's
+// word characters are ASCII letters, digits and '_'), each piece between them normalised, pre-tokenised and encoded by the BPE model, and
 // the post-processor's template (TemplateProcessing, RobertaProcessing, BertProcessing, ByteLevel or
 // a Sequence of them) gives the special tokens encode(text) adds. BOS and EOS are the template's
 // tokens before and after the text, else tokenizer_config.json's bos_token and eos_token beside it.

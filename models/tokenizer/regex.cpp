@@ -47,7 +47,7 @@ std::vector<std::pair<size_t, size_t>> Regex::matches(std::string_view text) con
   const auto* subject = reinterpret_cast<PCRE2_SPTR>(text.data());
   size_t start = 0;
   // The text was checked once by the caller; PCRE2 need not check it again at every start.
-  uint32_t options = PCRE2_NO_UTF_CHECK;
+  const uint32_t options = PCRE2_NO_UTF_CHECK;
   while (start <= text.size()) {
     const int rc = pcre2_match(re_->code, subject, text.size(), start, options, data.get(), nullptr);
     if (rc == PCRE2_ERROR_NOMATCH) break;

@@ -34,25 +34,17 @@ document.getElementById('report').addEventListener('load', () => {
 </script></body></html>
 )";
 
-std::string output_of(const std::string& command) {
-  std::string out;
-  FILE* pipe = popen(command.c_str(), "r");
-  REQUIRE(pipe != nullptr);
-  char buf[4096];
-  while (size_t n = fread(buf, 1, sizeof buf, pipe)) out.append(buf, n);
-  CHECK(pclose(pipe) == 0);
-  return out;
-}
-
 }  // namespace
 
 TEST_CASE("report --html in headless chromium: the table's rows, every image decoded, curves, configs, a screenshot") {
   const fs::path ws = workspace("report_browser");
   const fs::path dir = reported_sweep(ws);
   std::ofstream(dir / "probe.html") << kProbe;
-  const std::string dom =
-      output_of("timeout 120 chromium --headless --no-sandbox --disable-gpu --allow-file-access-from-files "
-                "--virtual-time-budget=10000 --dump-dom 'file://" + (dir / "probe.html").string() + "' 2>/dev/null");
+  const Result chromium =
+      run_shell("(timeout 120 chromium --headless --no-sandbox --disable-gpu --allow-file-access-from-files "
+                "--virtual-time-budget=10000 --dump-dom 'file://" + (dir / "probe.html").string() + "' 2>/dev/null)");
+  REQUIRE(chromium.exit_code == 0);
+  const std::string& dom = chromium.output;
   const size_t start = dom.find("<pre id=\"result\">"), end = dom.find("</pre>");
   REQUIRE(start != std::string::npos);
   REQUIRE(end != std::string::npos);
@@ -73,10 +65,10 @@ TEST_CASE("report --html in headless chromium: the table's rows, every image dec
 
   const fs::path shot = IAPT_SCREENSHOT;
   fs::remove(shot);
-  const int rc = std::system(("bash " IAPT_SOURCE_DIR "/scripts/report-screenshot.sh '" + (dir / "report.html").string() +
-                              "' '" + shot.string() + "' 1280 1600")
-                                 .c_str());
-  CHECK(rc == 0);
+  const Result screenshot = run_shell("bash " IAPT_SOURCE_DIR "/scripts/report-screenshot.sh '" +
+                                      (dir / "report.html").string() + "' '" + shot.string() + "' 1280 1600");
+  INFO(screenshot.output);
+  CHECK(screenshot.exit_code == 0);
   std::ifstream png(shot, std::ios::binary);
   std::string head(24, '\0');
   png.read(head.data(), 24);

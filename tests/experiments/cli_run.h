@@ -24,9 +24,10 @@ struct Result {
   std::string output;
 };
 
-inline Result run_cli(const std::string& args, const std::string& env = "") {
+// A shell command, its standard output and error together.
+inline Result run_shell(const std::string& command) {
   Result r;
-  FILE* pipe = popen((env + " " + IAPT_CLI + " " + args + " 2>&1").c_str(), "r");
+  FILE* pipe = popen((command + " 2>&1").c_str(), "r");
   REQUIRE(pipe != nullptr);
   char buf[4096];
   while (size_t n = fread(buf, 1, sizeof buf, pipe)) r.output.append(buf, n);
@@ -35,6 +36,10 @@ inline Result run_cli(const std::string& args, const std::string& env = "") {
   // popen runs a shell: a child killed by a signal shows as exit code 128 + signal
   if (r.exit_code > 128) r.signal = r.exit_code - 128;
   return r;
+}
+
+inline Result run_cli(const std::string& args, const std::string& env = "") {
+  return run_shell(env + " " + IAPT_CLI + " " + args);
 }
 
 // Each test its own folder: ctest runs test cases in parallel processes.
