@@ -87,7 +87,9 @@ TEST_CASE("tokenizer.json: GPT-2's byte-level BPE gives gpt-3-encoder's ids for 
   REQUIRE(cases.size() == 420);
   for (bool pairs : {false, true}) {
     INFO("merges as " << (pairs ? "pairs" : "strings"));
-    const auto tok = models::Tokenizer::from_model_dir(write_tokenizer_dir(pairs ? "gpt2p" : "gpt2s", gpt2_tokenizer_json(pairs)).string());
+    const fs::path dir = write_tokenizer_dir(pairs ? "gpt2p" : "gpt2s", gpt2_tokenizer_json(pairs));
+    const auto tok = models::Tokenizer::from_model_dir(dir.string());
+    fs::remove_all(dir);  // read in full by the constructor
     CHECK(tok->vocab_size() == 50257);
     CHECK(tok->bos_id() == -1);  // no template and no tokenizer_config.json: nothing is added
     int compared = 0, differing = 0;
@@ -114,8 +116,9 @@ TEST_CASE("tokenizer.json: GPT-2's byte-level BPE gives gpt-3-encoder's ids for 
 TEST_CASE("tokenizer.json: LLaMA-2's SentencePiece BPE as tokenizer.json gives libsentencepiece's ids and text") {
   sentencepiece::SentencePieceProcessor sp;
   REQUIRE(sp.Load(llama2_model().string()).ok());
-  const auto tok = models::Tokenizer::from_model_dir(
-      write_tokenizer_dir("llama2", testing::sentencepiece_as_tokenizer_json(llama2_model().string(), false)).string());
+  const fs::path dir = write_tokenizer_dir("llama2", testing::sentencepiece_as_tokenizer_json(llama2_model().string(), false));
+  const auto tok = models::Tokenizer::from_model_dir(dir.string());
+  fs::remove_all(dir);
   CHECK(tok->vocab_size() == 32000);
   CHECK(tok->bos_id() == 1);
   int differing = 0;
