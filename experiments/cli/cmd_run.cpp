@@ -46,7 +46,9 @@ void add_run(CLI::App& app) {
   ev->add_option("--set", e->overrides, "change the run's config first, e.g. task.name=rte (and task.data_dir, "
                                         "task.max_test...): another task's predictions go to RUN/eval/ (repeatable)");
   ev->callback([e] {
-    for (auto& [k, v] : run::evaluate_run(e->dir, e->split, e->overrides)) fmt::print("{} {} {:.4f}\n", e->split, k, v);
+    const run::RunEvaluation r = run::evaluate_run(e->dir, e->split, e->overrides);
+    for (auto& [k, v] : r.metrics) fmt::print("{} {} {:.4f}\n", e->split, k, v);
+    fmt::print("predictions: {}\n", r.predictions);
   });
 }
 

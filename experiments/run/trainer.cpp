@@ -547,8 +547,28 @@ RunSummary train_run(const RunConfig& c) {
   return summary;
 }
 
-std::map<std::string, double> evaluate_run(const std::string& run_dir, const std::string& split,
-                                           const std::vector<std::string>& overrides) {
+namespace {
+
+// Where a changed evaluation's predictions go: eval/TASK-SPLIT, and where overrides other than the
+// task's identity (name, data_dir, definition) changed it, a fingerprint of them too, so that two
+// evaluations under different settings keep their own files.
+std::string eval_stem(const std::string& task, const std::string& split, const std::vector<std::string>& overrides) {
+  std::vector<std::string> settings;
+  for (const auto& o : overrides) {
+    const std::string key = o.substr(0, o.find('='));
+    if (key != "task.name" && key != "task.data_dir" && key != "task.definition") settings.push_back(o);
+  }
+  std::sort(settings.begin(), settings.end());
+  std::string joined;
+  for (const auto& o : settings) joined += o + "\n";
+  std::string stem = task + "-" + split;
+  if (!settings.empty()) stem.append("-").append(fingerprint(joined), 0, 8);
+  return stem;
+}
+
+}  // namespace
+
+RunEvaluation evaluate_run(const std::string& run_dir, const std::string& split, const std::vector<std::string>& overrides) {
   IAPT_CHECK(split == "dev" || split == "test", "eval: split '{}' (dev or test)", split);
   const fs::path dir(run_dir);
   IAPT_CHECK(fs::exists(dir / "best" / "adapter.safetensors"), "{}: no best/adapter.safetensors (has the run trained?)",
@@ -559,12 +579,20 @@ std::map<std::string, double> evaluate_run(const std::string& run_dir, const std
   s.method->load_canonical_state(best.tensors, "", (dir / "best" / "adapter.safetensors").string());
   const auto& examples = split == "dev" ? s.splits.dev : s.splits.test;
   Evaluation ev = evaluate(*s.model, *s.method, *s.tok, s.task, examples, c.task, c.evaluation);
-  // the run's own evaluation keeps its predictions beside the summary's; a changed one's go to eval/
-  write_predictions((overrides.empty() ? dir / "predictions" / (split + ".jsonl")
-                                       : dir / "eval" / (c.task.name + "-" + split + ".jsonl"))
-                        .string(),
-                    examples, ev, c.task.data_dir);
-  return ev.metrics;
+  RunEvaluation result{ev.metrics, {}};
+  // the run's own evaluation keeps its predictions beside the summary's; a changed one's go to eval/,
+  // with the overrides and metrics beside them (STEM.json)
+  if (overrides.empty()) {
+    result.predictions = (dir / "predictions" / (split + ".jsonl")).string();
+  } else {
+    const fs::path stem = dir / "eval" / eval_stem(c.task.name, split, overrides);
+    result.predictions = stem.string() + ".jsonl";
+    fs::create_directories(stem.parent_path());
+    write_text_atomically(stem.string() + ".json",
+                          nlohmann::json{{"split", split}, {"overrides", overrides}, {"metrics", ev.metrics}}.dump(2) + "\n");
+  }
+  write_predictions(result.predictions, examples, ev, c.task.data_dir);
+  return result;
 }
 
 }  // namespace iapt::run

@@ -30,10 +30,17 @@ struct RunSummary {
 
 RunSummary train_run(const RunConfig& config);
 
+struct RunEvaluation {
+  std::map<std::string, double> metrics;
+  std::string predictions;  // the file written
+};
+
 // Evaluates a finished run's best weights on a split ("dev" or "test"), and writes its predictions
 // (predictions/<split>.jsonl in the run). `overrides` ("task.name=rte") change the run's config
-// first, and the predictions then go to eval/<task>-<split>.jsonl.
-std::map<std::string, double> evaluate_run(const std::string& run_dir, const std::string& split,
-                                           const std::vector<std::string>& overrides = {});
+// first, and the predictions then go to eval/<task>-<split>.jsonl, or eval/<task>-<split>-<8 hex>.jsonl
+// where overrides beyond the task's name, data_dir and definition changed the evaluation (a
+// fingerprint of them); <stem>.json beside it records the overrides and the metrics.
+RunEvaluation evaluate_run(const std::string& run_dir, const std::string& split,
+                           const std::vector<std::string>& overrides = {});
 
 }  // namespace iapt::run

@@ -180,6 +180,22 @@ TEST_CASE("adapter: --adapter makes generate and score use a trained run's metho
   CHECK(std::count(predictions.begin(), predictions.end(), '\n') == 6);  // RTE's dev: half of the 12 rows
   CHECK(predictions.find("entailment") != std::string::npos);
   CHECK(read_text(run / "predictions/test.jsonl") == before);
+  CHECK(read_json(run / "eval/rte-dev.json")["overrides"].size() == 2);
+  // another setting of the same task keeps its own file, and leaves the first as it was
+  Result fewer = run_cli("eval --run " + run.string() + " --split dev --set task.name=rte --set task.data_dir=" +
+                         (ws / "rte").string() + " --set task.max_dev=4");
+  INFO(fewer.output);
+  CHECK(fewer.exit_code == 0);
+  const std::string marker = "predictions: " + (run / "eval/rte-dev-").string();
+  REQUIRE(fewer.output.find(marker) != std::string::npos);
+  const std::string file = fewer.output.substr(fewer.output.find(marker) + 13, marker.size() - 13 + 8 + 6);
+  CHECK(file.ends_with(".jsonl"));
+  const std::string fewer_predictions = read_text(file);
+  CHECK(std::count(fewer_predictions.begin(), fewer_predictions.end(), '\n') == 4);
+  CHECK(read_text(run / "eval/rte-dev.jsonl") == predictions);
+  const auto record = read_json(file.substr(0, file.size() - 6) + ".json");
+  CHECK(record["overrides"].back() == "task.max_dev=4");
+  CHECK(record["split"] == "dev");
 }
 
 TEST_CASE("task: a definition of one's own, named by path from the experiment", "[experiments][run]") {
