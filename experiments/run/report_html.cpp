@@ -160,19 +160,9 @@ pre.config { background: #fafafa; border: 1px solid #eee; padding: 8px; font-siz
 mark { background: #ffe58a; } .meta { color: #555; } details { margin: 4px 0; }
 )";
 
-}  // namespace
-
-void write_html_report(const std::string& dir_str, const std::vector<ReportRow>& rows, const SweepProgress& progress) {
-  const fs::path dir(dir_str);
-  const std::string name = fs::absolute(dir).lexically_normal().filename().string();
-  std::string html = fmt::format("<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>{0}: iapt report</title>"
-                                 "<style>{1}</style></head><body>\n<h1>{0}</h1>\n<p class=\"meta\">",
-                                 escape(name), kStyle);
-  if (progress.planned > 0) html += fmt::format("{} of {} runs finished. ", progress.finished, progress.planned);
-  html += fmt::format("Written by {}. The tables as files: <a href=\"table.md\">table.md</a>, <a href=\"table.csv\">table.csv</a>.</p>\n",
-                      escape(version_string()));
-
-  // the results table, as table.md gives it
+// The results table, as table.md gives it, each configuration linked to its folder.
+std::string results_section(const fs::path& dir, const std::vector<ReportRow>& rows) {
+  std::string html;
   html += "<h2 id=\"results-section\">Results</h2>\n<table id=\"results\"><thead><tr><th>configuration</th><th>method</th>";
   if (!rows.empty()) {
     for (const auto& [key, value] : rows[0].columns) html += "<th>" + escape(key) + "</th>";
@@ -195,6 +185,12 @@ void write_html_report(const std::string& dir_str, const std::vector<ReportRow>&
                         escape(rows[0].metric), rows[0].majority_dev ? fmt::format("{:.4f}", *rows[0].majority_dev) : "-",
                         escape(rows[0].metric), rows[0].majority_test ? fmt::format("{:.4f}", *rows[0].majority_test) : "-");
 
+  return html;
+}
+
+// The selection stage's candidates and choices (none without selection.json).
+std::string selection_section(const fs::path& dir) {
+  std::string html;
   if (fs::exists(dir / "selection.json")) {
     html += "<h2 id=\"selection-section\">Selection on dev</h2>\n<table id=\"selection\"><thead><tr><th>configuration</th><th>candidate</th>"
             "<th>selection runs</th><th>dev (mean)</th><th>selected</th></tr></thead><tbody>\n";
@@ -212,7 +208,12 @@ void write_html_report(const std::string& dir_str, const std::vector<ReportRow>&
     html += "</tbody></table>\n";
   }
 
-  // every plot the report drew, inline
+  return html;
+}
+
+// Every plot the report drew, inline.
+std::string plots_section(const fs::path& dir) {
+  std::string html;
   std::vector<fs::path> plots;
   if (fs::is_directory(dir / "plots"))
     for (const auto& e : fs::directory_iterator(dir / "plots"))
@@ -225,10 +226,21 @@ void write_html_report(const std::string& dir_str, const std::vector<ReportRow>&
                           escape(p.filename().string()), base64(read_bytes(p)));
   }
 
+  return html;
+}
+
+// Each configuration's curves.
+std::string curves_section(const std::vector<ReportRow>& rows) {
+  std::string html;
   html += "<h2 id=\"curves\">Curves</h2>\n<p>Each configuration's runs: the training loss as logged, and the dev metric at each evaluation.</p>\n";
   for (const auto& r : rows) html += "<div class=\"curves\">" + curves_of(r) + "</div>\n";
 
-  // each run's config; a value not the same in every run is highlighted
+  return html;
+}
+
+// Each run's config; a value not the same in every run is highlighted.
+std::string runs_section(const fs::path& dir, const std::vector<ReportRow>& rows) {
+  std::string html;
   std::vector<std::vector<std::pair<std::string, std::string>>> configs;
   std::map<std::string, std::set<std::string>> values;
   size_t runs = 0;
@@ -280,6 +292,23 @@ void write_html_report(const std::string& dir_str, const std::vector<ReportRow>&
       ++k;
     }
   }
+  return html;
+}
+
+}  // namespace
+
+void write_html_report(const std::string& dir_str, const std::vector<ReportRow>& rows, const SweepProgress& progress) {
+  const fs::path dir(dir_str);
+  const std::string name = fs::absolute(dir).lexically_normal().filename().string();
+  std::string html = fmt::format("<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>{0}: iapt report</title>"
+                                 "<style>{1}</style></head><body>\n<h1>{0}</h1>\n<p class=\"meta\">",
+                                 escape(name), kStyle);
+  if (progress.planned > 0) html += fmt::format("{} of {} runs finished. ", progress.finished, progress.planned);
+  html += fmt::format("Written by {}. The tables as files: <a href=\"table.md\">table.md</a>, <a href=\"table.csv\">table.csv</a>.</p>\n",
+                      escape(version_string()));
+
+  html += results_section(dir, rows) + selection_section(dir) + plots_section(dir) + curves_section(rows) +
+          runs_section(dir, rows);
   html += "</body></html>\n";
   write_text_atomically(dir / "report.html", html);
 }
