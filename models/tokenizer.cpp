@@ -16,11 +16,17 @@ std::unique_ptr<Tokenizer> Tokenizer::load(const std::string& path) {
   return std::make_unique<SentencePieceTokenizer>(path);
 }
 
+std::string Tokenizer::default_file(const std::string& model_dir) {
+  const fs::path dir(model_dir);
+  const bool json_only = !fs::is_regular_file(dir / "tokenizer.model") && fs::is_regular_file(dir / "tokenizer.json");
+  return (dir / (json_only ? "tokenizer.json" : "tokenizer.model")).string();
+}
+
 std::string Tokenizer::file_in(const std::string& model_dir) {
-  for (const char* name : {"tokenizer.model", "tokenizer.json"})
-    if (fs::is_regular_file(fs::path(model_dir) / name)) return (fs::path(model_dir) / name).string();
-  throw Error(fmt::format("{}: no tokenizer.model (SentencePiece) or tokenizer.json (Hugging Face tokenizers) in the "
-                          "model directory", model_dir));
+  const std::string file = default_file(model_dir);
+  IAPT_CHECK(fs::is_regular_file(file), "{}: no tokenizer.model (SentencePiece) or tokenizer.json (Hugging Face "
+             "tokenizers) in the model directory", model_dir);
+  return file;
 }
 
 std::vector<int64_t> Tokenizer::encode(const std::string& text) const {

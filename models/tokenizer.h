@@ -15,8 +15,10 @@ class Tokenizer {
   virtual ~Tokenizer() = default;
   // By file name: *.json is a tokenizer.json, anything else a SentencePiece model.
   static std::unique_ptr<Tokenizer> load(const std::string& path);
-  // The tokenizer file of a model directory (tokenizer.model, else tokenizer.json).
+  // The tokenizer file of a model directory (tokenizer.model, else tokenizer.json); file_in refuses a
+  // directory with neither, default_file names tokenizer.model there (for configs made before the files).
   static std::string file_in(const std::string& model_dir);
+  static std::string default_file(const std::string& model_dir);
   static std::unique_ptr<Tokenizer> from_model_dir(const std::string& dir) { return load(file_in(dir)); }
 
   // The text's ids with the special tokens the tokenizer adds by default (SentencePiece models and

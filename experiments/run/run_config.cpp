@@ -7,6 +7,7 @@
 #include "experiments/config/yaml_reader.h"
 #include "experiments/tasks/task.h"
 #include "models/generation.h"
+#include "models/tokenizer.h"
 
 namespace iapt::run {
 
@@ -74,11 +75,7 @@ RunConfig read_run_config(YAML::Node root, const std::string& path, std::shared_
   c.method_yaml = YAML::Clone(root["method"]);
   c.tokenizer = c.backbone.tokenizer;
   IAPT_CHECK(!c.backbone.path.empty(), "{}: backbone.path: training needs a model directory, not a shape", path);
-  if (c.tokenizer.empty()) {  // the directory's tokenizer.model, else its tokenizer.json (Tokenizer::file_in)
-    const fs::path dir(c.backbone.path);
-    const bool json_only = !fs::exists(dir / "tokenizer.model") && fs::exists(dir / "tokenizer.json");
-    c.tokenizer = (dir / (json_only ? "tokenizer.json" : "tokenizer.model")).string();
-  }
+  if (c.tokenizer.empty()) c.tokenizer = models::Tokenizer::default_file(c.backbone.path);
 
   YamlMap t = m.map("task");
   if (t.has("definition")) {  // a task of the researcher's own, defined beside the experiment

@@ -9,11 +9,6 @@ using namespace iapt::testing;
 
 namespace {
 
-std::string read_file(const fs::path& file) {
-  std::ifstream in(file, std::ios::binary);
-  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
-}
-
 // What follows each `start` in the text, up to the next `end`.
 std::vector<std::string> all(const std::string& text, const std::string& start, const std::string& end = "\"") {
   std::vector<std::string> found;
@@ -43,7 +38,7 @@ TEST_CASE("report --html: one self-contained page with the table, the plots inli
           "[experiments][run]") {
   const fs::path ws = workspace("report_html");
   const fs::path dir = reported_sweep(ws);
-  const std::string html = read_file(dir / "report.html");
+  const std::string html = read_text(dir / "report.html");
   // the table: a row per rate, linked to its folder
   const auto row_links = all(html, "<tr><td><a href=\"");
   CHECK(row_links == std::vector<std::string>{"1e-9/", "3e-2/"});
@@ -55,7 +50,7 @@ TEST_CASE("report --html: one self-contained page with the table, the plots inli
   REQUIRE(pngs >= 2);  // the learning curves and the bar chart at least
   REQUIRE(images.size() == pngs);
   REQUIRE(names.size() == pngs);
-  for (size_t i = 0; i < images.size(); ++i) CHECK(unbase64(images[i]) == read_file(dir / "plots" / names[i]));
+  for (size_t i = 0; i < images.size(); ++i) CHECK(unbase64(images[i]) == read_text(dir / "plots" / names[i]));
   // nothing is loaded from elsewhere: no src that is not data:, no stylesheet or script file
   for (const auto& src : all(html, "src=\"")) CHECK(src.rfind("data:image/png;base64,", 0) == 0);
   CHECK(html.find("<link") == std::string::npos);
