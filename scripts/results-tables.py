@@ -105,7 +105,7 @@ class Comparison:
     """`iapt compare SWEEP... --a A --b B [--b-from SWEEP...]`, over seeds and over examples."""
 
     def __init__(self, iapt, sweeps, a, b, b_from=()):
-        self.pairs = self.wins = 0
+        self.pairs = self.wins = self.losses = 0
         self.mean = self.p_seeds = self.p_examples = None
         sweeps = [sweeps] if isinstance(sweeps, str) else sweeps
         base = [iapt, "compare", *(str(RESULTS / s) for s in sweeps), "--a", a, "--b", b]
@@ -114,10 +114,11 @@ class Comparison:
         seeds = subprocess.run(base, capture_output=True, text=True)
         if seeds.returncode != 0:
             return
-        m = re.search(r"mean ([+-][0-9.]+) over (\d+) pairs \((\d+) wins.*p = ([0-9.e+-]+)", seeds.stdout)
+        m = re.search(r"mean ([+-][0-9.]+) over (\d+) pairs \((\d+) wins, (\d+) losses.*p = ([0-9.e+-]+)",
+                      seeds.stdout)
         if not m:
             sys.exit(f"results-tables: unexpected output of {' '.join(base)}:\n{seeds.stdout}")
-        self.mean, self.pairs, self.wins, self.p_seeds = float(m[1]), int(m[2]), int(m[3]), m[4]
+        self.mean, self.pairs, self.wins, self.losses, self.p_seeds = float(m[1]), int(m[2]), int(m[3]), int(m[4]), m[5]
         examples = subprocess.run(base + ["--unit", "example"], capture_output=True, text=True, check=True)
         self.p_examples = re.search(r"p = ([0-9.e+-]+)\s*$", examples.stdout.strip())[1]
 
@@ -215,6 +216,63 @@ def coefficient_table(iapt):
     return lines
 
 
+# Claim (c)'s test: the learned rational, as IAPT learns it here and in the paper's setting, against
+# every fixed activation of the ablation (same seeds, same sweep base)
+FIXED_ACTIVATIONS = [("gelu", "GELU"), ("relu", "ReLU"), ("swish", "swish"), ("tanh", "tanh"),
+                     ("identity", "identity"), ("relu_lower_gelu_upper", "ReLU below, GELU above")]
+
+
+def activation_table(iapt):
+    lines = ["| learned rational | runs | test (mean ± std) | " + " | ".join(f"minus {n}" for _, n in FIXED_ACTIVATIONS)
+             + " |", "|---|---:|---:|" + "---:|" * len(FIXED_ACTIVATIONS)]
+    ablations, slow = rows_of("study_ablations"), rows_of("study_coefficient_rate")
+    settings = [("joint, coefficients at 3e-3 (IAPT here)", ablations.get("iapt"), None),
+                ("bilevel, coefficients at 3e-5 (the paper's setting)", slow.get("bilevel_slow"), "bilevel_slow")]
+    for name, row, label in settings:
+        if not row:
+            lines.append(f"| {name} | 0 | |" + " |" * len(FIXED_ACTIVATIONS))
+            continue
+        cells = [f"| {name} | {row['seeds']} | {float(row['test_mean']):.3f} ± {float(row['test_std']):.3f}"]
+        for fixed, _ in FIXED_ACTIVATIONS:
+            if label is None:  # the ablation table's own comparison, read the other way round
+                c = compare(iapt, "study_ablations", fixed, "iapt")
+                mean, wins = (-c.mean, c.losses) if c.mean is not None else (None, 0)
+            else:
+                c = compare(iapt, "study_coefficient_rate", label, fixed, ("study_ablations",))
+                mean, wins = c.mean, c.wins
+            cells.append(f"{mean:+.3f} ({wins} of {c.pairs}), p {c.p_examples}" if mean is not None else "")
+        lines.append(" | ".join(cells) + " |")
+    return lines
+
+
+# Claim (c)'s second half: does each layer learn its own function? (`iapt rationals`: the layers'
+# functions over the seeds, with the layer labels shuffled within each seed)
+LEARNED_RATIONALS = [("study_ablations", "iapt", "joint, coefficients at 3e-3 (IAPT here)"),
+                     ("study_ablations", "bilevel", "bilevel, coefficients at 3e-3"),
+                     ("study_coefficient_rate", "joint_slow", "joint, coefficients at 3e-5"),
+                     ("study_coefficient_rate", "bilevel_slow", "bilevel, coefficients at 3e-5 (the paper's setting)")]
+
+
+def rationals_table(iapt):
+    lines = ["| learned rational | seeds | distance from the start, layers 0 to 5 | between layers | between seeds "
+             "| p: the same function per layer | p: the same rank of the distance per layer |",
+             "|---|---:|---|---:|---:|---:|---:|"]
+    for sweep, label, name in LEARNED_RATIONALS:
+        if label not in rows_of(sweep):
+            continue
+        command = [iapt, "rationals", str(RESULTS / sweep), "--config", label]
+        out = subprocess.run(command, capture_output=True, text=True, check=True).stdout
+        layers = re.findall(r"^\| \d+ \| ([0-9.]+) \|$", out, re.M)
+        m = re.search(r"between two layers of one seed ([0-9.]+), between two seeds of one layer ([0-9.]+)\n"
+                      r".*per layer p = ([0-9.e+-]+) .*per layer p = ([0-9.e+-]+) ", out)
+        seeds = re.search(r"mean over (\d+) seeds", out)
+        if not m or not seeds:
+            sys.exit(f"results-tables: unexpected output of {' '.join(command)}:\n{out}")
+        lines.append(f"| {name} | {seeds[1]} | {', '.join(f'{float(d):.2f}' for d in layers)} | {float(m[1]):.2f} "
+                     f"| {float(m[2]):.2f} | {m[3]} | {m[4]} |")
+    return lines
+
+
 def ablation_table(iapt):
     rows = rows_of("study_ablations")
     lines = ["| ablation | configuration | runs | test (median) | test (mean ± std) | minus IAPT: mean (wins of pairs) "
@@ -261,6 +319,8 @@ def main():
     text = replace_section(text, "PAIRED", paired_table(args.iapt))
     text = replace_section(text, "ABLATIONS", ablation_table(args.iapt))
     text = replace_section(text, "COEFFICIENT_RATE", coefficient_table(args.iapt))
+    text = replace_section(text, "ACTIVATIONS", activation_table(args.iapt))
+    text = replace_section(text, "RATIONALS", rationals_table(args.iapt))
     text = replace_section(text, "TASKS", tasks_table())
     text = replace_section(text, "POOLED", pooled_table(args.iapt))
     if args.check:

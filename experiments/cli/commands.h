@@ -19,6 +19,7 @@ void add_pretrain(CLI::App& app);
 void add_bench(CLI::App& app);  // bench serve
 void add_export(CLI::App& app);  // export and import (PEFT's files)
 void add_tokenize(CLI::App& app);
+void add_rationals(CLI::App& app);
 
 // The command line this process was started with, as a shell would take it back (set by main).
 void set_command_line(int argc, char** argv);

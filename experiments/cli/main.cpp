@@ -29,6 +29,7 @@ int main(int argc, char** argv) {
   iapt::cli::add_bench(app);
   iapt::cli::add_export(app);
   iapt::cli::add_tokenize(app);
+  iapt::cli::add_rationals(app);
   try {
     iapt::kernels::cpu::flush_denormals_unless_kept();
     app.parse(argc, argv);

@@ -57,24 +57,23 @@ PairedTest sign_flip_test(const std::vector<double>& d) {
   return t;
 }
 
-namespace {
-
-// seed -> run directory of one configuration of a sweep
-std::map<std::string, fs::path> runs_of(const fs::path& sweep, const std::string& label) {
+std::map<std::string, fs::path> configuration_runs(const fs::path& sweep, const std::string& label) {
   fs::path leaf = sweep / label;
   if (fs::exists(sweep / "selection.json")) {
     const auto sel = read_json_file(sweep / "selection.json");
     IAPT_CHECK(sel.contains(label) && sel[label]["selected"].is_string(),
-               "compare: {}: configuration '{}' has no selected candidate (selection.json)", sweep.string(), label);
+               "{}: configuration '{}' has no selected candidate (selection.json)", sweep.string(), label);
     leaf /= sel[label]["selected"].get<std::string>();
   }
-  IAPT_CHECK(fs::is_directory(leaf), "compare: {}: no configuration '{}'", sweep.string(), label);
+  IAPT_CHECK(fs::is_directory(leaf), "{}: no configuration '{}'", sweep.string(), label);
   std::map<std::string, fs::path> out;
   for (auto& e : fs::directory_iterator(leaf))
     if (e.is_directory() && e.path().filename().string().rfind("seed-", 0) == 0 && fs::exists(e.path() / "summary.json"))
       out[e.path().filename().string()] = e.path();
   return out;
 }
+
+namespace {
 
 // example id -> 1 if the run's prediction was right, else 0
 std::map<std::string, double> correctness(const fs::path& run, const std::string& split) {
@@ -113,7 +112,7 @@ PairedExamples match_examples(const std::vector<std::string>& sweep_dirs, const 
   const auto& b_sweeps = b_dirs(sweep_dirs, b_sweep_dirs);
   for (size_t i = 0; i < sweep_dirs.size(); ++i) {
     const std::string& dir = sweep_dirs[i];
-    const auto a = runs_of(dir, label_a), b = runs_of(b_sweeps[i], label_b);
+    const auto a = configuration_runs(dir, label_a), b = configuration_runs(b_sweeps[i], label_b);
     std::map<std::string, double> sum_a, sum_b;  // example id -> correct count over the matched seeds
     int seeds = 0;
     for (auto& [seed, run_a] : a) {
@@ -153,7 +152,7 @@ PairedRuns match_runs(const std::vector<std::string>& sweep_dirs, const std::str
   const auto& b_sweeps = b_dirs(sweep_dirs, b_sweep_dirs);
   for (size_t i = 0; i < sweep_dirs.size(); ++i) {
     const std::string& dir = sweep_dirs[i];
-    const auto a = runs_of(dir, label_a), b = runs_of(b_sweeps[i], label_b);
+    const auto a = configuration_runs(dir, label_a), b = configuration_runs(b_sweeps[i], label_b);
     for (auto& [seed, run_a] : a) {
       auto it = b.find(seed);
       if (it == b.end()) continue;

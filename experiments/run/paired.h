@@ -4,6 +4,8 @@
 // differences of a metric; its two-sided p-value comes from the sign-flip permutation test (under
 // the null hypothesis each difference is as likely to have either sign): exact over all 2^n sign
 // assignments up to n = 20, else from 200,000 seeded draws.
+#include <filesystem>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -17,6 +19,11 @@ struct PairedTest {
 };
 
 PairedTest sign_flip_test(const std::vector<double>& differences);
+
+// seed ("seed-N") -> run folder of each finished run of configuration `label` in a sweep folder (its
+// selected candidate where the sweep has a selection stage)
+std::map<std::string, std::filesystem::path> configuration_runs(const std::filesystem::path& sweep,
+                                                                const std::string& label);
 
 struct PairedRuns {
   std::vector<std::string> pairs;  // "sweep/seed-N" of each pair, for the record

@@ -17,8 +17,7 @@
 #include "core/safetensors.h"
 #include "experiments/config/yaml_reader.h"
 #include "experiments/run/json_file.h"
-#include "kernels/rational_math.h"
-#include "nn/rational_fit.h"
+#include "experiments/run/rational_layers.h"
 
 namespace iapt::run {
 
@@ -54,31 +53,15 @@ void gnuplot(const fs::path& script) {
 // Each layer's learned rational and its initialisation, from a run's summary and its config;
 // false when the run has no rational activation or its summary no coefficients.
 bool rational_plot(const fs::path& run_dir, const fs::path& plots) {
-  YAML::Node cfg = config::load_yaml_file((run_dir / "config.yaml").string());
-  YAML::Node act = cfg["method"]["activation"];
-  if (!act || act["kind"].Scalar() != "rational") return false;
-  const RationalVersion version = nn::parse_rational_version(act["version"].Scalar());
-  const int m = act["degrees"][0].as<int>(), n = act["degrees"][1].as<int>();
-  const nn::RationalFit init = nn::fit_rational(act["init"].Scalar(), m, n, version);
-  // the coefficients as the summary records them (the weights need not be there)
-  const nlohmann::json summary = read_json_file(run_dir / "summary.json");
-  if (!summary.contains("rational_coefficients")) return false;
-  std::map<std::string, std::vector<double>> st;
-  for (auto& [name, values] : summary["rational_coefficients"].items()) st[name] = values.get<std::vector<double>>();
+  const auto r = read_run_rationals(run_dir);
+  if (!r) return false;
   std::vector<int> layers;
-  for (auto& [name, t] : st)
-    if (name.ends_with(".act.numerator")) layers.push_back(std::stoi(name.substr(12, name.find(".act") - 12)));
-  std::sort(layers.begin(), layers.end());
-  if (layers.empty()) return false;
+  for (auto& [layer, a] : r->numerator) layers.push_back(layer);
   std::string data;
   for (int l : layers) {
-    const auto& a = st.at(fmt::format("iapt.layers.{}.act.numerator", l));
-    const auto& b = st.at(fmt::format("iapt.layers.{}.act.denominator", l));
-    for (int i = 0; i <= 120; ++i) {
-      const double x = -3.0 + 6.0 * i / 120;
-      auto learned = kernels::rational_point(x, a.data(), m + 1, b.data(), n, version);
-      auto start = kernels::rational_point(x, init.numerator.data(), m + 1, init.denominator.data(), n, version);
-      data += fmt::format("{} {} {}\n", x, learned.p / learned.q, start.p / start.q);
+    for (int i = 0; i < kRationalGridPoints; ++i) {
+      const double x = kRationalGridLo + (kRationalGridHi - kRationalGridLo) * i / (kRationalGridPoints - 1);
+      data += fmt::format("{} {} {}\n", x, r->value(l, x), r->start_value(x));
     }
     data += "\n\n";  // a gnuplot data block per layer
   }
@@ -89,7 +72,7 @@ bool rational_plot(const fs::path& run_dir, const fs::path& plots) {
       "set terminal pngcairo size {},{} font ',9' noenhanced\nset output '{}'\nset multiplot layout {},{} title 'learned "
       "rational activations ({}) vs initialisation ({})'\nset key top left\n",
       360 * cols, 280 * rows, (plots / "rationals.png").string(), rows, cols,
-      fs::relative(run_dir, plots.parent_path()).string(), act["init"].Scalar());
+      fs::relative(run_dir, plots.parent_path()).string(), r->init);
   for (size_t i = 0; i < layers.size(); ++i)
     script += fmt::format("set title 'layer {}'\nplot '{}' index {} using 1:2 with lines lw 2 title 'learned', '' index {} "
                           "using 1:3 with lines dt 2 title 'init'\n",
