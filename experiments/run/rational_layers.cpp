@@ -2,8 +2,8 @@
 
 #include <algorithm>
 #include <cmath>
-#include <numeric>
 #include <nlohmann/json.hpp>
+#include <numeric>
 
 #include "core/error.h"
 #include "core/rng.h"
@@ -19,8 +19,8 @@ namespace fs = std::filesystem;
 double RunRationals::value(int layer, double x) const {
   const auto& a = numerator.at(layer);
   const auto& b = denominator.at(layer);
-  const auto r = kernels::rational_point(x, a.data(), static_cast<int>(a.size()), b.data(), static_cast<int>(b.size()),
-                                         version);
+  const auto r =
+      kernels::rational_point(x, a.data(), static_cast<int>(a.size()), b.data(), static_cast<int>(b.size()), version);
   return r.p / r.q;
 }
 
@@ -45,8 +45,8 @@ std::optional<RunRationals> read_run_rationals(const fs::path& run_dir) {
   // names such as iapt.layers.3.act.numerator
   for (auto& [name, values] : summary["rational_coefficients"].items()) {
     const size_t at = name.find("layers.");
-    IAPT_CHECK(at != std::string::npos, "{}: rational_coefficients: '{}' names no layer", (run_dir / "summary.json").string(),
-               name);
+    IAPT_CHECK(at != std::string::npos, "{}: rational_coefficients: '{}' names no layer",
+               (run_dir / "summary.json").string(), name);
     const int layer = std::stoi(name.substr(at + 7));
     auto& into = name.ends_with(".numerator") ? r.numerator : r.denominator;
     into[layer] = values.get<std::vector<double>>();

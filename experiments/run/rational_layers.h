@@ -24,7 +24,7 @@ constexpr int kRationalGridPoints = 121;
 struct RunRationals {
   RationalVersion version = RationalVersion::B;
   int deg_num = 0, deg_den = 0;
-  std::string init;                    // the named activation the start was fitted to
+  std::string init;  // the named activation the start was fitted to
   nn::RationalFit start;
   std::map<int, std::vector<double>> numerator, denominator;  // layer -> coefficients
 

@@ -110,7 +110,8 @@ TEST_CASE("rational layer test of a sweep: distances from the start and both lab
   r.start = start;
   double sum = 0;
   for (int i = 0; i < run::kRationalGridPoints; ++i) {
-    const double x = run::kRationalGridLo + (run::kRationalGridHi - run::kRationalGridLo) * i / (run::kRationalGridPoints - 1);
+    const double x =
+        run::kRationalGridLo + (run::kRationalGridHi - run::kRationalGridLo) * i / (run::kRationalGridPoints - 1);
     sum += r.start_value(x) * r.start_value(x);
   }
   const double rms = std::sqrt(sum / run::kRationalGridPoints);
