@@ -7,6 +7,7 @@
 
 #include "core/error.h"
 #include "core/rng.h"
+#include "experiments/config/methods.h"
 #include "experiments/config/yaml_reader.h"
 #include "experiments/run/json_file.h"
 #include "experiments/run/paired.h"
@@ -31,16 +32,19 @@ double RunRationals::start_value(double x) const {
 }
 
 std::optional<RunRationals> read_run_rationals(const fs::path& run_dir) {
-  const YAML::Node cfg = config::load_yaml_file((run_dir / "config.yaml").string());
-  const YAML::Node act = cfg["method"]["activation"];
-  if (!act || act["kind"].Scalar() != "rational") return std::nullopt;
+  const std::string file = (run_dir / "config.yaml").string();
+  YAML::Node cfg = config::load_yaml_file(file);
+  // read as a run reads it: what the config leaves out (all of it, as `activation: {}`) is the default
+  const nn::ActivationSpec act = config::read_activation(config::YamlMap(cfg["method"]["activation"], file,
+                                                                         "method.activation"));
+  if (act.kind != "rational") return std::nullopt;
   // the coefficients as the summary records them (the weights need not be there)
   const nlohmann::json summary = read_json_file(run_dir / "summary.json");
   if (!summary.contains("rational_coefficients")) return std::nullopt;
   RunRationals r;
-  r.version = nn::parse_rational_version(act["version"].Scalar());
-  r.deg_num = act["degrees"][0].as<int>(), r.deg_den = act["degrees"][1].as<int>();
-  r.init = act["init"].Scalar();
+  r.version = act.rational.version;
+  r.deg_num = act.rational.deg_num, r.deg_den = act.rational.deg_den;
+  r.init = act.rational.init;
   r.start = nn::fit_rational(r.init, r.deg_num, r.deg_den, r.version);
   // names such as iapt.layers.3.act.numerator
   for (auto& [name, values] : summary["rational_coefficients"].items()) {

@@ -146,3 +146,36 @@ TEST_CASE("rational layer test of a sweep: refusals name the folder", "[rational
 }
 
 }  // namespace iapt
+
+namespace iapt {
+
+TEST_CASE("rational layer test: a run's activation read with the defaults a run fills in", "[rationals]") {
+  namespace fs = std::filesystem;
+  const fs::path run = testing::workspace("rationals_defaults") / "run";
+  fs::create_directories(run);
+  const nn::RationalFit start = nn::fit_rational("gelu", 6, 5, RationalVersion::B);
+  std::ofstream(run / "summary.json") << nlohmann::json{{"rational_coefficients",
+                                                         {{"iapt.layers.0.act.numerator", start.numerator},
+                                                          {"iapt.layers.0.act.denominator", start.denominator}}}}
+                                             .dump();
+  // as a sweep writes a run's config.yaml when the method leaves its activation out
+  std::ofstream(run / "config.yaml") << "method: {name: iapt, soft_tokens: 2, activation: {}, start: {}}\n";
+  auto r = run::read_run_rationals(run);
+  REQUIRE(r.has_value());
+  CHECK(r->version == RationalVersion::B);
+  CHECK(r->deg_num == 6);
+  CHECK(r->deg_den == 5);
+  CHECK(r->init == "gelu");
+  CHECK(r->value(0, 1.5) == Approx(r->start_value(1.5)).epsilon(1e-12));
+  std::ofstream(run / "config.yaml") << "method: {name: iapt}\n";  // no activation key at all
+  CHECK(run::read_run_rationals(run).has_value());
+  std::ofstream(run / "config.yaml") << "method: {name: iapt, activation: {kind: relu}}\n";
+  CHECK_FALSE(run::read_run_rationals(run).has_value());
+  std::ofstream(run / "config.yaml") << "method: {name: iapt, activation: {kind: rationl}}\n";
+  CHECK_THROWS_WITH(run::read_run_rationals(run), Catch::Contains("config.yaml"));
+  std::ofstream(run / "config.yaml") << "method: {name: lora}\n";
+  std::ofstream(run / "summary.json") << R"({"rational_coefficients": {}})";
+  CHECK_FALSE(run::read_run_rationals(run).has_value());
+}
+
+}  // namespace iapt
