@@ -45,7 +45,6 @@ std::optional<RunRationals> read_run_rationals(const fs::path& run_dir) {
   r.version = act.rational.version;
   r.deg_num = act.rational.deg_num, r.deg_den = act.rational.deg_den;
   r.init = act.rational.init;
-  r.start = nn::fit_rational(r.init, r.deg_num, r.deg_den, r.version);
   // names such as iapt.layers.3.act.numerator
   for (auto& [name, values] : summary["rational_coefficients"].items()) {
     const size_t at = name.find("layers.");
@@ -56,6 +55,7 @@ std::optional<RunRationals> read_run_rationals(const fs::path& run_dir) {
     into[layer] = values.get<std::vector<double>>();
   }
   if (r.numerator.empty()) return std::nullopt;
+  r.start = nn::fit_rational(r.init, r.deg_num, r.deg_den, r.version);
   for (auto& [layer, a] : r.numerator)
     IAPT_CHECK(r.denominator.count(layer) && static_cast<int>(a.size()) == r.deg_num + 1,
                "{}: layer {}'s rational coefficients do not match degrees ({}, {})",
