@@ -17,18 +17,23 @@ namespace iapt::run {
 
 namespace fs = std::filesystem;
 
-double RunRationals::value(int layer, double x) const {
-  const auto& a = numerator.at(layer);
-  const auto& b = denominator.at(layer);
+namespace {
+
+// P(x) / Q(x) of one set of coefficients
+double rational_value(const std::vector<double>& a, const std::vector<double>& b, RationalVersion version, double x) {
   const auto r =
       kernels::rational_point(x, a.data(), static_cast<int>(a.size()), b.data(), static_cast<int>(b.size()), version);
   return r.p / r.q;
 }
 
+}  // namespace
+
+double RunRationals::value(int layer, double x) const {
+  return rational_value(numerator.at(layer), denominator.at(layer), version, x);
+}
+
 double RunRationals::start_value(double x) const {
-  const auto r = kernels::rational_point(x, start.numerator.data(), static_cast<int>(start.numerator.size()),
-                                         start.denominator.data(), static_cast<int>(start.denominator.size()), version);
-  return r.p / r.q;
+  return rational_value(start.numerator, start.denominator, version, x);
 }
 
 std::optional<RunRationals> read_run_rationals(const fs::path& run_dir) {
