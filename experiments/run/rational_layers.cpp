@@ -28,6 +28,19 @@ double rational_value(const std::vector<double>& a, const std::vector<double>& b
 
 }  // namespace
 
+std::vector<double> rational_grid() {
+  std::vector<double> grid(kRationalGridPoints);
+  for (int i = 0; i < kRationalGridPoints; ++i)
+    grid[i] = kRationalGridLo + (kRationalGridHi - kRationalGridLo) * i / (kRationalGridPoints - 1);
+  return grid;
+}
+
+std::vector<int> RunRationals::layers() const {
+  std::vector<int> out;
+  for (auto& [layer, a] : numerator) out.push_back(layer);
+  return out;
+}
+
 double RunRationals::value(int layer, double x) const {
   return rational_value(numerator.at(layer), denominator.at(layer), version, x);
 }
@@ -48,7 +61,8 @@ std::optional<RunRationals> read_run_rationals(const fs::path& run_dir) {
   if (!summary.contains("rational_coefficients")) return std::nullopt;
   RunRationals r;
   r.version = act.rational.version;
-  r.deg_num = act.rational.deg_num, r.deg_den = act.rational.deg_den;
+  r.deg_num = act.rational.deg_num;
+  r.deg_den = act.rational.deg_den;
   r.init = act.rational.init;
   // names such as iapt.layers.3.act.numerator
   for (auto& [name, values] : summary["rational_coefficients"].items()) {
@@ -151,9 +165,7 @@ LabelShuffleTest layer_label_test(const std::vector<std::vector<std::vector<doub
 }
 
 RationalLayerTest rational_layer_test(const fs::path& sweep_dir, const std::string& label) {
-  std::vector<double> grid(kRationalGridPoints);
-  for (int i = 0; i < kRationalGridPoints; ++i)
-    grid[i] = kRationalGridLo + (kRationalGridHi - kRationalGridLo) * i / (kRationalGridPoints - 1);
+  const std::vector<double> grid = rational_grid();
   std::vector<std::string> seeds;
   std::vector<std::vector<std::vector<double>>> values;  // [seed][layer][grid point]
   std::vector<std::vector<double>> starts;               // [seed][grid point]
@@ -162,8 +174,7 @@ RationalLayerTest rational_layer_test(const fs::path& sweep_dir, const std::stri
     const auto r = read_run_rationals(run);
     IAPT_CHECK(r.has_value(), "{}: configuration '{}' has no learned rational activation ({})", sweep_dir.string(),
                label, run.string());
-    std::vector<int> own;
-    for (auto& [layer, a] : r->numerator) own.push_back(layer);
+    const std::vector<int> own = r->layers();
     IAPT_CHECK(layers.empty() || own == layers, "{}: {} has other layers than the seeds before it", sweep_dir.string(),
                run.string());
     layers = own;

@@ -19,6 +19,7 @@ namespace iapt::run {
 // The grid of x the functions are compared and plotted on (the interval their start is fitted on).
 constexpr double kRationalGridLo = -3.0, kRationalGridHi = 3.0;
 constexpr int kRationalGridPoints = 121;
+std::vector<double> rational_grid();  // kRationalGridPoints evenly spaced x from lo to hi
 
 // One run's learned rational of each layer and the function they all started from.
 struct RunRationals {
@@ -28,6 +29,7 @@ struct RunRationals {
   nn::RationalFit start;
   std::map<int, std::vector<double>> numerator, denominator;  // layer -> coefficients
 
+  std::vector<int> layers() const;  // in increasing order
   double value(int layer, double x) const;
   double start_value(double x) const;
 };

@@ -55,14 +55,11 @@ void gnuplot(const fs::path& script) {
 bool rational_plot(const fs::path& run_dir, const fs::path& plots) {
   const auto r = read_run_rationals(run_dir);
   if (!r) return false;
-  std::vector<int> layers;
-  for (auto& [layer, a] : r->numerator) layers.push_back(layer);
+  const std::vector<int> layers = r->layers();
+  const std::vector<double> grid = rational_grid();
   std::string data;
   for (int l : layers) {
-    for (int i = 0; i < kRationalGridPoints; ++i) {
-      const double x = kRationalGridLo + (kRationalGridHi - kRationalGridLo) * i / (kRationalGridPoints - 1);
-      data += fmt::format("{} {} {}\n", x, r->value(l, x), r->start_value(x));
-    }
+    for (double x : grid) data += fmt::format("{} {} {}\n", x, r->value(l, x), r->start_value(x));
     data += "\n\n";  // a gnuplot data block per layer
   }
   write_text_atomically(plots / "rationals.dat", data);

@@ -145,9 +145,6 @@ TEST_CASE("rational layer test of a sweep: refusals name the folder", "[rational
   CHECK(out.output.find(one.string()) != std::string::npos);
 }
 
-}  // namespace iapt
-
-namespace iapt {
 
 TEST_CASE("rational layer test: a run's activation read with the defaults a run fills in", "[rationals]") {
   namespace fs = std::filesystem;
